@@ -1,0 +1,223 @@
+// The 21 activation modules of spec/pruning.md, each a leaf layer around its functional op
+// (functional.h) with PyTorch's arguments, defaults and printing.
+//
+//   pare::nn::Sequential mlp(pare::nn::Linear(4, 8), pare::nn::ReLU(), pare::nn::Linear(8, 2));
+//   pare::nn::LeakyReLU leaky(0.2);
+//   pare::nn::GELU gelu("tanh");
+//   pare::nn::PReLU prelu(16);                   // parameter "weight" [16], filled with 0.25
+//   std::cout << *leaky;                         // LeakyReLU(negative_slope=0.2)
+#pragma once
+
+#include <cstdint>
+#include <string>
+
+#include "pare/nn/module.h"
+
+namespace pare::nn {
+
+// A leaf layer applying one elementwise activation. It prints config() as keyword arguments.
+class ActivationModule : public UnaryModule {
+ public:
+  using UnaryModule::UnaryModule;
+  bool is_leaf_layer() const override { return true; }
+  std::string extra_repr() const override;
+};
+
+class ReLUImpl : public ActivationModule {
+ public:
+  Tensor forward(const Tensor& input) override;
+};
+using ReLU = ModuleHolder<ReLUImpl>;
+
+// Randomised leaky ReLU: a random slope in [lower, upper] when training, (lower + upper) / 2
+// in evaluation mode.
+class RReLUImpl : public ActivationModule {
+ public:
+  explicit RReLUImpl(double lower = 1.0 / 8.0, double upper = 1.0 / 3.0);
+  Tensor forward(const Tensor& input) override;
+  Attrs config() const override;
+  double lower() const { return lower_; }
+  double upper() const { return upper_; }
+
+ private:
+  double lower_;
+  double upper_;
+};
+using RReLU = ModuleHolder<RReLUImpl>;
+
+class HardtanhImpl : public ActivationModule {
+ public:
+  explicit HardtanhImpl(double min_val = -1.0, double max_val = 1.0);
+  Tensor forward(const Tensor& input) override;
+  Attrs config() const override;
+  double min_val() const { return min_val_; }
+  double max_val() const { return max_val_; }
+
+ private:
+  double min_val_;
+  double max_val_;
+};
+using Hardtanh = ModuleHolder<HardtanhImpl>;
+
+class ReLU6Impl : public ActivationModule {
+ public:
+  Tensor forward(const Tensor& input) override;
+};
+using ReLU6 = ModuleHolder<ReLU6Impl>;
+
+class SigmoidImpl : public ActivationModule {
+ public:
+  Tensor forward(const Tensor& input) override;
+};
+using Sigmoid = ModuleHolder<SigmoidImpl>;
+
+class HardsigmoidImpl : public ActivationModule {
+ public:
+  Tensor forward(const Tensor& input) override;
+};
+using Hardsigmoid = ModuleHolder<HardsigmoidImpl>;
+
+class TanhImpl : public ActivationModule {
+ public:
+  Tensor forward(const Tensor& input) override;
+};
+using Tanh = ModuleHolder<TanhImpl>;
+
+class SiLUImpl : public ActivationModule {
+ public:
+  Tensor forward(const Tensor& input) override;
+};
+using SiLU = ModuleHolder<SiLUImpl>;
+
+class MishImpl : public ActivationModule {
+ public:
+  Tensor forward(const Tensor& input) override;
+};
+using Mish = ModuleHolder<MishImpl>;
+
+class HardswishImpl : public ActivationModule {
+ public:
+  Tensor forward(const Tensor& input) override;
+};
+using Hardswish = ModuleHolder<HardswishImpl>;
+
+class ELUImpl : public ActivationModule {
+ public:
+  explicit ELUImpl(double alpha = 1.0) : alpha_(alpha) {}
+  Tensor forward(const Tensor& input) override;
+  Attrs config() const override;
+  double alpha() const { return alpha_; }
+
+ private:
+  double alpha_;
+};
+using ELU = ModuleHolder<ELUImpl>;
+
+class CELUImpl : public ActivationModule {
+ public:
+  explicit CELUImpl(double alpha = 1.0);
+  Tensor forward(const Tensor& input) override;
+  Attrs config() const override;
+  double alpha() const { return alpha_; }
+
+ private:
+  double alpha_;
+};
+using CELU = ModuleHolder<CELUImpl>;
+
+class SELUImpl : public ActivationModule {
+ public:
+  Tensor forward(const Tensor& input) override;
+};
+using SELU = ModuleHolder<SELUImpl>;
+
+// Zeroes values in [-lambd, lambd]. Prints as PyTorch does: "Hardshrink(0.5)".
+class HardshrinkImpl : public ActivationModule {
+ public:
+  explicit HardshrinkImpl(double lambd = 0.5) : lambd_(lambd) {}
+  Tensor forward(const Tensor& input) override;
+  Attrs config() const override;
+  std::string extra_repr() const override;
+  double lambd() const { return lambd_; }
+
+ private:
+  double lambd_;
+};
+using Hardshrink = ModuleHolder<HardshrinkImpl>;
+
+class LeakyReLUImpl : public ActivationModule {
+ public:
+  explicit LeakyReLUImpl(double negative_slope = 0.01) : negative_slope_(negative_slope) {}
+  Tensor forward(const Tensor& input) override;
+  Attrs config() const override;
+  double negative_slope() const { return negative_slope_; }
+
+ private:
+  double negative_slope_;
+};
+using LeakyReLU = ModuleHolder<LeakyReLUImpl>;
+
+class LogSigmoidImpl : public ActivationModule {
+ public:
+  Tensor forward(const Tensor& input) override;
+};
+using LogSigmoid = ModuleHolder<LogSigmoidImpl>;
+
+// log(1 + exp(beta x)) / beta, linear where beta x > threshold.
+class SoftplusImpl : public ActivationModule {
+ public:
+  explicit SoftplusImpl(double beta = 1.0, double threshold = 20.0)
+      : beta_(beta), threshold_(threshold) {}
+  Tensor forward(const Tensor& input) override;
+  Attrs config() const override;
+  double beta() const { return beta_; }
+  double threshold() const { return threshold_; }
+
+ private:
+  double beta_;
+  double threshold_;
+};
+using Softplus = ModuleHolder<SoftplusImpl>;
+
+// A learnt negative slope: one shared ("weight" [1]) or one per channel ("weight" [C]).
+class PReLUImpl : public ActivationModule {
+ public:
+  explicit PReLUImpl(int64_t num_parameters = 1, double init = 0.25);
+  Tensor forward(const Tensor& input) override;
+  void reset_parameters();
+  Attrs config() const override;
+  Tensor weight() const { return get_parameter("weight"); }
+  int64_t num_parameters() const { return num_parameters_; }
+
+ private:
+  int64_t num_parameters_;
+  double init_;
+};
+using PReLU = ModuleHolder<PReLUImpl>;
+
+class SoftsignImpl : public ActivationModule {
+ public:
+  Tensor forward(const Tensor& input) override;
+};
+using Softsign = ModuleHolder<SoftsignImpl>;
+
+class TanhshrinkImpl : public ActivationModule {
+ public:
+  Tensor forward(const Tensor& input) override;
+};
+using Tanhshrink = ModuleHolder<TanhshrinkImpl>;
+
+// approximate: "none" (exact, with erf) or "tanh".
+class GELUImpl : public ActivationModule {
+ public:
+  explicit GELUImpl(std::string approximate = "none");
+  Tensor forward(const Tensor& input) override;
+  Attrs config() const override;
+  const std::string& approximate() const { return approximate_; }
+
+ private:
+  std::string approximate_;
+};
+using GELU = ModuleHolder<GELUImpl>;
+
+}  // namespace pare::nn

@@ -1,0 +1,291 @@
+// Selecting and joining: index_select, cat, stack, split, chunk, nonzero, masked_fill and
+// gather_rows, with their gradients.
+#include "pare/indexing.h"
+
+#include <algorithm>
+#include <cstring>
+#include <type_traits>
+
+#include "pare/autograd.h"
+#include "pare/creation.h"
+#include "strided_loop.h"
+
+namespace pare {
+
+namespace {
+
+int64_t product(const Shape& sizes, size_t begin, size_t end) {
+  int64_t result = 1;
+  for (size_t i = begin; i < end; ++i) result *= sizes[i];
+  return result;
+}
+
+// The index values of a 0-d or 1-d int64 tensor, checked against [0, limit).
+std::vector<int64_t> checked_indices(const Tensor& index, int64_t limit, int64_t dim,
+                                     const char* op) {
+  PARE_CHECK(index.defined(), op, ": the index tensor is undefined");
+  PARE_CHECK(index.dtype() == kInt64, op, ": index must be int64, got ", dtype_name(index.dtype()),
+             " of shape ", index.sizes());
+  PARE_CHECK(index.dim() <= 1, op, ": index must be 0-d or 1-d, got shape ", index.sizes());
+  std::vector<int64_t> values = to_int64_vector(index);
+  for (int64_t value : values) {
+    PARE_CHECK(value >= 0 && value < limit, op, ": index ", value, " is out of range for dim ", dim,
+               " with size ", limit);
+  }
+  return values;
+}
+
+Shape broadcast_two(const Shape& a, const Shape& b, const char* op) {
+  const size_t rank = std::max(a.size(), b.size());
+  Shape result(rank);
+  for (size_t i = 0; i < rank; ++i) {
+    const int64_t size_a = i + a.size() >= rank ? a[i + a.size() - rank] : 1;
+    const int64_t size_b = i + b.size() >= rank ? b[i + b.size() - rank] : 1;
+    PARE_CHECK(size_a == size_b || size_a == 1 || size_b == 1, op, ": shapes ", a, " and ", b,
+               " do not broadcast");
+    result[i] = size_a == 1 ? size_b : size_a;
+  }
+  return result;
+}
+
+}  // namespace
+
+Tensor index_select(const Tensor& x, int64_t dim, const Tensor& index) {
+  PARE_CHECK(x.defined(), "index_select: the tensor is undefined");
+  if (x.dim() == 0) {
+    wrap_dim(dim, 0, "index_select");
+    Tensor selected = index_select(x.reshape({1}), 0, index);
+    return index.dim() == 0 ? selected.reshape({}) : selected;
+  }
+  const int64_t d = wrap_dim(dim, x.dim(), "index_select");
+  const int64_t dim_size = x.size(d);
+  const std::vector<int64_t> indices = checked_indices(index, dim_size, d, "index_select");
+  const int64_t count = static_cast<int64_t>(indices.size());
+  Shape result_shape = x.sizes();
+  result_shape[d] = count;
+  Tensor result = empty(result_shape, x.dtype());
+  const Tensor source = x.detach();
+  if (source.is_contiguous()) {
+    const int64_t outer = product(x.sizes(), 0, d);
+    const size_t chunk_bytes = product(x.sizes(), d + 1, x.dim()) * x.element_size();
+    const char* in = static_cast<const char*>(source.raw_data());
+    char* out = static_cast<char*>(result.raw_data());
+    for (int64_t o = 0; o < outer; ++o)
+      for (int64_t k = 0; k < count; ++k)
+        std::memcpy(out + (o * count + k) * chunk_bytes,
+                    in + (o * dim_size + indices[k]) * chunk_bytes, chunk_bytes);
+  } else {
+    for (int64_t k = 0; k < count; ++k) result.select(d, k).copy_(source.select(d, indices[k]));
+  }
+  const Shape input_shape = x.sizes();
+  autograd::record("index_select", {x}, {result},
+                   [input_shape, d, indices](const std::vector<Tensor>& grads) {
+                     if (!grads[0].defined()) return std::vector<Tensor>{Tensor()};
+                     // index_add of the gradient into zeros: repeated indices accumulate.
+                     Tensor grad = grads[0].contiguous();
+                     Tensor result = zeros(input_shape, kFloat32);
+                     const int64_t outer = product(input_shape, 0, d);
+                     const int64_t inner = product(input_shape, d + 1, input_shape.size());
+                     const int64_t dim_size = input_shape[d];
+                     const int64_t count = static_cast<int64_t>(indices.size());
+                     const float* g = grad.data_ptr<float>();
+                     float* out = result.data_ptr<float>();
+                     for (int64_t o = 0; o < outer; ++o) {
+                       for (int64_t k = 0; k < count; ++k) {
+                         const float* from = g + (o * count + k) * inner;
+                         float* to = out + (o * dim_size + indices[k]) * inner;
+                         for (int64_t i = 0; i < inner; ++i) to[i] += from[i];
+                       }
+                     }
+                     return std::vector<Tensor>{result};
+                   });
+  return result;
+}
+
+Tensor cat(const std::vector<Tensor>& tensors, int64_t dim) {
+  PARE_CHECK(!tensors.empty(), "cat: expected a non-empty list of tensors");
+  // Like PyTorch, 1-d empty tensors are skipped whatever the other ranks are.
+  std::vector<size_t> parts;
+  for (size_t i = 0; i < tensors.size(); ++i) {
+    PARE_CHECK(tensors[i].defined(), "cat: tensor ", i, " is undefined");
+    if (!(tensors[i].dim() == 1 && tensors[i].numel() == 0)) parts.push_back(i);
+  }
+  if (parts.empty()) parts.push_back(0);
+  const Tensor& first = tensors[parts[0]];
+  PARE_CHECK(first.dim() > 0, "cat: zero-dimensional tensor (at position ", parts[0],
+             ") cannot be concatenated");
+  const int64_t d = wrap_dim(dim, first.dim(), "cat");
+  Shape result_shape = first.sizes();
+  result_shape[d] = 0;
+  for (size_t i : parts) {
+    const Tensor& t = tensors[i];
+    PARE_CHECK(t.dtype() == first.dtype(), "cat: expected all tensors to be ",
+               dtype_name(first.dtype()), ", got ", dtype_name(t.dtype()), " at position ", i);
+    bool compatible = t.dim() == first.dim();
+    for (int64_t k = 0; compatible && k < t.dim(); ++k)
+      compatible = k == d || t.size(k) == first.size(k);
+    PARE_CHECK(compatible, "cat: sizes must match except in dim ", d, ", got shapes ",
+               first.sizes(), " (position ", parts[0], ") and ", t.sizes(), " (position ", i, ")");
+    result_shape[d] += t.size(d);
+  }
+  Tensor result = empty(result_shape, first.dtype());
+  const int64_t outer = product(result_shape, 0, d);
+  const int64_t inner = product(result_shape, d + 1, result_shape.size());
+  const size_t element_bytes = first.element_size();
+  std::vector<Tensor> inputs;
+  std::vector<int64_t> offsets, lengths;
+  int64_t offset = 0;
+  for (size_t i : parts) {
+    const Tensor source = tensors[i].detach();
+    const int64_t length = source.size(d);
+    if (source.is_contiguous()) {
+      const size_t chunk_bytes = length * inner * element_bytes;
+      const char* in = static_cast<const char*>(source.raw_data());
+      char* out = static_cast<char*>(result.raw_data());
+      for (int64_t o = 0; o < outer; ++o)
+        std::memcpy(out + (o * result_shape[d] + offset) * inner * element_bytes,
+                    in + o * chunk_bytes, chunk_bytes);
+    } else {
+      result.narrow(d, offset, length).copy_(source);
+    }
+    inputs.push_back(tensors[i]);
+    offsets.push_back(offset);
+    lengths.push_back(length);
+    offset += length;
+  }
+  autograd::record("cat", inputs, {result},
+                   [d, offsets, lengths](const std::vector<Tensor>& grads) {
+                     std::vector<Tensor> result(offsets.size());
+                     if (!grads[0].defined()) return result;
+                     for (size_t i = 0; i < offsets.size(); ++i)
+                       result[i] = grads[0].narrow(d, offsets[i], lengths[i]);
+                     return result;
+                   });
+  return result;
+}
+
+Tensor stack(const std::vector<Tensor>& tensors, int64_t dim) {
+  PARE_CHECK(!tensors.empty(), "stack: expected a non-empty list of tensors");
+  PARE_CHECK(tensors[0].defined(), "stack: tensor 0 is undefined");
+  const int64_t d = wrap_dim(dim, tensors[0].dim() + 1, "stack");
+  std::vector<Tensor> expanded;
+  for (size_t i = 0; i < tensors.size(); ++i) {
+    PARE_CHECK(tensors[i].defined(), "stack: tensor ", i, " is undefined");
+    PARE_CHECK(tensors[i].sizes() == tensors[0].sizes(),
+               "stack: expects each tensor to be equal size, but got ", tensors[0].sizes(),
+               " at entry 0 and ", tensors[i].sizes(), " at entry ", i);
+    expanded.push_back(tensors[i].unsqueeze(d));
+  }
+  return cat(expanded, d);
+}
+
+std::vector<Tensor> split(const Tensor& x, int64_t split_size, int64_t dim) {
+  PARE_CHECK(x.defined(), "split: the tensor is undefined");
+  PARE_CHECK(x.dim() > 0, "split: cannot split a 0-d tensor");
+  const int64_t d = wrap_dim(dim, x.dim(), "split");
+  const int64_t length = x.size(d);
+  PARE_CHECK(split_size > 0 || (split_size == 0 && length == 0), "split: split_size must be ",
+             "positive, got ", split_size, " for dim ", d, " of shape ", x.sizes());
+  std::vector<Tensor> pieces;
+  if (length == 0) {
+    pieces.push_back(x.narrow(d, 0, 0));
+    return pieces;
+  }
+  for (int64_t start = 0; start < length; start += split_size)
+    pieces.push_back(x.narrow(d, start, std::min(split_size, length - start)));
+  return pieces;
+}
+
+std::vector<Tensor> chunk(const Tensor& x, int64_t chunks, int64_t dim) {
+  PARE_CHECK(x.defined(), "chunk: the tensor is undefined");
+  PARE_CHECK(chunks > 0, "chunk: chunks must be positive, got ", chunks);
+  PARE_CHECK(x.dim() > 0, "chunk: cannot chunk a 0-d tensor");
+  const int64_t d = wrap_dim(dim, x.dim(), "chunk");
+  const int64_t length = x.size(d);
+  // PyTorch's rule: equal pieces of ceil(length / chunks), so fewer chunks may come back.
+  return split(x, (length + chunks - 1) / chunks, d);
+}
+
+Tensor nonzero(const Tensor& mask) {
+  PARE_CHECK(mask.defined(), "nonzero: the tensor is undefined");
+  PARE_CHECK(mask.dim() == 1, "nonzero: expected a 1-d tensor, got shape ", mask.sizes());
+  std::vector<int64_t> positions;
+  detail::dispatch_dtype(mask.dtype(), [&](auto* tag) {
+    using T = std::remove_pointer_t<decltype(tag)>;
+    const T* data = static_cast<const T*>(mask.raw_data());
+    const int64_t step = mask.stride(0);
+    for (int64_t i = 0; i < mask.size(0); ++i)
+      if (data[i * step] != T(0)) positions.push_back(i);
+    return 0;
+  });
+  return tensor(positions, {static_cast<int64_t>(positions.size())});
+}
+
+Tensor masked_fill(const Tensor& x, const Tensor& mask, double value) {
+  PARE_CHECK(x.defined() && mask.defined(), "masked_fill: a tensor is undefined");
+  PARE_CHECK(mask.dtype() == kBool, "masked_fill: mask must be bool, got ",
+             dtype_name(mask.dtype()), " of shape ", mask.sizes());
+  const Shape result_shape = broadcast_two(x.sizes(), mask.sizes(), "masked_fill");
+  Tensor result = empty(result_shape, x.dtype());
+  const Tensor mask_view = mask.detach().expand(result_shape);
+  const Tensor x_view = x.detach().expand(result_shape);
+  const bool* mask_data = static_cast<const bool*>(mask_view.raw_data());
+  detail::dispatch_dtype(x.dtype(), [&](auto* tag) {
+    using T = std::remove_pointer_t<decltype(tag)>;
+    const T fill = std::is_same_v<T, bool> ? T(value != 0.0) : static_cast<T>(value);
+    const T* in = static_cast<const T*>(x_view.raw_data());
+    T* out = result.data_ptr<T>();
+    detail::for_each_offsets<3>(
+        result_shape, {&result.strides(), &x_view.strides(), &mask_view.strides()},
+        [&](const std::array<int64_t, 3>& o) { out[o[0]] = mask_data[o[2]] ? fill : in[o[1]]; });
+    return 0;
+  });
+  const Shape input_shape = x.sizes();
+  autograd::record(
+      "masked_fill", {x}, {result}, [input_shape, mask_view](const std::vector<Tensor>& grads) {
+        if (!grads[0].defined()) return std::vector<Tensor>{Tensor()};
+        const Tensor& grad = grads[0];
+        Tensor kept = empty(grad.sizes(), kFloat32);
+        const float* g = grad.data_ptr<float>();
+        const bool* masked = static_cast<const bool*>(mask_view.raw_data());
+        float* out = kept.data_ptr<float>();
+        detail::for_each_offsets<3>(
+            grad.sizes(), {&kept.strides(), &grad.strides(), &mask_view.strides()},
+            [&](const std::array<int64_t, 3>& o) { out[o[0]] = masked[o[2]] ? 0.0f : g[o[1]]; });
+        return std::vector<Tensor>{autograd::reduce_to_shape(kept, input_shape)};
+      });
+  return result;
+}
+
+Tensor gather_rows(const Tensor& x, const Tensor& index) {
+  PARE_CHECK(x.defined() && index.defined(), "gather_rows: a tensor is undefined");
+  PARE_CHECK(x.dim() == 2, "gather_rows: expected a 2-d tensor, got shape ", x.sizes());
+  PARE_CHECK(index.dim() == 1 && index.size(0) == x.size(0),
+             "gather_rows: index must be 1-d with one entry per row, got index shape ",
+             index.sizes(), " for input shape ", x.sizes());
+  const std::vector<int64_t> columns = checked_indices(index, x.size(1), 1, "gather_rows");
+  const int64_t rows = x.size(0);
+  Tensor result = empty({rows}, x.dtype());
+  detail::dispatch_dtype(x.dtype(), [&](auto* tag) {
+    using T = std::remove_pointer_t<decltype(tag)>;
+    const T* in = static_cast<const T*>(x.raw_data());
+    T* out = result.data_ptr<T>();
+    for (int64_t i = 0; i < rows; ++i) out[i] = in[i * x.stride(0) + columns[i] * x.stride(1)];
+    return 0;
+  });
+  const Shape input_shape = x.sizes();
+  autograd::record("gather_rows", {x}, {result},
+                   [input_shape, columns](const std::vector<Tensor>& grads) {
+                     if (!grads[0].defined()) return std::vector<Tensor>{Tensor()};
+                     Tensor result = zeros(input_shape, kFloat32);
+                     float* out = result.data_ptr<float>();
+                     const float* g = grads[0].data_ptr<float>();
+                     const int64_t step = grads[0].stride(0);
+                     for (int64_t i = 0; i < input_shape[0]; ++i)
+                       out[i * input_shape[1] + columns[i]] = g[i * step];
+                     return std::vector<Tensor>{result};
+                   });
+  return result;
+}
+
+}  // namespace pare
