@@ -104,9 +104,10 @@ SafetensorsFile decode_safetensors(const std::string& bytes, const std::string& 
   PARE_CHECK(header_size <= bytes.size() - 8 && header_size <= kMaxHeaderBytes, source,
              ": header size ", header_size, " is larger than the file (", bytes.size(),
              " bytes) allows");
-  nlohmann::json header;
+  // ordered_json keeps the file's tensor order (nlohmann::json would sort the names).
+  nlohmann::ordered_json header;
   try {
-    header = nlohmann::json::parse(bytes.begin() + 8, bytes.begin() + 8 + header_size);
+    header = nlohmann::ordered_json::parse(bytes.begin() + 8, bytes.begin() + 8 + header_size);
   } catch (const nlohmann::json::exception& error) {
     throw Error(str_cat(source, ": the header is not valid JSON: ", error.what()));
   }
@@ -123,7 +124,7 @@ SafetensorsFile decode_safetensors(const std::string& bytes, const std::string& 
   std::vector<Entry> entries;
   for (auto it = header.begin(); it != header.end(); ++it) {
     const std::string& name = it.key();
-    const nlohmann::json& value = it.value();
+    const nlohmann::ordered_json& value = it.value();
     if (name == "__metadata__") {
       PARE_CHECK(value.is_object(), source, ": __metadata__ is not an object");
       for (auto meta = value.begin(); meta != value.end(); ++meta) {
