@@ -4,6 +4,7 @@
 #include <cmath>
 #include <cstring>
 
+#include "pare/observer.h"
 #include "strided_loop.h"
 
 namespace pare {
@@ -119,13 +120,17 @@ Tensor from_blob(void* data, const Shape& shape, DType dtype, std::function<void
   return Tensor(impl);
 }
 
+// Reading values out is no op of the model: the silent scope keeps the copies inside from being
+// reported to the tracer.
 std::vector<float> to_float_vector(const Tensor& tensor) {
+  OpScope silent;
   Tensor values = tensor.detach().to(kFloat32).contiguous();
   const float* data = values.data_ptr<float>();
   return std::vector<float>(data, data + values.numel());
 }
 
 std::vector<int64_t> to_int64_vector(const Tensor& tensor) {
+  OpScope silent;
   Tensor values = tensor.detach().to(kInt64).contiguous();
   const int64_t* data = values.data_ptr<int64_t>();
   return std::vector<int64_t>(data, data + values.numel());

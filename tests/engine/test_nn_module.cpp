@@ -350,3 +350,16 @@ TEST_CASE("the issue's example network runs a forward and a backward") {
 }
 
 }  // namespace
+
+namespace {
+struct ScaledLinearImpl : pare::nn::LinearImpl {
+  ScaledLinearImpl() : pare::nn::LinearImpl(2, 2) {}
+};
+}  // namespace
+
+TEST_CASE("a subclass of a built-in layer reports its own type name") {
+  ScaledLinearImpl scaled;
+  CHECK(scaled.type_name() == "ScaledLinear");
+  pare::nn::LinearImpl plain(2, 2);
+  CHECK(plain.type_name() == "Linear");
+}

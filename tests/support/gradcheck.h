@@ -48,7 +48,7 @@ inline bool gradcheck(const std::function<Tensor(const std::vector<Tensor>&)>& f
   std::vector<float> weights_float(weights.begin(), weights.end());
   for (Tensor& input : inputs)
     if (input.defined() && input.requires_grad()) input.mutable_grad() = Tensor();
-  output.backward(pare::tensor(weights_float, output.sizes()));
+  output.backward(pare::tensor(weights_float).reshape(output.sizes()));
 
   bool ok = true;
   for (size_t k = 0; k < inputs.size(); ++k) {

@@ -28,9 +28,11 @@ typename NamedList<Value>::const_iterator find_named(const NamedList<Value>& lis
                       [&](const auto& entry) { return entry.first == name; });
 }
 
-void check_name(const std::string& name, const char* what, const std::string& type) {
-  PARE_CHECK(!name.empty() && name.find('.') == std::string::npos, type, ": invalid ", what,
-             " name '", name, "' (must be non-empty and contain no '.')");
+// Takes the module rather than its type name: type_name() must not be computed (and cached)
+// while a base-class constructor runs, when typeid still sees the base class.
+void check_name(const std::string& name, const char* what, const Module& module) {
+  PARE_CHECK(!name.empty() && name.find('.') == std::string::npos, module.type_name(), ": invalid ",
+             what, " name '", name, "' (must be non-empty and contain no '.')");
 }
 
 std::string demangled_type_name(const Module& module) {
@@ -77,7 +79,7 @@ const std::string& Module::type_name() const {
 }
 
 Tensor& Module::register_parameter(const std::string& name, Tensor tensor, bool requires_grad) {
-  check_name(name, "parameter", type_name());
+  check_name(name, "parameter", *this);
   PARE_CHECK(!is_parametrized(name), type_name(), ": parameter '", name,
              "' is parametrized; remove its parametrizations before replacing it");
   if (tensor.defined()) {
@@ -95,7 +97,7 @@ Tensor& Module::register_parameter(const std::string& name, Tensor tensor, bool 
 }
 
 Tensor& Module::register_buffer(const std::string& name, Tensor tensor) {
-  check_name(name, "buffer", type_name());
+  check_name(name, "buffer", *this);
   auto found = find_named(buffers_, name);
   if (found != buffers_.end()) {
     found->second = std::move(tensor);
@@ -106,7 +108,7 @@ Tensor& Module::register_buffer(const std::string& name, Tensor tensor) {
 }
 
 void Module::add_child(const std::string& name, std::shared_ptr<Module> module) {
-  check_name(name, "submodule", type_name());
+  check_name(name, "submodule", *this);
   PARE_CHECK(module != nullptr, type_name(), ": register_module('", name, "') got an empty module");
   auto found = find_named(children_, name);
   if (found != children_.end()) {

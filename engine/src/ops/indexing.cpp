@@ -1,13 +1,23 @@
 // Selecting and joining: index_select, cat, stack, split, chunk, nonzero, masked_fill and
 // gather_rows, with their gradients.
+//
+// The public ops report themselves to the tracer (observer.h) under torch's names, except:
+// - nonzero: its output size depends on the mask's values, which a graph cannot describe from
+//   shapes alone (shape inference needs shapes to determine shapes). Its int64 result has no
+//   gradient history either, so the tracer cannot tell it from a constant: a model that feeds it
+//   input-dependent values traces with the example's result baked in.
+// - gather_rows: nll_loss's internal helper (nll_loss reports itself); no torch function has its
+//   exact meaning, so no graph target could name it.
 #include "pare/indexing.h"
 
 #include <algorithm>
 #include <cstring>
+#include <limits>
 #include <type_traits>
 
 #include "pare/autograd.h"
 #include "pare/creation.h"
+#include "pare/observer.h"
 #include "strided_loop.h"
 
 namespace pare {
@@ -48,13 +58,11 @@ Shape broadcast_two(const Shape& a, const Shape& b, const char* op) {
   return result;
 }
 
-}  // namespace
-
-Tensor index_select(const Tensor& x, int64_t dim, const Tensor& index) {
+Tensor select_indices(const Tensor& x, int64_t dim, const Tensor& index) {
   PARE_CHECK(x.defined(), "index_select: the tensor is undefined");
   if (x.dim() == 0) {
     wrap_dim(dim, 0, "index_select");
-    Tensor selected = index_select(x.reshape({1}), 0, index);
+    Tensor selected = select_indices(x.reshape({1}), 0, index);
     return index.dim() == 0 ? selected.reshape({}) : selected;
   }
   const int64_t d = wrap_dim(dim, x.dim(), "index_select");
@@ -102,7 +110,26 @@ Tensor index_select(const Tensor& x, int64_t dim, const Tensor& index) {
   return result;
 }
 
+// What split and chunk return when there is a single piece: the tracer records an op with one
+// output as a tensor, not a one-element tuple, so the piece is reported as the slice it is
+// (clamped at the end, as the first piece of a split of any length is).
+void report_single_piece(const Tensor& x, int64_t dim, int64_t end, const Tensor& piece) {
+  notify_function("slice", {x},
+                  {{"dim", dim}, {"start", int64_t{0}}, {"end", end}, {"step", int64_t{1}}},
+                  {piece});
+}
+
+}  // namespace
+
+Tensor index_select(const Tensor& x, int64_t dim, const Tensor& index) {
+  OpScope scope;
+  Tensor result = select_indices(x, dim, index);
+  if (scope.should_report()) notify_function("index_select", {x, index}, {{"dim", dim}}, {result});
+  return result;
+}
+
 Tensor cat(const std::vector<Tensor>& tensors, int64_t dim) {
+  OpScope scope;
   PARE_CHECK(!tensors.empty(), "cat: expected a non-empty list of tensors");
   // Like PyTorch, 1-d empty tensors are skipped whatever the other ranks are.
   std::vector<size_t> parts;
@@ -161,10 +188,12 @@ Tensor cat(const std::vector<Tensor>& tensors, int64_t dim) {
                        result[i] = grads[0].narrow(d, offsets[i], lengths[i]);
                      return result;
                    });
+  if (scope.should_report()) notify_function("cat", tensors, {{"dim", dim}}, {result});
   return result;
 }
 
 Tensor stack(const std::vector<Tensor>& tensors, int64_t dim) {
+  OpScope scope;
   PARE_CHECK(!tensors.empty(), "stack: expected a non-empty list of tensors");
   PARE_CHECK(tensors[0].defined(), "stack: tensor 0 is undefined");
   const int64_t d = wrap_dim(dim, tensors[0].dim() + 1, "stack");
@@ -176,10 +205,13 @@ Tensor stack(const std::vector<Tensor>& tensors, int64_t dim) {
                " at entry 0 and ", tensors[i].sizes(), " at entry ", i);
     expanded.push_back(tensors[i].unsqueeze(d));
   }
-  return cat(expanded, d);
+  Tensor result = cat(expanded, d);
+  if (scope.should_report()) notify_function("stack", tensors, {{"dim", dim}}, {result});
+  return result;
 }
 
 std::vector<Tensor> split(const Tensor& x, int64_t split_size, int64_t dim) {
+  OpScope scope;
   PARE_CHECK(x.defined(), "split: the tensor is undefined");
   PARE_CHECK(x.dim() > 0, "split: cannot split a 0-d tensor");
   const int64_t d = wrap_dim(dim, x.dim(), "split");
@@ -189,21 +221,40 @@ std::vector<Tensor> split(const Tensor& x, int64_t split_size, int64_t dim) {
   std::vector<Tensor> pieces;
   if (length == 0) {
     pieces.push_back(x.narrow(d, 0, 0));
-    return pieces;
+  } else {
+    for (int64_t start = 0; start < length; start += split_size)
+      pieces.push_back(x.narrow(d, start, std::min(split_size, length - start)));
   }
-  for (int64_t start = 0; start < length; start += split_size)
-    pieces.push_back(x.narrow(d, start, std::min(split_size, length - start)));
+  if (scope.should_report()) {
+    if (pieces.size() == 1) {
+      report_single_piece(x, dim, split_size, pieces[0]);
+    } else {
+      notify_function("split", {x}, {{"split_size", split_size}, {"dim", dim}}, pieces);
+    }
+  }
   return pieces;
 }
 
 std::vector<Tensor> chunk(const Tensor& x, int64_t chunks, int64_t dim) {
+  OpScope scope;
   PARE_CHECK(x.defined(), "chunk: the tensor is undefined");
   PARE_CHECK(chunks > 0, "chunk: chunks must be positive, got ", chunks);
   PARE_CHECK(x.dim() > 0, "chunk: cannot chunk a 0-d tensor");
   const int64_t d = wrap_dim(dim, x.dim(), "chunk");
   const int64_t length = x.size(d);
   // PyTorch's rule: equal pieces of ceil(length / chunks), so fewer chunks may come back.
-  return split(x, (length + chunks - 1) / chunks, d);
+  const int64_t split_size = (length + chunks - 1) / chunks;
+  std::vector<Tensor> pieces = split(x, split_size, d);
+  if (scope.should_report()) {
+    if (pieces.size() == 1) {
+      // One chunk is the whole tensor whatever its length.
+      const int64_t end = chunks == 1 ? std::numeric_limits<int64_t>::max() : split_size;
+      report_single_piece(x, dim, end, pieces[0]);
+    } else {
+      notify_function("chunk", {x}, {{"chunks", chunks}, {"dim", dim}}, pieces);
+    }
+  }
+  return pieces;
 }
 
 Tensor nonzero(const Tensor& mask) {
@@ -222,6 +273,7 @@ Tensor nonzero(const Tensor& mask) {
 }
 
 Tensor masked_fill(const Tensor& x, const Tensor& mask, double value) {
+  OpScope scope;
   PARE_CHECK(x.defined() && mask.defined(), "masked_fill: a tensor is undefined");
   PARE_CHECK(mask.dtype() == kBool, "masked_fill: mask must be bool, got ",
              dtype_name(mask.dtype()), " of shape ", mask.sizes());
@@ -254,6 +306,8 @@ Tensor masked_fill(const Tensor& x, const Tensor& mask, double value) {
             [&](const std::array<int64_t, 3>& o) { out[o[0]] = masked[o[2]] ? 0.0f : g[o[1]]; });
         return std::vector<Tensor>{autograd::reduce_to_shape(kept, input_shape)};
       });
+  if (scope.should_report())
+    notify_function("masked_fill", {x, mask}, {{"value", value}}, {result});
   return result;
 }
 

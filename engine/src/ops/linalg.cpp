@@ -1,5 +1,6 @@
 // Matrix products (matmul with torch.matmul's rules, mm, bmm) on the matmul kernel, and their
-// gradients dA = dC B^T, dB = A^T dC summed over broadcast batch dims.
+// gradients dA = dC B^T, dB = A^T dC summed over broadcast batch dims. Each reports itself to the
+// tracer under its torch name with the two operands as inputs.
 //
 // Operands reach the kernel without copies whenever their matrices are row-major or transposed
 // row-major (w.t() goes in as a transpose flag) and their batch dims are strided at least one
@@ -13,6 +14,7 @@
 #include "pare/autograd.h"
 #include "pare/creation.h"
 #include "pare/kernels/matmul.h"
+#include "pare/observer.h"
 #include "strided_loop.h"
 
 namespace pare {
@@ -192,22 +194,33 @@ Tensor product(const Tensor& a, const Tensor& b, const char* op) {
 
 }  // namespace
 
-Tensor matmul(const Tensor& a, const Tensor& b) { return product(a, b, "matmul"); }
+Tensor matmul(const Tensor& a, const Tensor& b) {
+  OpScope scope;
+  Tensor result = product(a, b, "matmul");
+  if (scope.should_report()) notify_function("matmul", {a, b}, {}, {result});
+  return result;
+}
 
 Tensor mm(const Tensor& a, const Tensor& b) {
+  OpScope scope;
   PARE_CHECK(a.defined() && b.defined(), "mm: an operand is undefined");
   PARE_CHECK(a.dim() == 2 && b.dim() == 2, "mm: expected 2-d tensors, got shapes ", a.sizes(),
              " and ", b.sizes());
-  return product(a, b, "mm");
+  Tensor result = product(a, b, "mm");
+  if (scope.should_report()) notify_function("mm", {a, b}, {}, {result});
+  return result;
 }
 
 Tensor bmm(const Tensor& a, const Tensor& b) {
+  OpScope scope;
   PARE_CHECK(a.defined() && b.defined(), "bmm: an operand is undefined");
   PARE_CHECK(a.dim() == 3 && b.dim() == 3, "bmm: expected 3-d tensors, got shapes ", a.sizes(),
              " and ", b.sizes());
   PARE_CHECK(a.size(0) == b.size(0), "bmm: batch sizes differ, got shapes ", a.sizes(), " and ",
              b.sizes());
-  return product(a, b, "bmm");
+  Tensor result = product(a, b, "bmm");
+  if (scope.should_report()) notify_function("bmm", {a, b}, {}, {result});
+  return result;
 }
 
 }  // namespace pare

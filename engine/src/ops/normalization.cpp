@@ -24,14 +24,6 @@ float* mutable_data_or_null(const Tensor& tensor) {
   return tensor.defined() ? tensor.data_ptr<float>() : nullptr;
 }
 
-// The tensor inputs as the tracer sees them: the defined ones, in argument order.
-std::vector<Tensor> defined_inputs(std::initializer_list<Tensor> inputs) {
-  std::vector<Tensor> result;
-  for (const Tensor& input : inputs)
-    if (input.defined()) result.push_back(input);
-  return result;
-}
-
 // An optional per-feature parameter (undefined stays undefined), checked against `shape`.
 Tensor dense_parameter(const Tensor& parameter, const char* op, const char* role,
                        const Shape& expected_shape, const Shape& input_shape) {
@@ -250,7 +242,8 @@ Tensor layer_norm(const Tensor& x, const Shape& normalized_shape, const Tensor& 
   OpScope scope;
   Tensor result = layer_norm_impl(x, normalized_shape, weight, bias, eps);
   if (scope.should_report()) {
-    notify_function("layer_norm", defined_inputs({x, weight, bias}),
+    // Undefined tensors stay in place (None in the graph) so weight and bias keep their slots.
+    notify_function("layer_norm", {x, weight, bias},
                     {{"normalized_shape", normalized_shape}, {"eps", eps}}, {result});
   }
   return result;
@@ -263,7 +256,7 @@ Tensor batch_norm(const Tensor& x, const Tensor& running_mean, const Tensor& run
   Tensor result =
       batch_norm_impl(x, running_mean, running_var, weight, bias, training, momentum, eps);
   if (scope.should_report()) {
-    notify_function("batch_norm", defined_inputs({x, running_mean, running_var, weight, bias}),
+    notify_function("batch_norm", {x, running_mean, running_var, weight, bias},
                     {{"training", training}, {"momentum", momentum}, {"eps", eps}}, {result});
   }
   return result;

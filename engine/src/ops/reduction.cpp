@@ -4,6 +4,10 @@
 // trailing run of dims folds rows with a vectorisable loop; a contiguous tensor reduced over an
 // inner run folds [outer, reduced, inner] blocks column-wise; anything else walks the strided
 // input once with for_each_offsets, folding into the output element each input element maps to.
+//
+// Every public reduction reports itself to the tracer with torch's names: sum, mean, norm and var
+// with `dim` (a list; absent for a full reduction) and `keepdim`; max and min along a dim with
+// `dim`, `keepdim` and two outputs (values, indices), as torch.max(x, dim) returns them.
 #include "pare/reduction.h"
 
 #include <algorithm>
@@ -13,6 +17,7 @@
 
 #include "pare/autograd.h"
 #include "pare/creation.h"
+#include "pare/observer.h"
 #include "strided_loop.h"
 
 namespace pare {
@@ -158,6 +163,9 @@ struct SumOf {
   double combine(double a, double b) const { return a + b; }
   double fold_row(const float* data, int64_t count) const { return sum_row(data, count, load); }
 };
+// clang 14 does not deduce aggregate template arguments (P1816) without a guide.
+template <typename Load>
+SumOf(Load) -> SumOf<Load>;
 
 template <typename Load>
 struct MaxOf {
@@ -506,46 +514,109 @@ Tensor norm_over(const Tensor& x, double p, const ReducePlan& plan) {
   return result;
 }
 
+// torch.norm's p; p = INFINITY travels as the string "inf" (a .pare file's JSON has no infinity).
+AttrValue norm_order(double p) {
+  if (std::isinf(p)) return std::string("inf");
+  return p;
+}
+
+Attrs dims_attrs(const Shape& dims, bool keepdim) { return {{"dim", dims}, {"keepdim", keepdim}}; }
+
+Attrs dim_attrs(int64_t dim, bool keepdim) { return {{"dim", dim}, {"keepdim", keepdim}}; }
+
 }  // namespace
 
-Tensor sum(const Tensor& x) { return sum_over(x, make_full_plan(x, "sum")); }
+Tensor sum(const Tensor& x) {
+  OpScope scope;
+  Tensor result = sum_over(x, make_full_plan(x, "sum"));
+  if (scope.should_report()) notify_function("sum", {x}, {}, {result});
+  return result;
+}
 
 Tensor sum(const Tensor& x, const Shape& dims, bool keepdim) {
-  return sum_over(x, make_plan(x, dims, keepdim, "sum"));
+  OpScope scope;
+  Tensor result = sum_over(x, make_plan(x, dims, keepdim, "sum"));
+  if (scope.should_report()) notify_function("sum", {x}, dims_attrs(dims, keepdim), {result});
+  return result;
 }
 
-Tensor mean(const Tensor& x) { return mean_over(x, make_full_plan(x, "mean")); }
+Tensor mean(const Tensor& x) {
+  OpScope scope;
+  Tensor result = mean_over(x, make_full_plan(x, "mean"));
+  if (scope.should_report()) notify_function("mean", {x}, {}, {result});
+  return result;
+}
 
 Tensor mean(const Tensor& x, const Shape& dims, bool keepdim) {
-  return mean_over(x, make_plan(x, dims, keepdim, "mean"));
+  OpScope scope;
+  Tensor result = mean_over(x, make_plan(x, dims, keepdim, "mean"));
+  if (scope.should_report()) notify_function("mean", {x}, dims_attrs(dims, keepdim), {result});
+  return result;
 }
 
-Tensor max(const Tensor& x) { return extreme_all<true>(x, "max"); }
-Tensor min(const Tensor& x) { return extreme_all<false>(x, "min"); }
+Tensor max(const Tensor& x) {
+  OpScope scope;
+  Tensor result = extreme_all<true>(x, "max");
+  if (scope.should_report()) notify_function("max", {x}, {}, {result});
+  return result;
+}
+
+Tensor min(const Tensor& x) {
+  OpScope scope;
+  Tensor result = extreme_all<false>(x, "min");
+  if (scope.should_report()) notify_function("min", {x}, {}, {result});
+  return result;
+}
 
 std::tuple<Tensor, Tensor> max(const Tensor& x, int64_t dim, bool keepdim) {
-  return extreme_along_with_grad<true>(x, dim, keepdim, "max");
+  OpScope scope;
+  auto [values, indices] = extreme_along_with_grad<true>(x, dim, keepdim, "max");
+  if (scope.should_report())
+    notify_function("max", {x}, dim_attrs(dim, keepdim), {values, indices});
+  return {values, indices};
 }
 
 std::tuple<Tensor, Tensor> min(const Tensor& x, int64_t dim, bool keepdim) {
-  return extreme_along_with_grad<false>(x, dim, keepdim, "min");
+  OpScope scope;
+  auto [values, indices] = extreme_along_with_grad<false>(x, dim, keepdim, "min");
+  if (scope.should_report())
+    notify_function("min", {x}, dim_attrs(dim, keepdim), {values, indices});
+  return {values, indices};
 }
 
 Tensor argmax(const Tensor& x, int64_t dim, bool keepdim) {
-  return std::get<1>(extreme_along<true>(x, dim, keepdim, "argmax"));
+  OpScope scope;
+  Tensor result = std::get<1>(extreme_along<true>(x, dim, keepdim, "argmax"));
+  if (scope.should_report()) notify_function("argmax", {x}, dim_attrs(dim, keepdim), {result});
+  return result;
 }
 
 Tensor argmin(const Tensor& x, int64_t dim, bool keepdim) {
-  return std::get<1>(extreme_along<false>(x, dim, keepdim, "argmin"));
+  OpScope scope;
+  Tensor result = std::get<1>(extreme_along<false>(x, dim, keepdim, "argmin"));
+  if (scope.should_report()) notify_function("argmin", {x}, dim_attrs(dim, keepdim), {result});
+  return result;
 }
 
-Tensor norm(const Tensor& x, double p) { return norm_over(x, p, make_full_plan(x, "norm")); }
+Tensor norm(const Tensor& x, double p) {
+  OpScope scope;
+  Tensor result = norm_over(x, p, make_full_plan(x, "norm"));
+  if (scope.should_report()) notify_function("norm", {x}, {{"p", norm_order(p)}}, {result});
+  return result;
+}
 
 Tensor norm(const Tensor& x, double p, const Shape& dims, bool keepdim) {
-  return norm_over(x, p, make_plan(x, dims, keepdim, "norm"));
+  OpScope scope;
+  Tensor result = norm_over(x, p, make_plan(x, dims, keepdim, "norm"));
+  if (scope.should_report()) {
+    notify_function("norm", {x}, {{"p", norm_order(p)}, {"dim", dims}, {"keepdim", keepdim}},
+                    {result});
+  }
+  return result;
 }
 
 Tensor var(const Tensor& x, const Shape& dims, bool unbiased, bool keepdim) {
+  OpScope scope;
   ReducePlan plan = make_plan(x, dims, keepdim, "var");
   check_float(x, "var");
   const double count = static_cast<double>(plan.reduced_count);
@@ -575,6 +646,10 @@ Tensor var(const Tensor& x, const Shape& dims, bool unbiased, bool keepdim) {
                          plan, saved_x, mean_tensor, grads[0],
                          [scale](float v, float m, float g) { return scale * (v - m) * g; })};
                    });
+  if (scope.should_report()) {
+    notify_function("var", {x}, {{"dim", dims}, {"unbiased", unbiased}, {"keepdim", keepdim}},
+                    {result});
+  }
   return result;
 }
 
