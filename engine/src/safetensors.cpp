@@ -20,7 +20,9 @@ namespace {
 // A header larger than this is refused before any allocation: real headers are kilobytes.
 constexpr uint64_t kMaxHeaderBytes = 100ull << 20;
 
-const char* safetensors_dtype(DType dtype) {
+}  // namespace
+
+const char* safetensors_dtype_name(DType dtype) {
   switch (dtype) {
     case DType::f32:
       return "F32";
@@ -34,21 +36,15 @@ const char* safetensors_dtype(DType dtype) {
   return "?";
 }
 
-bool parse_dtype(const std::string& name, DType& dtype) {
-  if (name == "F32")
-    dtype = DType::f32;
-  else if (name == "I64")
-    dtype = DType::i64;
-  else if (name == "U8")
-    dtype = DType::u8;
-  else if (name == "BOOL")
-    dtype = DType::boolean;
-  else
-    return false;
-  return true;
+bool parse_safetensors_dtype(const std::string& name, DType& dtype) {
+  for (DType candidate : {DType::f32, DType::i64, DType::u8, DType::boolean}) {
+    if (name == safetensors_dtype_name(candidate)) {
+      dtype = candidate;
+      return true;
+    }
+  }
+  return false;
 }
-
-}  // namespace
 
 Tensor SafetensorsFile::get(const std::string& name) const {
   for (const auto& [key, tensor] : tensors)
@@ -75,7 +71,7 @@ std::string encode_safetensors(const std::vector<std::pair<std::string, Tensor>>
     PARE_CHECK(tensor.defined(), "safetensors: tensor '", name, "' is undefined");
     Tensor contiguous = tensor.detach().contiguous();
     uint64_t bytes = contiguous.nbytes();
-    header[name] = {{"dtype", safetensors_dtype(contiguous.dtype())},
+    header[name] = {{"dtype", safetensors_dtype_name(contiguous.dtype())},
                     {"shape", contiguous.sizes()},
                     {"data_offsets", {offset, offset + bytes}}};
     offset += bytes;
@@ -138,8 +134,8 @@ SafetensorsFile decode_safetensors(const std::string& bytes, const std::string& 
                    value.contains("data_offsets"),
                source, ": tensor '", name, "' lacks dtype, shape or data_offsets");
     Entry entry{name, DType::f32, {}, 0, 0};
-    PARE_CHECK(value["dtype"].is_string() && parse_dtype(value["dtype"], entry.dtype), source,
-               ": tensor '", name, "' has unsupported dtype ", value["dtype"].dump(),
+    PARE_CHECK(value["dtype"].is_string() && parse_safetensors_dtype(value["dtype"], entry.dtype),
+               source, ": tensor '", name, "' has unsupported dtype ", value["dtype"].dump(),
                " (pare reads F32, I64, U8, BOOL)");
     const auto& shape = value["shape"];
     PARE_CHECK(shape.is_array(), source, ": tensor '", name, "' has a shape that is not a list");

@@ -39,6 +39,10 @@ void write_safetensors(const std::string& path,
                        const std::map<std::string, std::string>& metadata = {});
 SafetensorsFile read_safetensors(const std::string& path);
 
+// The format's dtype names ("F32", "I64", "U8", "BOOL"); parse returns false for any other.
+const char* safetensors_dtype_name(DType dtype);
+bool parse_safetensors_dtype(const std::string& name, DType& dtype);
+
 // Writes `bytes` to `path` atomically (temporary file + rename). Shared by every pare writer.
 void write_file_atomically(const std::string& path, const std::string& bytes);
 

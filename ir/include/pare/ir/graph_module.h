@@ -1,0 +1,80 @@
+// GraphModule: a Graph plus the modules it calls; forward() interprets the graph node by node.
+// It is what the tracer and the pruning pass return and what a .pare file loads into. It shares
+// its modules with the model it was traced from, so a pass that resizes a module changes both.
+//
+//   pare::ir::GraphModule gm = pare::ir::trace(net, {pare::randn({1, 1, 28, 28})});
+//   pare::Tensor y = gm.forward({x});            // one tensor output converts implicitly
+//   pare::ir::Value all = gm.forward({x});       // or inspect a tuple: all.items()[1].tensor()
+#pragma once
+
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "pare/ir/graph.h"
+#include "pare/nn/module.h"
+
+namespace pare::ir {
+
+// A runtime value of the interpreter: a tensor, or a tuple of values (LSTM's (h_n, c_n),
+// several graph outputs).
+class Value {
+ public:
+  Value() = default;
+  Value(Tensor tensor) : tensor_(std::move(tensor)), is_tensor_(true) {}  // NOLINT
+  Value(std::vector<Value> items) : items_(std::move(items)) {}           // NOLINT
+  bool is_tensor() const { return is_tensor_; }
+  // The tensor; a pare::Error when this is a tuple.
+  const Tensor& tensor() const;
+  const std::vector<Value>& items() const;
+  operator Tensor() const { return tensor(); }  // NOLINT: y = gm.forward({x})
+  // Every tensor, depth first, with its path ("0", "1.0", ...; "" for a lone tensor).
+  std::vector<std::pair<std::string, Tensor>> flatten() const;
+
+ private:
+  Tensor tensor_;
+  std::vector<Value> items_;
+  bool is_tensor_ = false;
+};
+
+namespace detail {
+struct ExecutionPlanCache;
+}
+
+// Every call_function target GraphModule::forward can run (the format's list, the tensor-method
+// targets the tracer records, and the elementwise ops), sorted.
+const std::vector<std::string>& function_targets();
+bool is_function_target(const std::string& target);
+
+class GraphModule {
+ public:
+  GraphModule(std::shared_ptr<nn::Module> root, std::shared_ptr<Graph> graph);
+
+  Graph& graph() { return *graph_; }
+  const Graph& graph() const { return *graph_; }
+  nn::Module& root() { return *root_; }
+  const std::shared_ptr<nn::Module>& root_ptr() const { return root_; }
+
+  // Runs the graph with one tensor per placeholder (in order). Errors name the node, its op and
+  // target, and the shapes of its inputs. Each node's function and kwargs are resolved once and
+  // cached; the cache notices any change to the graph's nodes, args, kwargs or targets.
+  Value forward(const std::vector<Tensor>& inputs);
+  // The module a call_module target names.
+  std::shared_ptr<nn::Module> module(const std::string& qualified_name) const;
+  // The tensor a get_attr target names (a parameter or buffer of root, by qualified name).
+  Tensor attribute(const std::string& qualified_name) const;
+  // Re-runs the graph on `inputs` and records every node's output shapes and dtypes in meta.
+  void record_meta(const std::vector<Tensor>& inputs);
+
+  void train(bool on = true) { root_->train(on); }
+  void eval() { root_->train(false); }
+
+ private:
+  Value run(const std::vector<Tensor>& inputs, bool record);
+
+  std::shared_ptr<nn::Module> root_;
+  std::shared_ptr<Graph> graph_;
+  std::shared_ptr<detail::ExecutionPlanCache> plan_cache_;
+};
+
+}  // namespace pare::ir

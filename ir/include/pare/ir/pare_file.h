@@ -1,0 +1,25 @@
+// The .pare model file (spec/pare-format.md): a safetensors file whose metadata holds the graph
+// as JSON and whose tensors are the modules' state_dict entries. An edge app loads and runs it
+// with no model class.
+//
+//   pare::ir::save(graph_module, "net.pare");
+//   pare::ir::GraphModule loaded = pare::ir::load("net.pare");
+//   pare::Tensor y = loaded.forward({x});
+#pragma once
+
+#include <string>
+
+#include "pare/ir/graph_module.h"
+
+namespace pare::ir {
+
+// Writes through a temporary file and renames it into place.
+void save(const GraphModule& graph_module, const std::string& path);
+// Validates everything the format lists; errors name the file and the node, module or tensor.
+GraphModule load(const std::string& path);
+
+// The same, in memory (the fuzz target and tests use these).
+std::string encode_pare(const GraphModule& graph_module);
+GraphModule decode_pare(const std::string& bytes, const std::string& source);
+
+}  // namespace pare::ir

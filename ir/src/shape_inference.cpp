@@ -1,0 +1,1578 @@
+// Shape inference (shape_inference.h): a symbolic run of the graph. Every node produces a Symbol,
+// the data-free twin of the interpreter's Value; each call_function target and each module type
+// has a shape function that mirrors the checks and output rules of the engine op it runs.
+#include "pare/ir/shape_inference.h"
+
+#include <algorithm>
+#include <cmath>
+#include <functional>
+#include <limits>
+#include <optional>
+#include <string_view>
+#include <unordered_map>
+
+#include "interpreter_functions.h"
+#include "pare/elementwise.h"
+#include "pare/error.h"
+#include "pare/functional.h"
+
+namespace pare::ir {
+
+namespace {
+
+// What a node produces, without data: one tensor's meta, a tuple, or nothing (a literal or None
+// argument).
+struct Symbol {
+  enum class Kind { none, tensor, tuple };
+  Kind kind = Kind::none;
+  TensorMeta meta;
+  std::vector<Symbol> items;
+
+  static Symbol of(Shape shape, DType dtype = kFloat32) {
+    Symbol symbol;
+    symbol.kind = Kind::tensor;
+    symbol.meta = TensorMeta{std::move(shape), dtype};
+    return symbol;
+  }
+  static Symbol tuple(std::vector<Symbol> items) {
+    Symbol symbol;
+    symbol.kind = Kind::tuple;
+    symbol.items = std::move(items);
+    return symbol;
+  }
+  bool is_tensor() const { return kind == Kind::tensor; }
+  bool is_tuple() const { return kind == Kind::tuple; }
+};
+
+void flatten_into(const Symbol& symbol, std::vector<TensorMeta>& out) {
+  if (symbol.is_tensor()) out.push_back(symbol.meta);
+  for (const Symbol& item : symbol.items) flatten_into(item, out);
+}
+
+std::vector<TensorMeta> flatten(const Symbol& symbol) {
+  std::vector<TensorMeta> out;
+  flatten_into(symbol, out);
+  return out;
+}
+
+// "[2, 3]" for a tensor, "([2, 3], [1, 3])" for a tuple.
+std::string describe(const Symbol& symbol) {
+  if (symbol.is_tensor()) return str_cat(symbol.meta.shape);
+  if (!symbol.is_tuple()) return "None";
+  std::string text = "(";
+  for (size_t i = 0; i < symbol.items.size(); ++i)
+    text += (i ? ", " : "") + describe(symbol.items[i]);
+  return text + ")";
+}
+
+// ---- Shared shape rules (the engine's, restated on shapes) ----
+
+bool is_whole(double value) { return std::isfinite(value) && std::trunc(value) == value; }
+
+// The dtype two tensor operands are computed in (elementwise.h: same dtype, or float32 when one
+// of them is float32).
+DType promote(const TensorMeta& a, const TensorMeta& b, std::string_view op) {
+  if (a.dtype == b.dtype) return a.dtype;
+  PARE_CHECK(a.dtype == kFloat32 || b.dtype == kFloat32, op, ": cannot combine dtypes ",
+             dtype_name(a.dtype), " and ", dtype_name(b.dtype), " (shapes ", a.shape, " and ",
+             b.shape, ")");
+  return kFloat32;
+}
+
+// The dtype of `tensor op scalar` for add, sub and mul: integer tensors stay integer with a
+// whole scalar; bool and fractional scalars give float32.
+DType scalar_dtype(DType tensor_dtype, double scalar) {
+  if (tensor_dtype == kFloat32 || tensor_dtype == kBool) return kFloat32;
+  return is_whole(scalar) ? tensor_dtype : kFloat32;
+}
+
+int64_t floor_div(int64_t numerator, int64_t denominator) {
+  const int64_t quotient = numerator / denominator;
+  return (numerator % denominator != 0 && (numerator < 0) != (denominator < 0)) ? quotient - 1
+                                                                                : quotient;
+}
+
+// PyTorch's pooling_output_shape: in ceil mode the last window must start inside the input or
+// the left padding.
+int64_t pooled_size(int64_t in, int64_t kernel, int64_t pad, int64_t stride, int64_t dilation,
+                    bool ceil_mode) {
+  int64_t out =
+      floor_div(in + 2 * pad - dilation * (kernel - 1) - 1 + (ceil_mode ? stride - 1 : 0), stride) +
+      1;
+  if (ceil_mode && (out - 1) * stride >= in + pad) --out;
+  return out;
+}
+
+int64_t conv_size(int64_t in, int64_t kernel, int64_t stride, int64_t pad, int64_t dilation) {
+  const int64_t span = in + 2 * pad - dilation * (kernel - 1) - 1;
+  return span < 0 ? 0 : span / stride + 1;
+}
+
+void require_float(const TensorMeta& meta, std::string_view op, std::string_view role) {
+  PARE_CHECK(meta.dtype == kFloat32, op, ": expected a float32 ", role, ", got ",
+             dtype_name(meta.dtype), " of shape ", meta.shape);
+}
+
+Shape linear_shape(const TensorMeta& x, const TensorMeta& weight, const TensorMeta* bias) {
+  require_float(x, "linear", "input");
+  require_float(weight, "linear", "weight");
+  PARE_CHECK(weight.shape.size() == 2, "linear: expected a 2-d weight [out_features, in_features]",
+             ", got shape ", weight.shape);
+  PARE_CHECK(!x.shape.empty() && x.shape.back() == weight.shape[1], "linear: input of shape ",
+             x.shape, " cannot be multiplied with weight of shape ", weight.shape, " (expected ",
+             weight.shape[1], " input features in the last dim)");
+  PARE_CHECK(bias == nullptr || bias->shape == Shape{weight.shape[0]},
+             "linear: expected a bias of shape ", Shape{weight.shape[0]}, " for weight of shape ",
+             weight.shape, ", got shape ", bias->shape);
+  Shape out = x.shape;
+  out.back() = weight.shape[0];
+  return out;
+}
+
+struct ConvGeometry {
+  IntPair stride = 1;
+  IntPair padding = 0;
+  IntPair dilation = 1;
+  int64_t groups = 1;
+};
+
+Shape conv2d_shape(const TensorMeta& x, const TensorMeta& weight, const TensorMeta* bias,
+                   const ConvGeometry& geometry) {
+  require_float(x, "conv2d", "input");
+  require_float(weight, "conv2d", "weight");
+  PARE_CHECK(x.shape.size() == 3 || x.shape.size() == 4,
+             "conv2d: expected a 3-d (unbatched) or 4-d (batched) input, got input of shape ",
+             x.shape);
+  PARE_CHECK(weight.shape.size() == 4,
+             "conv2d: expected a 4-d weight [out_channels, in_channels / groups, kH, kW], got "
+             "weight of shape ",
+             weight.shape);
+  const int64_t groups = geometry.groups;
+  PARE_CHECK(groups > 0, "conv2d: groups must be positive, got ", groups);
+  PARE_CHECK(weight.shape[0] % groups == 0, "conv2d: given groups=", groups, ", weight of size ",
+             weight.shape, " has ", weight.shape[0],
+             " output channels, which do not divide by groups");
+  const size_t rank = x.shape.size();
+  const int64_t channels = x.shape[rank - 3];
+  PARE_CHECK(channels == weight.shape[1] * groups, "conv2d: given groups=", groups,
+             ", weight of size ", weight.shape, ", expected input ", x.shape, " to have ",
+             weight.shape[1] * groups, " channels, but got ", channels, " channels instead");
+  PARE_CHECK(bias == nullptr || bias->shape == Shape{weight.shape[0]},
+             "conv2d: expected a bias of shape ", Shape{weight.shape[0]}, " for weight of size ",
+             weight.shape, ", got shape ", bias->shape);
+  const IntPair& s = geometry.stride;
+  const IntPair& p = geometry.padding;
+  const IntPair& d = geometry.dilation;
+  PARE_CHECK(
+      s.first > 0 && s.second > 0 && d.first > 0 && d.second > 0 && p.first >= 0 && p.second >= 0,
+      "conv2d: stride and dilation must be positive and padding not negative, got stride ", s.vec(),
+      ", padding ", p.vec(), ", dilation ", d.vec());
+  const bool positive =
+      std::all_of(x.shape.begin(), x.shape.end(), [](int64_t v) { return v > 0; }) &&
+      std::all_of(weight.shape.begin(), weight.shape.end(), [](int64_t v) { return v > 0; });
+  PARE_CHECK(positive, "conv2d: sizes must be positive, got input ", x.shape, " and weight ",
+             weight.shape);
+  const int64_t out_h = conv_size(x.shape[rank - 2], weight.shape[2], s.first, p.first, d.first);
+  const int64_t out_w = conv_size(x.shape[rank - 1], weight.shape[3], s.second, p.second, d.second);
+  PARE_CHECK(out_h >= 1 && out_w >= 1, "conv2d: output would be empty for input ", x.shape,
+             ", weight ", weight.shape, ", stride ", s.vec(), ", padding ", p.vec(), ", dilation ",
+             d.vec());
+  Shape out = x.shape;
+  out[rank - 3] = weight.shape[0];
+  out[rank - 2] = out_h;
+  out[rank - 1] = out_w;
+  return out;
+}
+
+void check_pool_input(const TensorMeta& x, std::string_view op) {
+  require_float(x, op, "input");
+  PARE_CHECK(x.shape.size() == 3 || x.shape.size() == 4, op,
+             ": expected a 3-d (unbatched) or 4-d (batched) input, got shape ", x.shape);
+  PARE_CHECK(shape_numel(x.shape) > 0, op, ": expected a non-empty input, got shape ", x.shape);
+}
+
+struct PoolGeometry {
+  IntPair kernel_size = 1;
+  IntPair stride = 0;  // 0: the kernel size
+  IntPair padding = 0;
+  IntPair dilation = 1;
+  bool ceil_mode = false;
+};
+
+Shape pool2d_shape(const TensorMeta& x, const PoolGeometry& geometry, std::string_view op) {
+  check_pool_input(x, op);
+  const IntPair& k = geometry.kernel_size;
+  const IntPair& p = geometry.padding;
+  const IntPair& d = geometry.dilation;
+  PARE_CHECK(k.first > 0 && k.second > 0, op, ": kernel_size must be positive, got ", k.vec());
+  PARE_CHECK(geometry.stride.first >= 0 && geometry.stride.second >= 0, op,
+             ": stride must be positive (0 = kernel_size), got ", geometry.stride.vec());
+  PARE_CHECK(d.first > 0 && d.second > 0, op, ": dilation must be positive, got ", d.vec());
+  PARE_CHECK(p.first >= 0 && p.second >= 0 && p.first <= k.first / 2 && p.second <= k.second / 2,
+             op, ": padding should be at most half of the kernel size, got padding ", p.vec(),
+             " and kernel_size ", k.vec());
+  const int64_t stride_h = geometry.stride.first == 0 ? k.first : geometry.stride.first;
+  const int64_t stride_w = geometry.stride.second == 0 ? k.second : geometry.stride.second;
+  const size_t rank = x.shape.size();
+  const int64_t out_h =
+      pooled_size(x.shape[rank - 2], k.first, p.first, stride_h, d.first, geometry.ceil_mode);
+  const int64_t out_w =
+      pooled_size(x.shape[rank - 1], k.second, p.second, stride_w, d.second, geometry.ceil_mode);
+  PARE_CHECK(out_h >= 1 && out_w >= 1, op, ": input of shape ", x.shape,
+             " is too small for kernel_size ", k.vec(), ", padding ", p.vec(), " and dilation ",
+             d.vec(), " (output size ", Shape{out_h, out_w}, ")");
+  Shape out = x.shape;
+  out[rank - 2] = out_h;
+  out[rank - 1] = out_w;
+  return out;
+}
+
+Shape adaptive_pool2d_shape(const TensorMeta& x, IntPair output_size, std::string_view op) {
+  check_pool_input(x, op);
+  PARE_CHECK(output_size.first > 0 && output_size.second > 0, op,
+             ": output_size must be positive, got ", output_size.vec(), " for input of shape ",
+             x.shape);
+  Shape out = x.shape;
+  out[out.size() - 2] = output_size.first;
+  out[out.size() - 1] = output_size.second;
+  return out;
+}
+
+Shape flatten_shape(const Shape& shape, int64_t start_dim, int64_t end_dim) {
+  if (shape.empty()) return {1};
+  const int64_t rank = static_cast<int64_t>(shape.size());
+  const int64_t start = wrap_dim(start_dim, rank, "flatten");
+  const int64_t end = wrap_dim(end_dim, rank, "flatten");
+  PARE_CHECK(start <= end, "flatten: start_dim ", start_dim, " is after end_dim ", end_dim,
+             " for shape ", shape);
+  Shape out(shape.begin(), shape.begin() + start);
+  int64_t merged = 1;
+  for (int64_t i = start; i <= end; ++i) merged *= shape[i];
+  out.push_back(merged);
+  out.insert(out.end(), shape.begin() + end + 1, shape.end());
+  return out;
+}
+
+// reshape's target with its -1 resolved.
+Shape reshape_shape(const Shape& shape, const Shape& wanted) {
+  const int64_t numel = shape_numel(shape);
+  Shape out = wanted;
+  int64_t known = 1;
+  int64_t infer_at = -1;
+  for (size_t i = 0; i < wanted.size(); ++i) {
+    if (wanted[i] == -1) {
+      PARE_CHECK(infer_at < 0, "reshape: only one dimension can be -1, got ", wanted);
+      infer_at = static_cast<int64_t>(i);
+    } else {
+      PARE_CHECK(wanted[i] >= 0, "reshape: invalid size in shape ", wanted);
+      known *= wanted[i];
+    }
+  }
+  if (infer_at >= 0) {
+    PARE_CHECK(known != 0 && numel % known == 0, "reshape: shape ", wanted,
+               " is invalid for input of size ", numel, " (shape ", shape, ")");
+    out[infer_at] = numel / known;
+  } else {
+    PARE_CHECK(known == numel, "reshape: shape ", wanted, " is invalid for input of size ", numel,
+               " (shape ", shape, ")");
+  }
+  return out;
+}
+
+// The LSTM's (output, h_n, c_n) shapes (functional.h's lstm contract). `weights` holds per layer
+// w_ih, w_hh[, b_ih, b_hh].
+std::vector<Shape> lstm_shapes(const TensorMeta& x, const TensorMeta* h0, const TensorMeta* c0,
+                               const std::vector<TensorMeta>& weights, bool has_biases,
+                               int64_t num_layers, bool batch_first) {
+  require_float(x, "lstm", "input");
+  PARE_CHECK(x.shape.size() == 2 || x.shape.size() == 3,
+             "lstm: expected a 2-d (unbatched) or 3-d (batched) input, got shape ", x.shape);
+  const size_t per_layer = has_biases ? 4 : 2;
+  PARE_CHECK(num_layers >= 1, "lstm: num_layers must be positive, got ", num_layers);
+  PARE_CHECK(weights.size() == per_layer * static_cast<size_t>(num_layers), "lstm: expected ",
+             per_layer * num_layers, " weight tensors for num_layers=", num_layers,
+             " and has_biases=", has_biases, ", got ", weights.size());
+  for (const TensorMeta& weight : weights) require_float(weight, "lstm", "weight");
+  PARE_CHECK(weights[1].shape.size() == 2,
+             "lstm: expected a 2-d w_hh [4 * hidden_size, hidden_size] in layer 0, got shape ",
+             weights[1].shape);
+  const int64_t hidden = weights[1].shape[1];
+  for (int64_t l = 0; l < num_layers; ++l) {
+    const TensorMeta* w = &weights[per_layer * l];
+    const int64_t layer_input = l == 0 ? x.shape.back() : hidden;
+    PARE_CHECK(w[0].shape == Shape({4 * hidden, layer_input}), "lstm: layer ", l,
+               " expected w_ih of shape ", Shape{4 * hidden, layer_input}, " (hidden_size ", hidden,
+               ", input size ", layer_input, "), got ", w[0].shape);
+    PARE_CHECK(w[1].shape == Shape({4 * hidden, hidden}), "lstm: layer ", l,
+               " expected w_hh of shape ", Shape{4 * hidden, hidden}, ", got ", w[1].shape);
+    for (size_t b = 2; b < per_layer; ++b) {
+      PARE_CHECK(w[b].shape == Shape({4 * hidden}), "lstm: layer ", l, " expected biases of shape ",
+                 Shape{4 * hidden}, ", got ", w[b].shape);
+    }
+  }
+  const bool batched = x.shape.size() == 3;
+  const int64_t steps = batched && batch_first ? x.shape[1] : x.shape[0];
+  const int64_t batch = batched ? (batch_first ? x.shape[0] : x.shape[1]) : 1;
+  const Shape state = batched ? Shape{num_layers, batch, hidden} : Shape{num_layers, hidden};
+  for (const auto& [given, name] : {std::pair{h0, "h0"}, std::pair{c0, "c0"}}) {
+    if (given == nullptr) continue;
+    require_float(*given, "lstm", name);
+    PARE_CHECK(given->shape == state, "lstm: expected ", name, " of shape ", state, ", got ",
+               given->shape);
+  }
+  PARE_CHECK(steps > 0 && batch > 0 && x.shape.back() > 0 && hidden > 0,
+             "lstm: expected non-empty sizes, got input of shape ", x.shape, " and hidden size ",
+             hidden);
+  Shape output;
+  if (!batched) {
+    output = {steps, hidden};
+  } else {
+    output = batch_first ? Shape{batch, steps, hidden} : Shape{steps, batch, hidden};
+  }
+  return {output, state, state};
+}
+
+// ---- call_function nodes ----
+
+// One call_function node: its literal parameters (a keyword argument, else a positional literal,
+// as the interpreter reads them) and the symbols of its positional arguments.
+class Call {
+ public:
+  Call(const Node& node, const std::vector<Symbol>& args) : node_(node), args_(args) {}
+
+  const Node& node() const { return node_; }
+  const std::string& target() const { return node_.target(); }
+  size_t arg_count() const { return args_.size(); }
+  const Symbol& arg(size_t index) const { return args_.at(index); }
+
+  bool has_tensor(size_t index) const { return index < args_.size() && args_[index].is_tensor(); }
+  const TensorMeta& tensor(size_t index) const {
+    PARE_CHECK(has_tensor(index), target(), ": argument ", index, " must be a tensor, got ",
+               index < args_.size() ? describe(args_[index]) : "nothing");
+    return args_[index].meta;
+  }
+  const TensorMeta* optional_tensor(size_t index) const {
+    return has_tensor(index) ? &args_[index].meta : nullptr;
+  }
+  const TensorMeta& float_tensor(size_t index, std::string_view role = "input") const {
+    const TensorMeta& meta = tensor(index);
+    require_float(meta, target(), role);
+    return meta;
+  }
+
+  // `position` < 0: keyword only.
+  const Argument* literal(std::string_view name, int position) const {
+    if (const Argument* keyword = node_.kwarg(std::string(name))) return keyword;
+    if (position >= 0 && static_cast<size_t>(position) < node_.args().size() &&
+        !node_.args()[position].is_node())
+      return &node_.args()[position];
+    return nullptr;
+  }
+  bool has(std::string_view name, int position) const {
+    const Argument* argument = literal(name, position);
+    return argument != nullptr && !argument->is_none();
+  }
+  double number(std::string_view name, int position, double fallback) const {
+    return has(name, position) ? literal(name, position)->to_double(what(name)) : fallback;
+  }
+  int64_t integer(std::string_view name, int position, int64_t fallback) const {
+    return has(name, position) ? literal(name, position)->to_int(what(name)) : fallback;
+  }
+  int64_t required_integer(std::string_view name, int position) const {
+    require(name, position);
+    return literal(name, position)->to_int(what(name));
+  }
+  bool flag(std::string_view name, int position, bool fallback) const {
+    return has(name, position) ? literal(name, position)->to_bool(what(name)) : fallback;
+  }
+  IntPair pair(std::string_view name, int position, IntPair fallback) const {
+    return has(name, position) ? IntPair(literal(name, position)->to_ints(what(name), 2))
+                               : fallback;
+  }
+  IntPair required_pair(std::string_view name, int position) const {
+    require(name, position);
+    return IntPair(literal(name, position)->to_ints(what(name), 2));
+  }
+  // A pool's stride: None, [] and 0 mean the kernel size.
+  IntPair pool_stride(int position) const {
+    if (!has("stride", position)) return 0;
+    const Argument& stride = *literal("stride", position);
+    if (stride.is_list() && stride.to_list().empty()) return 0;
+    return IntPair(stride.to_ints(what("stride"), 2));
+  }
+  // A list given as one list argument or as trailing positional ints (x.reshape(2, -1)).
+  Shape ints_or_varargs(std::string_view name) const {
+    if (const Argument* keyword = node_.kwarg(std::string(name)))
+      return keyword->to_ints(what(name));
+    PARE_CHECK(node_.args().size() > 1, target(), ": missing argument '", name, "'");
+    if (node_.args().size() == 2 && node_.args()[1].is_list())
+      return node_.args()[1].to_ints(what(name));
+    Shape values;
+    for (size_t i = 1; i < node_.args().size(); ++i)
+      values.push_back(node_.args()[i].to_int(what(name)));
+    return values;
+  }
+  // Positions of the args that may carry tensors (node references or None), in order.
+  std::vector<size_t> tensor_slots() const {
+    std::vector<size_t> slots;
+    for (size_t i = 0; i < node_.args().size(); ++i)
+      if (node_.args()[i].is_node() || node_.args()[i].is_none()) slots.push_back(i);
+    return slots;
+  }
+
+ private:
+  void require(std::string_view name, int position) const {
+    PARE_CHECK(has(name, position), target(), ": missing argument '", name, "'");
+  }
+  std::string what(std::string_view name) const {
+    return str_cat(target(), ": argument '", name, "'");
+  }
+
+  const Node& node_;
+  const std::vector<Symbol>& args_;
+};
+
+using FunctionRule = Symbol (*)(const Call&);
+
+Symbol float_unary(const Call& call) { return Symbol::of(call.float_tensor(0).shape); }
+
+Symbol infer_prelu(const Call& call) {
+  const TensorMeta& x = call.float_tensor(0);
+  const TensorMeta& weight = call.float_tensor(1, "weight");
+  PARE_CHECK(weight.shape.size() <= 1,
+             "prelu: expected weight to be a scalar or 1-d tensor, got shape ", weight.shape);
+  const int64_t channels = x.shape.size() >= 2 ? x.shape[1] : 1;
+  const int64_t count = shape_numel(weight.shape);
+  PARE_CHECK(count == 1 || count == channels, "prelu: weight of shape ", weight.shape,
+             " must have 1 or ", channels, " elements (the channel size, dim 1 of the input of ",
+             "shape ", x.shape, ")");
+  return Symbol::of(x.shape);
+}
+
+Symbol infer_linear(const Call& call) {
+  return Symbol::of(linear_shape(call.tensor(0), call.tensor(1), call.optional_tensor(2)));
+}
+
+Symbol infer_conv2d(const Call& call) {
+  ConvGeometry geometry;
+  geometry.stride = call.pair("stride", 3, 1);
+  geometry.padding = call.pair("padding", 4, 0);
+  geometry.dilation = call.pair("dilation", 5, 1);
+  geometry.groups = call.integer("groups", 6, 1);
+  return Symbol::of(
+      conv2d_shape(call.tensor(0), call.tensor(1), call.optional_tensor(2), geometry));
+}
+
+Symbol infer_layer_norm(const Call& call) {
+  PARE_CHECK(call.has("normalized_shape", 1), "layer_norm: missing argument 'normalized_shape'");
+  const Shape normalized_shape =
+      call.literal("normalized_shape", 1)->to_ints("layer_norm: argument 'normalized_shape'");
+  const std::vector<size_t> slots = call.tensor_slots();
+  const TensorMeta& x = call.float_tensor(0);
+  const int64_t feature_dims = static_cast<int64_t>(normalized_shape.size());
+  PARE_CHECK(feature_dims >= 1, "layer_norm: normalized_shape must have at least one dim, got ",
+             normalized_shape);
+  PARE_CHECK(static_cast<int64_t>(x.shape.size()) >= feature_dims &&
+                 Shape(x.shape.end() - feature_dims, x.shape.end()) == normalized_shape,
+             "layer_norm: input of shape ", x.shape, " does not end with normalized_shape ",
+             normalized_shape);
+  const char* roles[] = {"input", "weight", "bias"};
+  for (size_t i = 1; i < slots.size() && i < 3; ++i) {
+    const TensorMeta* parameter = call.optional_tensor(slots[i]);
+    if (parameter == nullptr) continue;
+    require_float(*parameter, "layer_norm", roles[i]);
+    PARE_CHECK(parameter->shape == normalized_shape, "layer_norm: expected ", roles[i],
+               " of shape ", normalized_shape, ", got ", parameter->shape, " for input of shape ",
+               x.shape);
+  }
+  return Symbol::of(x.shape);
+}
+
+// The channel vectors of batch_norm: running_mean, running_var, weight, bias (any may be absent).
+Shape batch_norm_shape(const TensorMeta& x, const std::vector<const TensorMeta*>& vectors,
+                       bool training) {
+  require_float(x, "batch_norm", "input");
+  PARE_CHECK(x.shape.size() >= 2,
+             "batch_norm: expected an input of rank >= 2 ([N, C, ...]), got shape ", x.shape);
+  const int64_t channels = x.shape[1];
+  const char* roles[] = {"running_mean", "running_var", "weight", "bias"};
+  for (size_t i = 0; i < vectors.size(); ++i) {
+    if (vectors[i] == nullptr) continue;
+    require_float(*vectors[i], "batch_norm", roles[i]);
+    PARE_CHECK(shape_numel(vectors[i]->shape) == channels, "batch_norm: ", roles[i],
+               " should contain ", channels, " elements (the channels of the input of shape ",
+               x.shape, "), got shape ", vectors[i]->shape);
+  }
+  const bool has_mean = vectors.size() > 0 && vectors[0] != nullptr;
+  const bool has_var = vectors.size() > 1 && vectors[1] != nullptr;
+  PARE_CHECK(has_mean == has_var,
+             "batch_norm: running_mean and running_var must be both defined or both undefined");
+  PARE_CHECK(training || has_mean,
+             "batch_norm: running_mean and running_var must be defined in evaluation mode");
+  PARE_CHECK(!training || (channels > 0 && shape_numel(x.shape) / channels > 1),
+             "batch_norm: expected more than 1 value per channel when training, got input of "
+             "shape ",
+             x.shape);
+  return x.shape;
+}
+
+Symbol infer_batch_norm(const Call& call) {
+  const std::vector<size_t> slots = call.tensor_slots();
+  PARE_CHECK(slots.size() == 1 || slots.size() == 3 || slots.size() == 5,
+             "batch_norm: expected 1, 3 or 5 tensors, got ", slots.size());
+  std::vector<const TensorMeta*> vectors;
+  for (size_t i = 1; i < slots.size(); ++i) vectors.push_back(call.optional_tensor(slots[i]));
+  return Symbol::of(batch_norm_shape(call.tensor(0), vectors, call.flag("training", 5, false)));
+}
+
+Symbol infer_lstm(const Call& call) {
+  PARE_CHECK(call.arg_count() >= 5, "lstm: expected (input, h0, c0, weights...), got ",
+             call.arg_count(), " arguments");
+  std::vector<TensorMeta> weights;
+  for (size_t i = 3; i < call.arg_count(); ++i) weights.push_back(call.tensor(i));
+  const std::vector<Shape> shapes =
+      lstm_shapes(call.tensor(0), call.optional_tensor(1), call.optional_tensor(2), weights,
+                  call.flag("has_biases", -1, true), call.integer("num_layers", -1, 1),
+                  call.flag("batch_first", -1, false));
+  return Symbol::tuple({Symbol::of(shapes[0]), Symbol::of(shapes[1]), Symbol::of(shapes[2])});
+}
+
+Symbol infer_dropout(const Call& call) {
+  const TensorMeta& x = call.tensor(0);
+  const double p = call.number("p", 1, 0.5);
+  PARE_CHECK(p >= 0.0 && p <= 1.0, "dropout: probability has to be between 0 and 1, got p=", p,
+             " for input of shape ", x.shape);
+  if (call.flag("training", 2, true) && p != 0.0) require_float(x, "dropout", "input");
+  return Symbol::of(x.shape, x.dtype);
+}
+
+Symbol infer_softmax(const Call& call) {
+  const TensorMeta& x = call.float_tensor(0);
+  wrap_dim(call.required_integer("dim", 1), static_cast<int64_t>(x.shape.size()),
+           call.target().c_str());
+  return Symbol::of(x.shape);
+}
+
+PoolGeometry max_pool_geometry(const Call& call) {
+  PoolGeometry geometry;
+  geometry.kernel_size = call.required_pair("kernel_size", 1);
+  geometry.stride = call.pool_stride(2);
+  geometry.padding = call.pair("padding", 3, 0);
+  geometry.dilation = call.pair("dilation", 4, 1);
+  geometry.ceil_mode = call.flag("ceil_mode", 5, false);
+  return geometry;
+}
+
+Symbol infer_max_pool2d(const Call& call) {
+  const Shape shape = pool2d_shape(call.tensor(0), max_pool_geometry(call), call.target());
+  if (call.target() == "max_pool2d" && !call.flag("return_indices", 6, false))
+    return Symbol::of(shape);
+  return Symbol::tuple({Symbol::of(shape), Symbol::of(shape, kInt64)});
+}
+
+Symbol infer_avg_pool2d(const Call& call) {
+  PoolGeometry geometry;
+  geometry.kernel_size = call.required_pair("kernel_size", 1);
+  geometry.stride = call.pool_stride(2);
+  geometry.padding = call.pair("padding", 3, 0);
+  geometry.ceil_mode = call.flag("ceil_mode", 4, false);
+  return Symbol::of(pool2d_shape(call.tensor(0), geometry, "avg_pool2d"));
+}
+
+Symbol infer_adaptive_pool2d(const Call& call) {
+  return Symbol::of(
+      adaptive_pool2d_shape(call.tensor(0), call.required_pair("output_size", 1), call.target()));
+}
+
+bool is_tensor_arg(const Call& call, size_t index) {
+  return index < call.node().args().size() && call.node().args()[index].is_node();
+}
+
+// add / sub: tensor or number operands and the keyword alpha (interpreter_functions.cpp).
+Symbol infer_add_or_sub(const Call& call) {
+  const bool subtract = call.target() == "sub";
+  const double alpha = call.number("alpha", -1, 1.0);
+  const double sign = subtract ? -1.0 : 1.0;
+  PARE_CHECK(call.arg_count() > 0, call.target(), ": expected an operand");
+  if (is_tensor_arg(call, 0) && is_tensor_arg(call, 1)) {
+    const TensorMeta& a = call.tensor(0);
+    const TensorMeta& b = call.tensor(1);
+    PARE_CHECK(!(subtract && a.dtype == kBool && b.dtype == kBool),
+               "sub: subtracting bool tensors is not supported (shapes ", a.shape, " and ", b.shape,
+               ")");
+    const Shape shape = broadcast_shapes(a.shape, b.shape, call.target().c_str());
+    const DType dtype = promote(a, b, call.target());
+    PARE_CHECK(dtype == kFloat32 || is_whole(alpha), call.target(),
+               ": alpha must be a whole number for ", dtype_name(dtype), " tensors, got ", alpha);
+    return Symbol::of(shape, dtype);
+  }
+  if (is_tensor_arg(call, 0)) {
+    PARE_CHECK(call.has("other", 1), call.target(), ": missing argument 'other'");
+    const TensorMeta& x = call.tensor(0);
+    return Symbol::of(x.shape, scalar_dtype(x.dtype, sign * alpha * call.number("other", 1, 0.0)));
+  }
+  const TensorMeta& x = call.tensor(1);
+  const double first = call.node().args()[0].to_double();
+  return Symbol::of(x.shape, scalar_dtype(scalar_dtype(x.dtype, sign * alpha), first));
+}
+
+// mul / div: tensor or number operands; division is true division (float32).
+Symbol infer_mul_or_div(const Call& call) {
+  const bool divide = call.target() == "div";
+  PARE_CHECK(call.arg_count() > 0, call.target(), ": expected an operand");
+  if (is_tensor_arg(call, 0) && is_tensor_arg(call, 1)) {
+    const TensorMeta& a = call.tensor(0);
+    const TensorMeta& b = call.tensor(1);
+    const Shape shape = broadcast_shapes(a.shape, b.shape, call.target().c_str());
+    const DType dtype = promote(a, b, call.target());
+    return Symbol::of(shape, divide ? kFloat32 : dtype);
+  }
+  const bool tensor_first = is_tensor_arg(call, 0);
+  const TensorMeta& x = call.tensor(tensor_first ? 0 : 1);
+  double other = 0.0;
+  if (tensor_first) {
+    PARE_CHECK(call.has("other", 1), call.target(), ": missing argument 'other'");
+    other = call.number("other", 1, 1.0);
+  } else {
+    other = call.node().args()[0].to_double();
+  }
+  return Symbol::of(x.shape, divide ? kFloat32 : scalar_dtype(x.dtype, other));
+}
+
+// rsub / rdiv: other - x and other / x.
+Symbol infer_reversed_scalar(const Call& call) {
+  const TensorMeta& x = call.tensor(0);
+  PARE_CHECK(call.has("other", 1), call.target(), ": missing argument 'other'");
+  if (call.target() == "rdiv") return Symbol::of(x.shape, kFloat32);
+  const double other = call.number("other", 1, 0.0);
+  const double alpha = call.number("alpha", -1, 1.0);
+  const DType scaled = alpha == 1.0 ? x.dtype : scalar_dtype(x.dtype, alpha);
+  return Symbol::of(x.shape, scalar_dtype(scaled, other));
+}
+
+Symbol infer_extremum(const Call& call) {
+  const TensorMeta& a = call.tensor(0);
+  const TensorMeta& b = call.tensor(1);
+  return Symbol::of(broadcast_shapes(a.shape, b.shape, call.target().c_str()),
+                    promote(a, b, call.target()));
+}
+
+Symbol infer_pow(const Call& call) {
+  const TensorMeta& base = call.tensor(0);
+  if (is_tensor_arg(call, 1)) {
+    const TensorMeta& exponent = call.tensor(1);
+    const Shape shape = broadcast_shapes(base.shape, exponent.shape, "pow");
+    const DType dtype = promote(base, exponent, "pow");
+    PARE_CHECK(dtype != kBool, "pow: bool tensors are not supported (shapes ", base.shape, " and ",
+               exponent.shape, ")");
+    return Symbol::of(shape, dtype);
+  }
+  PARE_CHECK(call.has("exponent", 1), "pow: missing argument 'exponent'");
+  const double exponent = call.number("exponent", 1, 1.0);
+  PARE_CHECK(base.dtype != kBool, "pow: bool tensors are not supported (shape ", base.shape, ")");
+  if (base.dtype != kFloat32 && is_whole(exponent)) {
+    PARE_CHECK(exponent >= 0, "pow: integers to negative integer powers are not allowed (got ",
+               exponent, " for a ", dtype_name(base.dtype), " tensor of shape ", base.shape, ")");
+    return Symbol::of(base.shape, base.dtype);
+  }
+  return Symbol::of(base.shape, kFloat32);
+}
+
+Symbol infer_clamp(const Call& call) {
+  const TensorMeta& x = call.tensor(0);
+  const bool has_min = call.has("min", 1);
+  const bool has_max = call.has("max", 2);
+  PARE_CHECK(has_min || has_max, "clamp: expected at least one of 'min' and 'max'");
+  PARE_CHECK(x.dtype != kBool, "clamp: bool tensors are not supported (shape ", x.shape, ")");
+  auto integer_bound = [](double bound) { return std::isinf(bound) || is_whole(bound); };
+  const bool keep_integer = (!has_min || integer_bound(call.number("min", 1, 0.0))) &&
+                            (!has_max || integer_bound(call.number("max", 2, 0.0)));
+  return Symbol::of(x.shape, keep_integer ? x.dtype : kFloat32);
+}
+
+Symbol infer_neg(const Call& call) {
+  const TensorMeta& x = call.tensor(0);
+  PARE_CHECK(x.dtype != kBool, "neg: negating a bool tensor (shape ", x.shape,
+             ") is not supported; use logical_not");
+  return Symbol::of(x.shape, x.dtype);
+}
+
+Symbol same_dtype_unary(const Call& call) {
+  const TensorMeta& x = call.tensor(0);
+  return Symbol::of(x.shape, x.dtype);
+}
+
+Symbol to_float_unary(const Call& call) { return Symbol::of(call.tensor(0).shape, kFloat32); }
+
+Symbol to_bool_unary(const Call& call) { return Symbol::of(call.tensor(0).shape, kBool); }
+
+Symbol infer_comparison(const Call& call) {
+  const TensorMeta& a = call.tensor(0);
+  if (!is_tensor_arg(call, 1)) {
+    PARE_CHECK(call.has("other", 1), call.target(), ": missing argument 'other'");
+    return Symbol::of(a.shape, kBool);
+  }
+  const TensorMeta& b = call.tensor(1);
+  const Shape shape = broadcast_shapes(a.shape, b.shape, call.target().c_str());
+  promote(a, b, call.target());
+  return Symbol::of(shape, kBool);
+}
+
+Symbol infer_where(const Call& call) {
+  const TensorMeta& condition = call.tensor(0);
+  const TensorMeta& a = call.tensor(1);
+  const TensorMeta& b = call.tensor(2);
+  PARE_CHECK(condition.dtype == kBool || condition.dtype == kUInt8,
+             "where: the condition must be a bool tensor, got ", dtype_name(condition.dtype),
+             " of shape ", condition.shape);
+  const Shape values = broadcast_shapes(a.shape, b.shape, "where");
+  const DType dtype = promote(a, b, "where");
+  return Symbol::of(broadcast_shapes(condition.shape, values, "where"), dtype);
+}
+
+std::vector<TensorMeta> list_of_tensors(const Call& call) {
+  PARE_CHECK(call.arg_count() > 0 && call.arg(0).is_tuple(), call.target(),
+             ": expected a list of tensors as the first argument");
+  std::vector<TensorMeta> tensors;
+  for (const Symbol& item : call.arg(0).items) {
+    PARE_CHECK(item.is_tensor(), call.target(), ": expected tensors in the list, got ",
+               describe(item));
+    tensors.push_back(item.meta);
+  }
+  PARE_CHECK(!tensors.empty(), call.target(), ": expected a non-empty list of tensors");
+  return tensors;
+}
+
+TensorMeta cat_meta(const std::vector<TensorMeta>& tensors, int64_t dim) {
+  // Like PyTorch, 1-d empty tensors are skipped whatever the other ranks are.
+  std::vector<size_t> parts;
+  for (size_t i = 0; i < tensors.size(); ++i)
+    if (!(tensors[i].shape.size() == 1 && tensors[i].shape[0] == 0)) parts.push_back(i);
+  if (parts.empty()) parts.push_back(0);
+  const TensorMeta& first = tensors[parts[0]];
+  PARE_CHECK(!first.shape.empty(), "cat: zero-dimensional tensor (at position ", parts[0],
+             ") cannot be concatenated");
+  const int64_t rank = static_cast<int64_t>(first.shape.size());
+  const int64_t d = wrap_dim(dim, rank, "cat");
+  Shape out = first.shape;
+  out[d] = 0;
+  for (size_t i : parts) {
+    const TensorMeta& t = tensors[i];
+    PARE_CHECK(t.dtype == first.dtype, "cat: expected all tensors to be ", dtype_name(first.dtype),
+               ", got ", dtype_name(t.dtype), " at position ", i);
+    bool compatible = static_cast<int64_t>(t.shape.size()) == rank;
+    for (int64_t k = 0; compatible && k < rank; ++k)
+      compatible = k == d || t.shape[k] == first.shape[k];
+    PARE_CHECK(compatible, "cat: sizes must match except in dim ", d, ", got shapes ", first.shape,
+               " (position ", parts[0], ") and ", t.shape, " (position ", i, ")");
+    out[d] += t.shape[d];
+  }
+  return TensorMeta{out, first.dtype};
+}
+
+Symbol infer_cat(const Call& call) {
+  const TensorMeta meta = cat_meta(list_of_tensors(call), call.integer("dim", 1, 0));
+  return Symbol::of(meta.shape, meta.dtype);
+}
+
+Symbol infer_stack(const Call& call) {
+  const std::vector<TensorMeta> tensors = list_of_tensors(call);
+  const Shape& shape = tensors[0].shape;
+  const int64_t d =
+      wrap_dim(call.integer("dim", 1, 0), static_cast<int64_t>(shape.size()) + 1, "stack");
+  std::vector<TensorMeta> expanded;
+  for (size_t i = 0; i < tensors.size(); ++i) {
+    PARE_CHECK(tensors[i].shape == shape, "stack: expects each tensor to be equal size, but got ",
+               shape, " at entry 0 and ", tensors[i].shape, " at entry ", i);
+    TensorMeta item = tensors[i];
+    item.shape.insert(item.shape.begin() + d, 1);
+    expanded.push_back(item);
+  }
+  const TensorMeta meta = cat_meta(expanded, d);
+  return Symbol::of(meta.shape, meta.dtype);
+}
+
+Symbol infer_getitem(const Call& call) {
+  PARE_CHECK(call.node().args().size() == 2 && call.node().args()[1].is_int(),
+             "getitem: expected (node, integer index), got ", call.node().args().size(),
+             " argument(s)");
+  const Symbol& tuple = call.arg(0);
+  PARE_CHECK(tuple.is_tuple(), "getitem: the input is a tensor, not a tuple");
+  const int64_t index = call.node().args()[1].to_int();
+  const int64_t count = static_cast<int64_t>(tuple.items.size());
+  const int64_t wrapped = index < 0 ? index + count : index;
+  PARE_CHECK(wrapped >= 0 && wrapped < count, "getitem: index ", index,
+             " is out of range for a tuple of ", count);
+  return tuple.items[wrapped];
+}
+
+// ---- Selecting, splitting, matrix products and reductions ----
+
+Symbol infer_index_select(const Call& call) {
+  const TensorMeta& x = call.tensor(0);
+  std::vector<size_t> tensors;
+  for (size_t i = 0; i < call.node().args().size(); ++i)
+    if (call.node().args()[i].is_node()) tensors.push_back(i);
+  const TensorMeta& index = call.tensor(tensors.at(1));
+  PARE_CHECK(index.dtype == kInt64, "index_select: index must be int64, got ",
+             dtype_name(index.dtype), " of shape ", index.shape);
+  PARE_CHECK(index.shape.size() <= 1, "index_select: index must be 0-d or 1-d, got shape ",
+             index.shape);
+  const int64_t rank = static_cast<int64_t>(x.shape.size());
+  const int64_t d = wrap_dim(call.required_integer("dim", 1), rank, "index_select");
+  const int64_t count = shape_numel(index.shape);
+  if (rank == 0) return Symbol::of(index.shape.empty() ? Shape{} : Shape{count}, x.dtype);
+  Shape out = x.shape;
+  out[d] = count;
+  return Symbol::of(out, x.dtype);
+}
+
+Symbol infer_masked_fill(const Call& call) {
+  const TensorMeta& x = call.tensor(0);
+  const TensorMeta& mask = call.tensor(1);
+  PARE_CHECK(mask.dtype == kBool, "masked_fill: mask must be bool, got ", dtype_name(mask.dtype),
+             " of shape ", mask.shape);
+  return Symbol::of(broadcast_shapes(x.shape, mask.shape, "masked_fill"), x.dtype);
+}
+
+// The pieces of split(x, split_size, dim), as a tuple.
+Symbol split_pieces(const TensorMeta& x, int64_t split_size, int64_t dim) {
+  PARE_CHECK(!x.shape.empty(), "split: cannot split a 0-d tensor");
+  const int64_t d = wrap_dim(dim, static_cast<int64_t>(x.shape.size()), "split");
+  const int64_t length = x.shape[d];
+  PARE_CHECK(split_size > 0 || (split_size == 0 && length == 0), "split: split_size must be ",
+             "positive, got ", split_size, " for dim ", d, " of shape ", x.shape);
+  std::vector<Symbol> pieces;
+  Shape piece = x.shape;
+  if (length == 0) {
+    pieces.push_back(Symbol::of(piece, x.dtype));
+  } else {
+    for (int64_t start = 0; start < length; start += split_size) {
+      piece[d] = std::min(split_size, length - start);
+      pieces.push_back(Symbol::of(piece, x.dtype));
+    }
+  }
+  return Symbol::tuple(std::move(pieces));
+}
+
+Symbol infer_split(const Call& call) {
+  const char* key =
+      call.has("split_size_or_sections", -1) ? "split_size_or_sections" : "split_size";
+  return split_pieces(call.tensor(0), call.required_integer(key, 1), call.integer("dim", 2, 0));
+}
+
+Symbol infer_chunk(const Call& call) {
+  const TensorMeta& x = call.tensor(0);
+  const int64_t chunks = call.required_integer("chunks", 1);
+  PARE_CHECK(chunks > 0, "chunk: chunks must be positive, got ", chunks);
+  PARE_CHECK(!x.shape.empty(), "chunk: cannot chunk a 0-d tensor");
+  const int64_t d =
+      wrap_dim(call.integer("dim", 2, 0), static_cast<int64_t>(x.shape.size()), "chunk");
+  return split_pieces(x, (x.shape[d] + chunks - 1) / chunks, d);
+}
+
+// matmul (torch.matmul's rules: 1-d operands promoted and the added dim removed, batch dims
+// broadcast), mm (2-d only) and bmm (3-d, equal batches).
+Symbol infer_matmul(const Call& call) {
+  const std::string& op = call.target();
+  const TensorMeta& a = call.tensor(0);
+  const TensorMeta& b = call.tensor(1);
+  const size_t required_rank = op == "mm" ? 2 : op == "bmm" ? 3 : 0;
+  if (required_rank > 0) {
+    PARE_CHECK(a.shape.size() == required_rank && b.shape.size() == required_rank, op,
+               ": expected ", required_rank, "-d tensors, got shapes ", a.shape, " and ", b.shape);
+  }
+  if (op == "bmm") {
+    PARE_CHECK(a.shape[0] == b.shape[0], "bmm: batch sizes differ, got shapes ", a.shape, " and ",
+               b.shape);
+  }
+  PARE_CHECK(a.dtype == kFloat32 && b.dtype == kFloat32, op, ": expected float32 tensors, got ",
+             dtype_name(a.dtype), " ", a.shape, " and ", dtype_name(b.dtype), " ", b.shape);
+  PARE_CHECK(!a.shape.empty() && !b.shape.empty(), op,
+             ": both operands need at least 1 dim, got shapes ", a.shape, " and ", b.shape);
+  const Shape left = a.shape.size() == 1 ? Shape{1, a.shape[0]} : a.shape;
+  const Shape right = b.shape.size() == 1 ? Shape{b.shape[0], 1} : b.shape;
+  const int64_t k_left = left.back();
+  const int64_t k_right = right[right.size() - 2];
+  PARE_CHECK(k_left == k_right, op, ": shapes ", a.shape, " and ", b.shape,
+             " cannot be multiplied (", k_left, " != ", k_right, ")");
+  Shape out = broadcast_shapes(Shape(left.begin(), left.end() - 2),
+                               Shape(right.begin(), right.end() - 2), op.c_str());
+  if (a.shape.size() > 1) out.push_back(left[left.size() - 2]);
+  if (b.shape.size() > 1) out.push_back(right.back());
+  return Symbol::of(out);
+}
+
+Shape reduction_dims_of(const Call& call, int position) {
+  return detail::reduction_dims(call.literal("dim", position),
+                                str_cat(call.target(), ": argument 'dim'"));
+}
+
+// The shape a reduction over `dims` (empty: every dim) leaves, checked as the engine's plan is.
+Shape reduced_shape(const Shape& shape, const Shape& dims, bool keepdim, const std::string& op) {
+  const int64_t rank = static_cast<int64_t>(shape.size());
+  std::vector<bool> reduced(rank, dims.empty());
+  std::vector<bool> seen(std::max<int64_t>(rank, 1), false);
+  for (int64_t dim : dims) {
+    const int64_t wrapped = wrap_dim(dim, rank, op.c_str());
+    PARE_CHECK(!seen[wrapped], op, ": dim ", wrapped, " appears more than once in dims ", dims,
+               " for shape ", shape);
+    seen[wrapped] = true;
+    if (rank > 0) reduced[wrapped] = true;
+  }
+  Shape out;
+  for (int64_t d = 0; d < rank; ++d) {
+    if (!reduced[d]) {
+      out.push_back(shape[d]);
+    } else if (keepdim) {
+      out.push_back(1);
+    }
+  }
+  return out;
+}
+
+// sum: integer and bool tensors sum to int64.
+Symbol infer_sum(const Call& call) {
+  const TensorMeta& x = call.tensor(0);
+  const Shape out =
+      reduced_shape(x.shape, reduction_dims_of(call, 1), call.flag("keepdim", 2, false), "sum");
+  return Symbol::of(out, x.dtype == kFloat32 ? kFloat32 : kInt64);
+}
+
+Symbol infer_mean(const Call& call) {
+  const TensorMeta& x = call.tensor(0);
+  const Shape out =
+      reduced_shape(x.shape, reduction_dims_of(call, 1), call.flag("keepdim", 2, false), "mean");
+  require_float(x, "mean", "tensor");
+  return Symbol::of(out);
+}
+
+Symbol infer_norm(const Call& call) {
+  const TensorMeta& x = call.tensor(0);
+  const Shape out =
+      reduced_shape(x.shape, reduction_dims_of(call, 2), call.flag("keepdim", 3, false), "norm");
+  require_float(x, "norm", "tensor");
+  const double p = detail::norm_order(call.literal("p", 1), "norm: argument 'p'");
+  PARE_CHECK(p > 0.0, "norm: p must be positive or INFINITY, got ", p, " for shape ", x.shape);
+  return Symbol::of(out);
+}
+
+Symbol infer_var(const Call& call) {
+  const TensorMeta& x = call.tensor(0);
+  const Shape out =
+      reduced_shape(x.shape, reduction_dims_of(call, 1), call.flag("keepdim", 3, false), "var");
+  require_float(x, "var", "tensor");
+  return Symbol::of(out);
+}
+
+// The shape of max / min / argmax / argmin along `dim` (0-d inputs give 0-d results).
+Shape extreme_along_shape(const Shape& shape, int64_t dim, bool keepdim, const std::string& op) {
+  const int64_t d = wrap_dim(dim, static_cast<int64_t>(shape.size()), op.c_str());
+  if (shape.empty()) return {};
+  PARE_CHECK(shape[d] > 0, op, ": cannot reduce dim ", d, " of size 0 in shape ", shape);
+  Shape out = shape;
+  if (keepdim) {
+    out[d] = 1;
+  } else {
+    out.erase(out.begin() + d);
+  }
+  return out;
+}
+
+// max / min: of everything, along a dim (values and int64 indices), or of two tensors.
+Symbol infer_max_or_min(const Call& call) {
+  if (is_tensor_arg(call, 1)) return infer_extremum(call);
+  const TensorMeta& x = call.tensor(0);
+  if (!call.has("dim", 1)) {
+    PARE_CHECK(shape_numel(x.shape) > 0, call.target(), ": cannot reduce an empty tensor of shape ",
+               x.shape, "; pass a dim instead");
+    return Symbol::of({}, x.dtype);
+  }
+  const Shape out = extreme_along_shape(x.shape, call.required_integer("dim", 1),
+                                        call.flag("keepdim", 2, false), call.target());
+  return Symbol::tuple({Symbol::of(out, x.dtype), Symbol::of(out, kInt64)});
+}
+
+// argmax / argmin; without a dim, the index into the flattened input.
+Symbol infer_arg_extreme(const Call& call) {
+  const TensorMeta& x = call.tensor(0);
+  if (!call.has("dim", 1)) {
+    return Symbol::of(extreme_along_shape({shape_numel(x.shape)}, 0, false, call.target()), kInt64);
+  }
+  return Symbol::of(extreme_along_shape(x.shape, call.required_integer("dim", 1),
+                                        call.flag("keepdim", 2, false), call.target()),
+                    kInt64);
+}
+
+// ---- Views and shape functions ----
+
+Symbol infer_flatten(const Call& call) {
+  const TensorMeta& x = call.tensor(0);
+  return Symbol::of(
+      flatten_shape(x.shape, call.integer("start_dim", 1, 0), call.integer("end_dim", 2, -1)),
+      x.dtype);
+}
+
+Symbol infer_reshape(const Call& call) {
+  const TensorMeta& x = call.tensor(0);
+  const Shape wanted = call.ints_or_varargs(call.node().kwarg("size") ? "size" : "shape");
+  return Symbol::of(reshape_shape(x.shape, wanted), x.dtype);
+}
+
+Symbol infer_transpose(const Call& call) {
+  const TensorMeta& x = call.tensor(0);
+  const int64_t rank = static_cast<int64_t>(x.shape.size());
+  const int64_t a = wrap_dim(call.required_integer("dim0", 1), rank, "transpose");
+  const int64_t b = wrap_dim(call.required_integer("dim1", 2), rank, "transpose");
+  Shape out = x.shape;
+  if (rank > 0) std::swap(out[a], out[b]);
+  return Symbol::of(out, x.dtype);
+}
+
+Symbol infer_t(const Call& call) {
+  const TensorMeta& x = call.tensor(0);
+  PARE_CHECK(x.shape.size() <= 2, "t: expected a tensor of rank <= 2, got shape ", x.shape);
+  Shape out = x.shape;
+  if (out.size() == 2) std::swap(out[0], out[1]);
+  return Symbol::of(out, x.dtype);
+}
+
+Symbol infer_permute(const Call& call) {
+  const TensorMeta& x = call.tensor(0);
+  const Shape dims = call.ints_or_varargs("dims");
+  const int64_t rank = static_cast<int64_t>(x.shape.size());
+  PARE_CHECK(static_cast<int64_t>(dims.size()) == rank, "permute: got ", dims.size(),
+             " dims for a tensor of shape ", x.shape);
+  Shape out(dims.size());
+  std::vector<bool> seen(dims.size(), false);
+  for (size_t i = 0; i < dims.size(); ++i) {
+    const int64_t d = wrap_dim(dims[i], rank, "permute");
+    PARE_CHECK(!seen[d], "permute: dim ", d, " repeated in ", dims);
+    seen[d] = true;
+    out[i] = x.shape[d];
+  }
+  return Symbol::of(out, x.dtype);
+}
+
+Symbol infer_select(const Call& call) {
+  const TensorMeta& x = call.tensor(0);
+  PARE_CHECK(!x.shape.empty(), "select: cannot select on a 0-d tensor");
+  const int64_t dim = call.required_integer("dim", 1);
+  const int64_t index = call.required_integer("index", 2);
+  const int64_t d = wrap_dim(dim, static_cast<int64_t>(x.shape.size()), "select");
+  const int64_t i = index < 0 ? index + x.shape[d] : index;
+  PARE_CHECK(i >= 0 && i < x.shape[d], "select: index ", index, " is out of range for dim ", d,
+             " of shape ", x.shape);
+  Shape out = x.shape;
+  out.erase(out.begin() + d);
+  return Symbol::of(out, x.dtype);
+}
+
+Shape slice_shape(const Shape& shape, int64_t dim, int64_t start, int64_t end, int64_t step) {
+  PARE_CHECK(!shape.empty(), "slice: cannot slice a 0-d tensor");
+  PARE_CHECK(step > 0, "slice: step must be positive, got ", step);
+  const int64_t d = wrap_dim(dim, static_cast<int64_t>(shape.size()), "slice");
+  const int64_t length = shape[d];
+  if (start < 0) start += length;
+  if (end < 0) end += length;
+  start = std::clamp<int64_t>(start, 0, length);
+  end = std::clamp<int64_t>(end, start, length);
+  Shape out = shape;
+  out[d] = (end - start + step - 1) / step;
+  return out;
+}
+
+Symbol infer_slice(const Call& call) {
+  const TensorMeta& x = call.tensor(0);
+  return Symbol::of(slice_shape(x.shape, call.integer("dim", 1, 0), call.integer("start", 2, 0),
+                                call.integer("end", 3, std::numeric_limits<int64_t>::max()),
+                                call.integer("step", 4, 1)),
+                    x.dtype);
+}
+
+Symbol infer_narrow(const Call& call) {
+  const TensorMeta& x = call.tensor(0);
+  const int64_t dim = call.required_integer("dim", 1);
+  const int64_t start = call.required_integer("start", 2);
+  const int64_t length = call.required_integer("length", 3);
+  PARE_CHECK(length >= 0, "narrow: negative length ", length);
+  const int64_t d = wrap_dim(dim, static_cast<int64_t>(x.shape.size()), "narrow");
+  const int64_t size = x.shape.empty() ? 1 : x.shape[d];
+  const int64_t begin = start < 0 ? start + size : start;
+  PARE_CHECK(begin >= 0 && begin + length <= size, "narrow: range [", start, ", ", start + length,
+             ") is out of bounds for dim ", d, " of shape ", x.shape);
+  return Symbol::of(slice_shape(x.shape, d, begin, begin + length, 1), x.dtype);
+}
+
+Symbol infer_squeeze(const Call& call) {
+  const TensorMeta& x = call.tensor(0);
+  Shape out;
+  if (!call.has("dim", 1)) {
+    for (int64_t size : x.shape)
+      if (size != 1) out.push_back(size);
+    return Symbol::of(out, x.dtype);
+  }
+  out = x.shape;
+  if (!out.empty()) {
+    const int64_t d =
+        wrap_dim(call.integer("dim", 1, 0), static_cast<int64_t>(out.size()), "squeeze");
+    if (out[d] == 1) out.erase(out.begin() + d);
+  }
+  return Symbol::of(out, x.dtype);
+}
+
+Symbol infer_unsqueeze(const Call& call) {
+  const TensorMeta& x = call.tensor(0);
+  const int64_t d = wrap_dim(call.required_integer("dim", 1),
+                             static_cast<int64_t>(x.shape.size()) + 1, "unsqueeze");
+  Shape out = x.shape;
+  out.insert(out.begin() + d, 1);
+  return Symbol::of(out, x.dtype);
+}
+
+const std::unordered_map<std::string, FunctionRule>& function_rules() {
+  static const std::unordered_map<std::string, FunctionRule> rules = {
+      // The 21 activations: float32 in, same shape out.
+      {"relu", &float_unary},
+      {"rrelu", &float_unary},
+      {"hardtanh", &float_unary},
+      {"relu6", &float_unary},
+      {"sigmoid", &float_unary},
+      {"hardsigmoid", &float_unary},
+      {"tanh", &float_unary},
+      {"silu", &float_unary},
+      {"mish", &float_unary},
+      {"hardswish", &float_unary},
+      {"elu", &float_unary},
+      {"celu", &float_unary},
+      {"selu", &float_unary},
+      {"hardshrink", &float_unary},
+      {"leaky_relu", &float_unary},
+      {"logsigmoid", &float_unary},
+      {"softplus", &float_unary},
+      {"prelu", &infer_prelu},
+      {"softsign", &float_unary},
+      {"tanhshrink", &float_unary},
+      {"gelu", &float_unary},
+      // Layers as functions.
+      {"linear", &infer_linear},
+      {"conv2d", &infer_conv2d},
+      {"layer_norm", &infer_layer_norm},
+      {"batch_norm", &infer_batch_norm},
+      {"lstm", &infer_lstm},
+      {"dropout", &infer_dropout},
+      {"softmax", &infer_softmax},
+      {"log_softmax", &infer_softmax},
+      // Pools.
+      {"max_pool2d", &infer_max_pool2d},
+      {"max_pool2d_with_indices", &infer_max_pool2d},
+      {"avg_pool2d", &infer_avg_pool2d},
+      {"adaptive_avg_pool2d", &infer_adaptive_pool2d},
+      {"adaptive_max_pool2d", &infer_adaptive_pool2d},
+      // Arithmetic.
+      {"add", &infer_add_or_sub},
+      {"sub", &infer_add_or_sub},
+      {"mul", &infer_mul_or_div},
+      {"div", &infer_mul_or_div},
+      {"rsub", &infer_reversed_scalar},
+      {"rdiv", &infer_reversed_scalar},
+      {"maximum", &infer_extremum},
+      {"minimum", &infer_extremum},
+      {"pow", &infer_pow},
+      {"clamp", &infer_clamp},
+      {"neg", &infer_neg},
+      {"abs", &same_dtype_unary},
+      {"exp", &to_float_unary},
+      {"log", &to_float_unary},
+      {"sqrt", &to_float_unary},
+      {"sign", &same_dtype_unary},
+      {"logical_not", &to_bool_unary},
+      {"eq", &infer_comparison},
+      {"ne", &infer_comparison},
+      {"lt", &infer_comparison},
+      {"le", &infer_comparison},
+      {"gt", &infer_comparison},
+      {"ge", &infer_comparison},
+      {"where", &infer_where},
+      // Joining, splitting, selecting and tuples.
+      {"cat", &infer_cat},
+      {"stack", &infer_stack},
+      {"getitem", &infer_getitem},
+      {"split", &infer_split},
+      {"chunk", &infer_chunk},
+      {"index_select", &infer_index_select},
+      {"masked_fill", &infer_masked_fill},
+      // Matrix products.
+      {"matmul", &infer_matmul},
+      {"mm", &infer_matmul},
+      {"bmm", &infer_matmul},
+      // Reductions.
+      {"sum", &infer_sum},
+      {"mean", &infer_mean},
+      {"max", &infer_max_or_min},
+      {"min", &infer_max_or_min},
+      {"argmax", &infer_arg_extreme},
+      {"argmin", &infer_arg_extreme},
+      {"norm", &infer_norm},
+      {"var", &infer_var},
+      // Shapes.
+      {"flatten", &infer_flatten},
+      {"reshape", &infer_reshape},
+      {"view", &infer_reshape},
+      {"transpose", &infer_transpose},
+      {"t", &infer_t},
+      {"permute", &infer_permute},
+      {"select", &infer_select},
+      {"slice", &infer_slice},
+      {"narrow", &infer_narrow},
+      {"squeeze", &infer_squeeze},
+      {"unsqueeze", &infer_unsqueeze},
+      {"contiguous", &same_dtype_unary},
+  };
+  return rules;
+}
+
+// ---- call_module nodes ----
+
+const AttrValue& config_value(const Attrs& config, const std::string& key,
+                              const nn::Module& module) {
+  for (const auto& [name, value] : config)
+    if (name == key) return value;
+  throw Error(str_cat(module.type_name(), ": its config() has no '", key, "'"));
+}
+
+int64_t config_int(const Attrs& config, const std::string& key, const nn::Module& module) {
+  const AttrValue& value = config_value(config, key, module);
+  PARE_CHECK(std::holds_alternative<int64_t>(value), module.type_name(), ": config '", key,
+             "' is not an integer");
+  return std::get<int64_t>(value);
+}
+
+bool config_bool(const Attrs& config, const std::string& key, const nn::Module& module) {
+  const AttrValue& value = config_value(config, key, module);
+  PARE_CHECK(std::holds_alternative<bool>(value), module.type_name(), ": config '", key,
+             "' is not a bool");
+  return std::get<bool>(value);
+}
+
+IntPair config_pair(const Attrs& config, const std::string& key, const nn::Module& module) {
+  const AttrValue& value = config_value(config, key, module);
+  if (std::holds_alternative<int64_t>(value)) return std::get<int64_t>(value);
+  PARE_CHECK(std::holds_alternative<std::vector<int64_t>>(value), module.type_name(), ": config '",
+             key, "' is not a list of integers");
+  return IntPair(std::get<std::vector<int64_t>>(value));
+}
+
+// The meta of a registered parameter or buffer, or nullptr when it is absent.
+std::optional<TensorMeta> tensor_meta_of(const nn::Module& module, const std::string& name) {
+  Tensor tensor;
+  if (module.has_parameter(name)) {
+    tensor = module.get_parameter(name);
+  } else if (module.has_buffer(name)) {
+    tensor = module.get_buffer(name);
+  }
+  if (!tensor.defined()) return std::nullopt;
+  return TensorMeta{tensor.sizes(), tensor.dtype()};
+}
+
+TensorMeta required_tensor(const nn::Module& module, const std::string& name) {
+  std::optional<TensorMeta> meta = tensor_meta_of(module, name);
+  PARE_CHECK(meta.has_value(), module.type_name(), ": has no parameter '", name, "'");
+  return *meta;
+}
+
+const TensorMeta& single_input(const std::vector<Symbol>& args, const nn::Module& module) {
+  PARE_CHECK(args.size() == 1, module.type_name(), ": expected one input tensor, got ", args.size(),
+             " arguments");
+  PARE_CHECK(args[0].is_tensor(), module.type_name(), ": expected a tensor input, got ",
+             describe(args[0]));
+  return args[0].meta;
+}
+
+// The activation modules without parameters (PReLU has its own rule).
+const std::vector<std::string>& activation_types() {
+  static const std::vector<std::string> types = {
+      "ReLU",      "RReLU",      "Hardtanh",  "ReLU6",    "Sigmoid",    "Hardsigmoid", "Tanh",
+      "SiLU",      "Mish",       "Hardswish", "ELU",      "CELU",       "SELU",        "Hardshrink",
+      "LeakyReLU", "LogSigmoid", "Softplus",  "Softsign", "Tanhshrink", "GELU"};
+  return types;
+}
+
+Symbol infer_module_call(const nn::Module& module, const std::vector<Symbol>& args);
+
+Symbol infer_lstm_module(const nn::Module& module, const std::vector<Symbol>& args) {
+  PARE_CHECK(args.size() == 1 || args.size() == 2,
+             "LSTM: expected (input) or (input, (h_0, c_0)), got ", args.size(), " arguments");
+  PARE_CHECK(args[0].is_tensor(), "LSTM: expected a tensor input, got ", describe(args[0]));
+  const TensorMeta* h0 = nullptr;
+  const TensorMeta* c0 = nullptr;
+  if (args.size() == 2) {
+    const Symbol& state = args[1];
+    PARE_CHECK(state.is_tuple() && state.items.size() == 2 && state.items[0].is_tensor() &&
+                   state.items[1].is_tensor(),
+               "LSTM: the state must be a pair (h_0, c_0), got ", describe(state));
+    h0 = &state.items[0].meta;
+    c0 = &state.items[1].meta;
+  }
+  const Attrs config = module.config();
+  const int64_t num_layers = config_int(config, "num_layers", module);
+  const bool bias = config_bool(config, "bias", module);
+  const TensorMeta& x = args[0].meta;
+  const TensorMeta w_ih = required_tensor(module, "weight_ih_l0");
+  PARE_CHECK(x.shape.size() < 2 || w_ih.shape.size() != 2 || x.shape.back() == w_ih.shape[1],
+             "input ", x.shape, " does not match input_size=", w_ih.shape[1],
+             " (the last dim must be the input size)");
+  std::vector<TensorMeta> weights;
+  for (int64_t layer = 0; layer < num_layers; ++layer) {
+    const std::string suffix = std::to_string(layer);
+    weights.push_back(required_tensor(module, "weight_ih_l" + suffix));
+    weights.push_back(required_tensor(module, "weight_hh_l" + suffix));
+    if (bias) {
+      weights.push_back(required_tensor(module, "bias_ih_l" + suffix));
+      weights.push_back(required_tensor(module, "bias_hh_l" + suffix));
+    }
+  }
+  const std::vector<Shape> shapes =
+      lstm_shapes(x, h0, c0, weights, bias, num_layers, config_bool(config, "batch_first", module));
+  return Symbol::tuple(
+      {Symbol::of(shapes[0]), Symbol::tuple({Symbol::of(shapes[1]), Symbol::of(shapes[2])})});
+}
+
+Symbol infer_unary_module(const nn::Module& module, const TensorMeta& x) {
+  const std::string& type = module.type_name();
+  const Attrs config = module.config();
+  if (type == "Linear") {
+    const TensorMeta weight = required_tensor(module, "weight");
+    PARE_CHECK(weight.shape.size() == 2, "Linear: expected a 2-d weight, got ", weight.shape);
+    PARE_CHECK(!x.shape.empty() && x.shape.back() == weight.shape[1], "input ", x.shape,
+               " does not match in_features=", weight.shape[1],
+               " (the last dim must be the input features)");
+    const std::optional<TensorMeta> bias = tensor_meta_of(module, "bias");
+    return Symbol::of(linear_shape(x, weight, bias ? &*bias : nullptr));
+  }
+  if (type == "Conv2d") {
+    const TensorMeta weight = required_tensor(module, "weight");
+    ConvGeometry geometry;
+    geometry.stride = config_pair(config, "stride", module);
+    geometry.padding = config_pair(config, "padding", module);
+    geometry.dilation = config_pair(config, "dilation", module);
+    geometry.groups = config_int(config, "groups", module);
+    if (weight.shape.size() == 4 && (x.shape.size() == 3 || x.shape.size() == 4)) {
+      const int64_t in_channels = weight.shape[1] * geometry.groups;
+      PARE_CHECK(x.shape[x.shape.size() - 3] == in_channels, "input ", x.shape,
+                 " does not match in_channels=", in_channels, " (dim ",
+                 x.shape.size() == 4 ? "1" : "0", " must be the channels)");
+    }
+    const std::optional<TensorMeta> bias = tensor_meta_of(module, "bias");
+    return Symbol::of(conv2d_shape(x, weight, bias ? &*bias : nullptr, geometry));
+  }
+  if (type == "LayerNorm") {
+    const AttrValue& value = config_value(config, "normalized_shape", module);
+    PARE_CHECK(std::holds_alternative<std::vector<int64_t>>(value),
+               "LayerNorm: config 'normalized_shape' is not a list of integers");
+    const Shape& normalized_shape = std::get<std::vector<int64_t>>(value);
+    const int64_t feature_dims = static_cast<int64_t>(normalized_shape.size());
+    require_float(x, "LayerNorm", "input");
+    PARE_CHECK(static_cast<int64_t>(x.shape.size()) >= feature_dims &&
+                   Shape(x.shape.end() - feature_dims, x.shape.end()) == normalized_shape,
+               "input ", x.shape, " does not end with normalized_shape=", normalized_shape);
+    for (const char* name : {"weight", "bias"}) {
+      const std::optional<TensorMeta> parameter = tensor_meta_of(module, name);
+      PARE_CHECK(!parameter || parameter->shape == normalized_shape, "LayerNorm: expected ", name,
+                 " of shape ", normalized_shape, ", got ", parameter->shape);
+    }
+    return Symbol::of(x.shape);
+  }
+  if (type == "BatchNorm2d") {
+    PARE_CHECK(x.shape.size() == 4, "BatchNorm2d: expected a 4-d input, got shape ", x.shape);
+    std::vector<const TensorMeta*> vectors;
+    std::vector<std::optional<TensorMeta>> owned;
+    for (const char* name : {"running_mean", "running_var", "weight", "bias"})
+      owned.push_back(tensor_meta_of(module, name));
+    for (const auto& meta : owned) vectors.push_back(meta ? &*meta : nullptr);
+    for (const TensorMeta* vector : vectors) {
+      PARE_CHECK(vector == nullptr || shape_numel(vector->shape) == x.shape[1], "input ", x.shape,
+                 " does not match num_features=", shape_numel(vector->shape),
+                 " (dim 1 must be the channels)");
+    }
+    const bool use_batch_statistics = module.is_training() || vectors[0] == nullptr;
+    return Symbol::of(batch_norm_shape(x, vectors, use_batch_statistics));
+  }
+  if (type == "MaxPool2d" || type == "AvgPool2d") {
+    PoolGeometry geometry;
+    geometry.kernel_size = config_pair(config, "kernel_size", module);
+    geometry.stride = config_pair(config, "stride", module);
+    geometry.padding = config_pair(config, "padding", module);
+    if (type == "MaxPool2d") geometry.dilation = config_pair(config, "dilation", module);
+    geometry.ceil_mode = config_bool(config, "ceil_mode", module);
+    return Symbol::of(pool2d_shape(x, geometry, type == "MaxPool2d" ? "max_pool2d" : "avg_pool2d"));
+  }
+  if (type == "AdaptiveAvgPool2d" || type == "AdaptiveMaxPool2d") {
+    return Symbol::of(adaptive_pool2d_shape(
+        x, config_pair(config, "output_size", module),
+        type == "AdaptiveAvgPool2d" ? "adaptive_avg_pool2d" : "adaptive_max_pool2d"));
+  }
+  if (type == "Flatten") {
+    return Symbol::of(flatten_shape(x.shape, config_int(config, "start_dim", module),
+                                    config_int(config, "end_dim", module)),
+                      x.dtype);
+  }
+  if (type == "Dropout") {
+    const AttrValue& p = config_value(config, "p", module);
+    const bool drops = std::holds_alternative<double>(p) && std::get<double>(p) != 0.0;
+    if (module.is_training() && drops) require_float(x, "Dropout", "input");
+    return Symbol::of(x.shape, x.dtype);
+  }
+  if (type == "Identity") return Symbol::of(x.shape, x.dtype);
+  if (type == "PReLU") {
+    require_float(x, "PReLU", "input");
+    const TensorMeta weight = required_tensor(module, "weight");
+    const int64_t channels = x.shape.size() >= 2 ? x.shape[1] : 1;
+    const int64_t count = shape_numel(weight.shape);
+    PARE_CHECK(count == 1 || count == channels, "input ", x.shape,
+               " does not match num_parameters=", count, " (1 or the channels, dim 1)");
+    return Symbol::of(x.shape);
+  }
+  const auto& activations = activation_types();
+  if (std::find(activations.begin(), activations.end(), type) != activations.end()) {
+    require_float(x, type, "input");
+    return Symbol::of(x.shape);
+  }
+  if (type == "Sequential") {
+    Symbol current = Symbol::of(x.shape, x.dtype);
+    for (const auto& [name, child] : module.named_children()) {
+      try {
+        Symbol result = infer_module_call(*child, {current});
+        // Inside a Sequential an LSTM contributes its output sequence only (LSTMImpl::call).
+        current = result.is_tuple() ? result.items.at(0) : result;
+      } catch (const Error& error) {
+        throw Error(str_cat("child '", name, "' (", child->type_name(), "): ", error.what()));
+      }
+    }
+    return current;
+  }
+  throw Error(str_cat("no shape rule for module type '", type, "'"));
+}
+
+Symbol infer_module_call(const nn::Module& module, const std::vector<Symbol>& args) {
+  if (module.type_name() == "LSTM") return infer_lstm_module(module, args);
+  return infer_unary_module(module, single_input(args, module));
+}
+
+// ---- The graph walk ----
+
+Symbol gather(const Argument& argument, const std::unordered_map<const Node*, Symbol>& symbols) {
+  if (argument.is_node()) {
+    auto found = symbols.find(argument.to_node());
+    PARE_CHECK(found != symbols.end(), "uses '", argument.to_node()->name(),
+               "', which is not defined before it");
+    return found->second;
+  }
+  if (argument.is_list()) {
+    std::vector<Symbol> items;
+    for (const Argument& item : argument.to_list()) items.push_back(gather(item, symbols));
+    return Symbol::tuple(std::move(items));
+  }
+  return Symbol();
+}
+
+std::string node_label(const Node& node, const GraphModule& graph_module) {
+  std::string label =
+      str_cat("node '", node.name(), "' (", op_kind_name(node.op()), " ", node.target());
+  if (node.op() == OpKind::call_module) {
+    try {
+      label += ": " + graph_module.module(node.target())->type_name();
+    } catch (const Error&) {
+      // The missing module is what the error itself reports.
+    }
+  }
+  return label + ")";
+}
+
+std::string input_shapes(const Node& node, const std::unordered_map<const Node*, Symbol>& symbols) {
+  std::string text;
+  for (const Node* input : node.input_nodes()) {
+    auto found = symbols.find(input);
+    text += (text.empty() ? "" : ", ") +
+            (found != symbols.end() ? describe(found->second) : std::string("unknown"));
+  }
+  return text.empty() ? "none" : text;
+}
+
+Symbol infer_node(const Node& node, const GraphModule& graph_module,
+                  const std::unordered_map<const Node*, Symbol>& symbols) {
+  std::vector<Symbol> args;
+  for (const Argument& argument : node.args()) args.push_back(gather(argument, symbols));
+  switch (node.op()) {
+    case OpKind::placeholder:
+      break;
+    case OpKind::get_attr: {
+      const Tensor tensor = graph_module.attribute(node.target());
+      return Symbol::of(tensor.sizes(), tensor.dtype());
+    }
+    case OpKind::call_module:
+      PARE_CHECK(node.kwargs().empty(), "call_module takes no keyword arguments");
+      return infer_module_call(*graph_module.module(node.target()), args);
+    case OpKind::call_function: {
+      // The interpreter's own argument checks (unknown keywords, missing or mistyped ones).
+      detail::compile_function(node);
+      const auto& rules = function_rules();
+      auto rule = rules.find(node.target());
+      PARE_CHECK(rule != rules.end(), "no shape rule for call_function target '", node.target(),
+                 "'");
+      return rule->second(Call(node, args));
+    }
+    case OpKind::output:
+      PARE_CHECK(args.size() == 1, "the output node must have one argument");
+      return args[0];
+  }
+  return Symbol();
+}
+
+}  // namespace
+
+void infer_shapes(GraphModule& graph_module, const std::vector<TensorMeta>& inputs) {
+  std::unordered_map<const Node*, Symbol> symbols;
+  const std::vector<Node*> placeholders = graph_module.graph().placeholders();
+  PARE_CHECK(inputs.size() == placeholders.size(), "infer_shapes: expected ", placeholders.size(),
+             " input shape(s) (one per placeholder), got ", inputs.size());
+  size_t next_input = 0;
+  for (Node* node : graph_module.graph().nodes()) {
+    Symbol symbol;
+    if (node->op() == OpKind::placeholder) {
+      const TensorMeta& input = inputs[next_input++];
+      symbol = Symbol::of(input.shape, input.dtype);
+    } else {
+      try {
+        symbol = infer_node(*node, graph_module, symbols);
+      } catch (const std::exception& error) {
+        throw Error(str_cat(node_label(*node, graph_module), ", input shapes ",
+                            input_shapes(*node, symbols), ": ", error.what()));
+      }
+    }
+    node->meta = flatten(symbol);
+    node->produces_tuple = symbol.is_tuple();
+    symbols.emplace(node, std::move(symbol));
+  }
+}
+
+void infer_shapes(GraphModule& graph_module) {
+  std::vector<TensorMeta> inputs;
+  for (const Node* placeholder : graph_module.graph().placeholders()) {
+    PARE_CHECK(placeholder->meta.size() == 1, "infer_shapes: placeholder '", placeholder->name(),
+               "' has no recorded shape (pass the input shapes, trace the model, or call "
+               "GraphModule::record_meta)");
+    inputs.push_back(placeholder->meta[0]);
+  }
+  infer_shapes(graph_module, inputs);
+}
+
+std::vector<TensorMeta> infer_module_outputs(const nn::Module& module, const TensorMeta& input) {
+  try {
+    return flatten(infer_module_call(module, {Symbol::of(input.shape, input.dtype)}));
+  } catch (const Error& error) {
+    throw Error(str_cat(module.type_name(), ": ", error.what()));
+  }
+}
+
+}  // namespace pare::ir
