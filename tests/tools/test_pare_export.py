@@ -1,0 +1,400 @@
+#!/usr/bin/env python3
+"""tools/pare_export.py end to end: PyTorch models exported to .pare and run by `pare run` must
+reproduce PyTorch's outputs (max abs diff <= 1e-4).
+
+    PARE_BIN=build/tools/pare python3 tests/tools/test_pare_export.py
+
+Exits 0 with "skipped: torch not importable" when no Python at hand has torch (it tries this
+interpreter, then $PARE_TORCH_PYTHON, then /usr/bin/python3).
+"""
+
+import os
+import subprocess
+import sys
+import tempfile
+import traceback
+
+REPO_ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+TOLERANCE = 1e-4
+_REEXEC_MARKER = "PARE_EXPORT_TEST_REEXEC"
+
+
+def _python_with_torch():
+    """Another interpreter that can import torch, or None."""
+    candidates = [os.environ.get("PARE_TORCH_PYTHON"), "/usr/bin/python3"]
+    current = os.path.realpath(sys.executable)
+    for candidate in candidates:
+        if not candidate or not os.path.isfile(candidate):
+            continue
+        if os.path.realpath(candidate) == current:
+            continue
+        probe = subprocess.run([candidate, "-c", "import torch"], capture_output=True)
+        if probe.returncode == 0:
+            return candidate
+    return None
+
+
+try:
+    import torch
+    import torch.nn as nn
+    import torch.nn.functional as F
+except ImportError:
+    other = None if os.environ.get(_REEXEC_MARKER) else _python_with_torch()
+    if other is None:
+        print("skipped: torch not importable")
+        sys.exit(0)
+    os.environ[_REEXEC_MARKER] = "1"
+    os.execv(other, [other, os.path.abspath(__file__)] + sys.argv[1:])
+
+sys.dont_write_bytecode = True
+sys.path.insert(0, os.path.join(REPO_ROOT, "tools"))
+import pare_export  # noqa: E402
+
+
+def pare_binary():
+    path = os.environ.get("PARE_BIN", os.path.join(REPO_ROOT, "build", "tools", "pare"))
+    assert os.path.isfile(path) and os.access(path, os.X_OK), (
+        f"the pare binary is not at {path}; build it or set PARE_BIN")
+    return path
+
+
+def pare_run(model_path, inputs, folder):
+    """Runs `pare run` on {input name: tensor}; returns {output name: tensor}."""
+    input_path = os.path.join(folder, "in.safetensors")
+    output_path = os.path.join(folder, "out.safetensors")
+    pare_export.write_safetensors(input_path, inputs)
+    command = [pare_binary(), "run", model_path, "--input", input_path, "--output", output_path]
+    result = subprocess.run(command, capture_output=True, text=True, timeout=120)
+    assert result.returncode == 0, (
+        f"{' '.join(command)} exited {result.returncode}:\n{result.stdout}{result.stderr}")
+    outputs, _ = pare_export.read_safetensors(output_path)
+    return outputs
+
+
+def max_abs_diff(actual, expected):
+    assert tuple(actual.shape) == tuple(expected.shape), (
+        f"shape {tuple(actual.shape)} != PyTorch's {tuple(expected.shape)}")
+    return (actual.double() - expected.double()).abs().max().item()
+
+
+def export_and_compare(model, example, run_inputs=None):
+    """Exports with `example`, runs pare on `run_inputs` (default: the example), compares."""
+    model.eval()
+    run_inputs = run_inputs if run_inputs is not None else example
+    with tempfile.TemporaryDirectory() as folder:
+        model_path = os.path.join(folder, "model.pare")
+        graph = pare_export.export(model, example, model_path)
+        names = [entry["name"] for entry in graph["inputs"]]
+        outputs = pare_run(model_path, dict(zip(names, run_inputs)), folder)
+    with torch.no_grad():
+        expected = model(*run_inputs)
+    expected = expected if isinstance(expected, (tuple, list)) else (expected,)
+    names = ["output"] if len(expected) == 1 else [f"output.{i}" for i in range(len(expected))]
+    assert sorted(outputs) == sorted(names), f"pare wrote {sorted(outputs)}, expected {names}"
+    for name, reference in zip(names, expected):
+        difference = max_abs_diff(outputs[name], reference)
+        assert difference <= TOLERANCE, f"{name}: max abs diff {difference:.3g} > {TOLERANCE}"
+    return graph
+
+
+def randomise_batch_norm(model, seed):
+    generator = torch.Generator().manual_seed(seed)
+    for module in model.modules():
+        if isinstance(module, nn.BatchNorm2d):
+            size = module.num_features
+            module.running_mean.copy_(torch.randn(size, generator=generator) * 0.5)
+            module.running_var.copy_(torch.rand(size, generator=generator) + 0.5)
+            module.weight.data.copy_(torch.rand(size, generator=generator) + 0.5)
+            module.bias.data.copy_(torch.randn(size, generator=generator) * 0.1)
+            module.num_batches_tracked.fill_(7)
+
+
+# ---- the models ----
+
+class MLP(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.fc1 = nn.Linear(20, 64)
+        self.act = nn.ReLU(inplace=True)
+        self.fc2 = nn.Linear(64, 32)
+        self.fc3 = nn.Linear(32, 10)
+
+    def forward(self, x):
+        x = self.act(self.fc1(x))
+        x = torch.tanh(self.fc2(x))
+        return self.fc3(x)
+
+
+class CNN(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.conv1 = nn.Conv2d(3, 8, 3, padding=1)
+        self.bn1 = nn.BatchNorm2d(8)
+        self.pool = nn.MaxPool2d(2)
+        self.conv2 = nn.Conv2d(8, 16, 3, padding=1, bias=False)
+        self.bn2 = nn.BatchNorm2d(16)
+        self.gap = nn.AdaptiveAvgPool2d((2, 2))
+        self.fc = nn.Linear(16 * 2 * 2, 10)
+
+    def forward(self, x):
+        x = self.pool(F.relu(self.bn1(self.conv1(x))))
+        x = F.max_pool2d(F.relu(self.bn2(self.conv2(x))), kernel_size=2, stride=2)
+        x = self.gap(x)
+        x = torch.flatten(x, 1)
+        return self.fc(x)
+
+
+class LSTMClassifier(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.lstm = nn.LSTM(6, 12, num_layers=2, batch_first=True)
+        self.fc = nn.Linear(12, 4)
+
+    def forward(self, x):
+        output, _ = self.lstm(x)
+        return self.fc(output[:, -1])
+
+
+class Block(nn.Module):
+    def __init__(self, channels):
+        super().__init__()
+        self.body = nn.Sequential(nn.Conv2d(channels, channels, 3, padding=1), nn.GELU("tanh"))
+
+    def forward(self, x):
+        return F.leaky_relu(x + self.body(x) * 0.5, negative_slope=0.2)
+
+
+class Functional(nn.Module):
+    """Views, arithmetic with numbers, nested modules, cat, softmax and several outputs."""
+
+    def __init__(self):
+        super().__init__()
+        self.stem = nn.Conv2d(2, 4, 3, padding="same")
+        self.blocks = nn.Sequential(Block(4), Block(4))
+        self.head = nn.Linear(4 * 4 * 4 + 3, 5)
+
+    def forward(self, image, extra):
+        x = self.blocks(self.stem(image))
+        x = F.avg_pool2d(x, 2)
+        x = x.view(x.size(0), -1)
+        x = torch.cat([x, 1.0 - extra / 2], dim=1)
+        logits = self.head(x)
+        return F.softmax(logits, dim=1), logits[:, 1:4].sigmoid()
+
+
+ACTIVATION_MODULES = [
+    nn.ReLU(), nn.ReLU6(), nn.Sigmoid(), nn.Hardsigmoid(), nn.Tanh(), nn.SiLU(), nn.Mish(),
+    nn.Hardswish(), nn.SELU(), nn.LogSigmoid(), nn.Softsign(), nn.Tanhshrink(),
+    nn.RReLU(0.1, 0.3), nn.Hardtanh(-0.5, 0.7), nn.ELU(0.7), nn.CELU(1.3), nn.Hardshrink(0.3),
+    nn.LeakyReLU(0.05), nn.Softplus(2.0, 5.0), nn.PReLU(3, init=0.2), nn.GELU("tanh"),
+    nn.Identity(), nn.Dropout(0.3), nn.Softmax(dim=1), nn.LogSoftmax(dim=-1),
+]
+
+
+class Activations(nn.Module):
+    """Every activation of the format as a layer and as a function, with non-default arguments."""
+
+    def __init__(self):
+        super().__init__()
+        self.layers = nn.ModuleList(ACTIVATION_MODULES)
+        self.prelu_weight = nn.Parameter(torch.tensor([0.1, 0.2, 0.3]))
+
+    def forward(self, x):
+        outputs = [layer(x) for layer in self.layers]
+        outputs += [
+            F.relu(x), F.rrelu(x, 0.2, 0.4), F.hardtanh(x, min_val=-0.3), F.relu6(x * 4),
+            torch.sigmoid(x), F.hardsigmoid(x), x.tanh(), F.silu(x), F.mish(x), F.hardswish(x),
+            F.elu(x, alpha=0.5), F.celu(x, 2.0), F.selu(x), F.hardshrink(x, lambd=0.2),
+            F.leaky_relu(x, 0.3), F.logsigmoid(x), F.softplus(x, beta=0.5, threshold=3.0),
+            F.prelu(x, self.prelu_weight), F.softsign(x), F.tanhshrink(x), F.gelu(x),
+            F.dropout(x, p=0.4, training=False), torch.log_softmax(x, 2), x.softmax(dim=-1),
+        ]
+        return tuple(outputs)
+
+
+class Layers(nn.Module):
+    """The layers of the module table that the other models leave out."""
+
+    def __init__(self):
+        super().__init__()
+        self.norm = nn.LayerNorm([6, 6], eps=1e-3)
+        self.avg = nn.AvgPool2d(3, stride=2, padding=1, count_include_pad=False, ceil_mode=True)
+        self.max = nn.MaxPool2d(2, stride=1, padding=1, dilation=2)
+        self.adaptive_max = nn.AdaptiveMaxPool2d((2, None))
+        self.flatten = nn.Flatten(1, 2)
+        self.grouped = nn.Conv2d(4, 8, 3, stride=2, padding=2, dilation=2, groups=2)
+        self.lstm = nn.LSTM(4, 5)
+        self.decoder = nn.LSTM(5, 5)
+
+    def forward(self, x, sequence, h0, c0):
+        y = self.norm(x)
+        encoded, state = self.lstm(sequence, (h0, c0))
+        output, (h_n, c_n) = self.decoder(encoded, state)
+        return (self.avg(y), self.max(y), self.adaptive_max(y), self.flatten(y),
+                self.grouped(y), F.avg_pool2d(y, (2, 3), stride=1, padding=(1, 0)),
+                F.adaptive_avg_pool2d(y, 3), F.adaptive_max_pool2d(y, (None, 2)),
+                y.transpose(1, 3).permute(0, 2, 1, 3).contiguous(), y[None, ..., 1::2, None],
+                y.unsqueeze(1).squeeze(1).reshape(2, -1), output, h_n, c_n[0])
+
+
+# ---- the tests ----
+
+def test_mlp_matches_pytorch():
+    torch.manual_seed(1)
+    export_and_compare(MLP(), (torch.randn(4, 20),))
+
+
+def test_cnn_matches_pytorch():
+    torch.manual_seed(2)
+    model = CNN()
+    randomise_batch_norm(model, 2)
+    graph = export_and_compare(model, (torch.randn(2, 3, 16, 16),))
+    targets = [node["target"] for node in graph["nodes"] if node["op"] == "call_function"]
+    assert targets == ["relu", "relu", "max_pool2d", "flatten"], targets
+    pool = next(node for node in graph["nodes"] if node["target"] == "max_pool2d")
+    assert pool["kwargs"] == {"kernel_size": [2, 2], "stride": [2, 2], "padding": [0, 0],
+                              "dilation": [1, 1], "ceil_mode": False}, pool["kwargs"]
+
+
+def test_lstm_to_linear_matches_pytorch():
+    torch.manual_seed(3)
+    graph = export_and_compare(LSTMClassifier(), (torch.randn(3, 7, 6),))
+    by_target = {node["target"]: node for node in graph["nodes"]}
+    assert by_target["getitem"]["args"][1] == 0, by_target["getitem"]
+    assert by_target["select"]["kwargs"] == {"dim": 1, "index": -1}, by_target["select"]
+
+
+def test_functional_model_matches_pytorch_at_another_batch():
+    torch.manual_seed(4)
+    model = Functional()
+    example = (torch.randn(2, 2, 8, 8), torch.randn(2, 3))
+    graph = export_and_compare(model, example, (torch.randn(5, 2, 8, 8), torch.randn(5, 3)))
+    view = next(node for node in graph["nodes"] if node["target"] == "reshape")
+    assert view["kwargs"] == {"shape": [-1, 64]}, view
+
+
+def test_every_activation_matches_pytorch():
+    torch.manual_seed(6)
+    graph = export_and_compare(Activations(), (torch.randn(2, 3, 5) * 3,))
+    types = {module["type"] for module in graph["modules"].values()}
+    assert len(types) == 23, sorted(types)  # 21 activations, Identity, Dropout
+
+
+def test_remaining_layers_and_views_match_pytorch():
+    torch.manual_seed(7)
+    example = (torch.randn(2, 4, 6, 6), torch.randn(3, 2, 4), torch.randn(1, 2, 5),
+               torch.randn(1, 2, 5))
+    export_and_compare(Layers(), example)
+
+
+def test_file_layout_follows_the_format():
+    torch.manual_seed(5)
+    model = CNN()
+    with tempfile.TemporaryDirectory() as folder:
+        path = os.path.join(folder, "cnn.pare")
+        pare_export.export(model, torch.randn(1, 3, 16, 16), path)
+        with open(path, "rb") as stream:
+            data = stream.read()
+        tensors, metadata = pare_export.read_safetensors(path)
+    header_size = int.from_bytes(data[:8], "little")
+    assert header_size % 8 == 0, header_size
+    assert metadata["format"] == "pare" and metadata["pare.version"] == "1", metadata
+    assert list(tensors) == list(model.state_dict()), list(tensors)
+    assert tensors["bn1.num_batches_tracked"].dtype == torch.int64
+    for name, tensor in model.state_dict().items():
+        assert torch.equal(tensors[name], tensor), name
+    graph = pare_export.json.loads(metadata["pare.graph"])
+    assert graph["inputs"] == [{"name": "x", "shape": [1, 3, 16, 16], "dtype": "F32"}]
+    assert graph["modules"]["conv2"] == {
+        "type": "Conv2d", "in_channels": 8, "out_channels": 16, "kernel_size": [3, 3],
+        "stride": [1, 1], "padding": [1, 1], "dilation": [1, 1], "groups": 1, "bias": False}
+    assert graph["modules"]["bn1"] == {"type": "BatchNorm2d", "num_features": 8, "eps": 1e-5,
+                                       "momentum": 0.1, "affine": True,
+                                       "track_running_stats": True}
+
+
+def test_safetensors_round_trip():
+    tensors = {"a": torch.randn(2, 3), "b": torch.arange(5), "c": torch.tensor([True, False]),
+               "d": torch.tensor([1, 255], dtype=torch.uint8), "e": torch.tensor(2.5)}
+    data = pare_export.encode_safetensors(tensors, {"k": "v"})
+    decoded, metadata = pare_export.decode_safetensors(data)
+    assert metadata == {"k": "v"}
+    assert list(decoded) == list(tensors)
+    for name, tensor in tensors.items():
+        assert decoded[name].dtype == tensor.dtype and torch.equal(decoded[name], tensor), name
+
+
+def expect_export_error(model, example, *fragments):
+    try:
+        pare_export.to_pare(model, example)
+    except pare_export.ExportError as error:
+        message = str(error)
+        for fragment in fragments:
+            assert fragment in message, f"'{fragment}' not in: {message}"
+        return
+    raise AssertionError(f"{type(model).__name__} was exported, expected an ExportError")
+
+
+class UsesConv1d(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.conv = nn.Conv1d(2, 2, 3)
+
+    def forward(self, x):
+        return self.conv(x)
+
+
+class UsesSin(nn.Module):
+    def forward(self, x):
+        return torch.sin(x) + 1
+
+
+class InPlace(nn.Module):
+    def forward(self, x):
+        y = x * 2
+        y.add_(1)
+        return y
+
+
+class InPlaceReLUThenReuse(nn.Module):
+    def forward(self, x):
+        y = x * 2
+        F.relu(y, inplace=True)
+        return y + 1
+
+
+class TensorIndex(nn.Module):
+    def forward(self, x, index):
+        return x[index]
+
+
+def test_unsupported_constructs_are_refused_naming_the_node():
+    expect_export_error(UsesConv1d(), (torch.randn(1, 2, 8),), "node 'conv'",
+                        "torch.nn.modules.conv.Conv1d", "module table")
+    expect_export_error(UsesSin(), (torch.randn(3),), "node 'sin'", "sin", "not supported")
+    expect_export_error(InPlace(), (torch.randn(3),), "node 'add_'", "in-place")
+    expect_export_error(InPlaceReLUThenReuse(), (torch.randn(3),), "node 'relu'", "in place",
+                        "node 'add'")
+    expect_export_error(TensorIndex(), (torch.randn(3), torch.tensor([0, 2])), "node 'getitem'",
+                        "tensor")
+    expect_export_error(MLP(), (torch.randn(1, 20), torch.randn(1, 20)), "1 input(s)")
+
+
+def main():
+    tests = [(name, test) for name, test in globals().items()
+             if name.startswith("test_") and callable(test)]
+    failures = 0
+    for name, test in tests:
+        try:
+            test()
+            print(f"ok      {name}")
+        except Exception:
+            failures += 1
+            print(f"FAILED  {name}")
+            traceback.print_exc()
+    print(f"{len(tests) - failures} passed, {failures} failed (torch {torch.__version__})")
+    return 1 if failures else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
