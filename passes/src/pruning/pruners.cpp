@@ -1,0 +1,175 @@
+// SaliencyPruner, LSTMSaliencyPruner and FPGMPruner.
+#include "pare/passes/pruning/pruners.h"
+
+#include <algorithm>
+#include <cmath>
+#include <numeric>
+#include <utility>
+#include <vector>
+
+#include "pare/autograd.h"
+#include "pare/creation.h"
+#include "pare/error.h"
+
+namespace pare::pruning {
+namespace {
+
+double sparsity_level_of(const nlohmann::json& group, const std::string& pruner) {
+  PARE_CHECK(group.contains("sparsity_level") && group["sparsity_level"].is_number(), pruner,
+             ": group '", group.value("tensor_fqn", std::string("?")),
+             "' has no numeric sparsity_level");
+  return group["sparsity_level"].get<double>();
+}
+
+// The current (masked) weight as a [rows, features] row-major buffer of doubles.
+struct Rows {
+  int64_t count = 0;
+  int64_t features = 0;
+  std::vector<double> values;
+};
+
+Rows masked_rows(const nn::Module& module, const std::string& tensor_name,
+                 const std::string& pruner, int64_t min_dims) {
+  NoGradGuard no_grad;
+  const Tensor weight = module.get_parameter(tensor_name);
+  PARE_CHECK(weight.dim() >= min_dims, pruner, ": structured pruning needs a ", min_dims,
+             "+ dimensional weight, but ", module.type_name(), " '", tensor_name, "' has shape ",
+             weight.sizes());
+  Rows rows;
+  rows.count = weight.dim() == 0 ? 1 : weight.size(0);
+  rows.features = rows.count == 0 ? 0 : weight.numel() / rows.count;
+  const std::vector<float> flat = to_float_vector(weight.contiguous());
+  rows.values.assign(flat.begin(), flat.end());
+  return rows;
+}
+
+double row_l1(const Rows& rows, int64_t row) {
+  double total = 0.0;
+  for (int64_t j = 0; j < rows.features; ++j)
+    total += std::fabs(rows.values[static_cast<size_t>(row * rows.features + j)]);
+  return total;
+}
+
+// Sets mask[first + r] = false for the `count` lowest scores (ties: lower index first).
+void prune_lowest(const std::vector<double>& scores, int64_t count, bool* mask, int64_t first) {
+  std::vector<int64_t> order(scores.size());
+  std::iota(order.begin(), order.end(), 0);
+  std::stable_sort(order.begin(), order.end(),
+                   [&](int64_t a, int64_t b) { return scores[a] < scores[b]; });
+  for (int64_t i = 0; i < count && i < static_cast<int64_t>(order.size()); ++i)
+    mask[first + order[static_cast<size_t>(i)]] = false;
+}
+
+Tensor pairwise_distance(const Tensor& rows, double p) {
+  const int64_t count = rows.size(0);
+  const int64_t features = rows.size(1);
+  const std::vector<float> values = to_float_vector(rows.contiguous());
+  std::vector<float> distances(static_cast<size_t>(count * count));
+  for (int64_t a = 0; a < count; ++a)
+    for (int64_t b = 0; b < count; ++b) {
+      double total = 0.0;
+      for (int64_t j = 0; j < features; ++j) {
+        const double diff = std::fabs(static_cast<double>(values[a * features + j]) -
+                                      static_cast<double>(values[b * features + j]));
+        total += p == 1.0 ? diff : diff * diff;
+      }
+      distances[static_cast<size_t>(a * count + b)] =
+          static_cast<float>(p == 1.0 ? total : std::sqrt(total));
+    }
+  return tensor(distances, {count, count});
+}
+
+FPGMPruner::DistanceFn named_distance(const std::string& dist) {
+  if (dist == "L2") return [](const Tensor& rows) { return pairwise_distance(rows, 2.0); };
+  if (dist == "L1") return [](const Tensor& rows) { return pairwise_distance(rows, 1.0); };
+  PARE_CHECK(false, "FPGMPruner: dist must be \"L2\", \"L1\" or a callable, got \"", dist, "\"");
+  return {};
+}
+
+nlohmann::json level_defaults(double sparsity_level) {
+  return {{"sparsity_level", sparsity_level}};
+}
+
+nlohmann::json with_default_level(nlohmann::json defaults) {
+  if (defaults.is_null()) defaults = nlohmann::json::object();
+  if (defaults.is_object() && !defaults.contains("sparsity_level"))
+    defaults["sparsity_level"] = 0.5;
+  return defaults;
+}
+
+}  // namespace
+
+void SaliencyPruner::update_mask(const std::shared_ptr<nn::Module>& module,
+                                 const std::string& tensor_name, nlohmann::json& group) {
+  const Rows rows = masked_rows(*module, tensor_name, name(), 2);
+  Tensor mask = structured_mask(*module, tensor_name);
+  std::vector<double> scores;
+  for (int64_t row = 0; row < rows.count; ++row) scores.push_back(row_l1(rows, row));
+  const auto count =
+      static_cast<int64_t>(static_cast<double>(rows.count) * sparsity_level_of(group, name()));
+  prune_lowest(scores, count, mask.data_ptr<bool>(), 0);
+}
+
+void LSTMSaliencyPruner::update_mask(const std::shared_ptr<nn::Module>& module,
+                                     const std::string& tensor_name, nlohmann::json& group) {
+  const Rows rows = masked_rows(*module, tensor_name, name(), 2);
+  PARE_CHECK(rows.count % 4 == 0, name(), ": ", module->type_name(), " '", tensor_name, "' has ",
+             rows.count, " rows, not 4 gate blocks");
+  Tensor mask = structured_mask(*module, tensor_name);
+  const int64_t hidden = rows.count / 4;
+  const auto count =
+      static_cast<int64_t>(static_cast<double>(hidden) * sparsity_level_of(group, name()));
+  for (int64_t gate = 0; gate < 4; ++gate) {
+    std::vector<double> scores;
+    for (int64_t row = 0; row < hidden; ++row) scores.push_back(row_l1(rows, gate * hidden + row));
+    prune_lowest(scores, count, mask.data_ptr<bool>(), gate * hidden);
+  }
+}
+
+FPGMPruner::FPGMPruner(double sparsity_level, const std::string& dist)
+    : FPGMPruner(sparsity_level, named_distance(dist)) {}
+
+FPGMPruner::FPGMPruner(double sparsity_level, DistanceFn dist)
+    : BaseStructuredSparsifier(level_defaults(sparsity_level)), dist_(std::move(dist)) {
+  PARE_CHECK(dist_ != nullptr, "FPGMPruner: the distance function is empty");
+}
+
+FPGMPruner::FPGMPruner(const nlohmann::json& defaults, const std::string& dist)
+    : FPGMPruner(defaults, named_distance(dist)) {}
+
+FPGMPruner::FPGMPruner(const nlohmann::json& defaults, DistanceFn dist)
+    : BaseStructuredSparsifier(with_default_level(defaults)), dist_(std::move(dist)) {
+  PARE_CHECK(dist_ != nullptr, "FPGMPruner: the distance function is empty");
+}
+
+void FPGMPruner::update_mask(const std::shared_ptr<nn::Module>& module,
+                             const std::string& tensor_name, nlohmann::json& group) {
+  const double level = sparsity_level_of(group, name());
+  Tensor mask = structured_mask(*module, tensor_name);
+  bool* kept = mask.data_ptr<bool>();
+  const int64_t count = mask.numel();
+  if (level <= 0.0 || level >= 1.0) {
+    std::fill(kept, kept + count, level <= 0.0);
+    return;
+  }
+  const Rows rows = masked_rows(*module, tensor_name, name(), 1);
+  std::vector<float> flat(rows.values.begin(), rows.values.end());
+  Tensor distances;
+  {
+    NoGradGuard no_grad;
+    distances = dist_(tensor(flat, {rows.count, rows.features}));
+  }
+  PARE_CHECK(distances.defined() && distances.sizes() == Shape({rows.count, rows.count}), name(),
+             ": the distance function must return [", rows.count, ", ", rows.count, "], got shape ",
+             distances.defined() ? distances.sizes() : Shape{});
+  const std::vector<float> matrix = to_float_vector(distances.contiguous());
+  std::vector<double> scores(static_cast<size_t>(rows.count), 0.0);
+  for (int64_t r = 0; r < rows.count; ++r)
+    for (int64_t j = 0; j < rows.count; ++j)
+      scores[static_cast<size_t>(r)] += std::fabs(matrix[static_cast<size_t>(r * rows.count + j)]);
+  const double wanted = std::nearbyint(level * static_cast<double>(rows.count));
+  const auto to_prune = std::clamp(static_cast<int64_t>(wanted), int64_t{0}, rows.count);
+  prune_lowest(scores, to_prune, kept, 0);
+}
+
+}  // namespace pare::pruning

@@ -1,0 +1,199 @@
+// FakeStructuredSparsity, BiasHook and the structured prepare / squash.
+#include "pare/passes/pruning/structured.h"
+
+#include <set>
+#include <utility>
+
+#include "pare/autograd.h"
+#include "pare/creation.h"
+#include "pare/elementwise.h"
+#include "pare/error.h"
+#include "pare/nn/conv.h"
+#include "pare/nn/linear.h"
+#include "pare/nn/lstm.h"
+
+namespace pare::pruning {
+namespace {
+
+// `values` (1-d) viewed to broadcast along `axis` of a `rank`-d tensor.
+Tensor along_axis(const Tensor& values, int64_t rank, int64_t axis) {
+  Shape shape(static_cast<size_t>(rank), 1);
+  shape[static_cast<size_t>(axis)] = values.numel();
+  return values.contiguous().view(shape);
+}
+
+bool moves_bias(const nn::Module& module) {
+  return dynamic_cast<const nn::LinearImpl*>(&module) != nullptr ||
+         dynamic_cast<const nn::Conv2dImpl*>(&module) != nullptr;
+}
+
+void set_bias_option(nn::Module& module, bool has_bias) {
+  if (auto* linear = dynamic_cast<nn::LinearImpl*>(&module)) linear->options().bias(has_bias);
+  if (auto* conv = dynamic_cast<nn::Conv2dImpl*>(&module)) conv->options().bias(has_bias);
+}
+
+bool has_defined_parameter(const nn::Module& module, const std::string& name) {
+  return module.has_parameter(name) && module.get_parameter(name).defined();
+}
+
+// For an LSTM tensor "weight_ih_l3": ("ih", "3"); otherwise empty strings.
+std::pair<std::string, std::string> lstm_weight_kind(const std::string& tensor_name) {
+  for (const std::string kind : {"ih", "hh"}) {
+    const std::string prefix = "weight_" + kind + "_l";
+    if (tensor_name.rfind(prefix, 0) == 0) return {kind, tensor_name.substr(prefix.size())};
+  }
+  return {"", ""};
+}
+
+}  // namespace
+
+FakeStructuredSparsity::FakeStructuredSparsity(const Tensor& mask)
+    : nn::Parametrization("FakeStructuredSparsity") {
+  PARE_CHECK(mask.defined() && mask.dtype() == kBool && mask.dim() == 1,
+             "FakeStructuredSparsity: the mask must be a 1-d bool tensor, got shape ",
+             mask.defined() ? mask.sizes() : Shape{});
+  register_buffer("mask", mask);
+}
+
+Tensor FakeStructuredSparsity::apply(const Tensor& original) {
+  const Tensor row_mask = mask();
+  PARE_CHECK(original.dim() >= 1 && original.size(0) == row_mask.numel(),
+             "FakeStructuredSparsity: a mask of ", row_mask.numel(),
+             " rows cannot mask a tensor of shape ", original.sizes());
+  return along_axis(row_mask.to(kFloat32), original.dim(), 0) * original;
+}
+
+BiasHook::BiasHook(std::shared_ptr<FakeStructuredSparsity> parametrization, bool prune_bias)
+    : parametrization_(std::move(parametrization)), prune_bias_(prune_bias) {}
+
+void BiasHook::operator()(nn::Module& module, const std::vector<Tensor>& /*inputs*/,
+                          std::vector<Tensor>& outputs) const {
+  if (!has_defined_parameter(module, "_bias")) return;
+  PARE_CHECK(outputs.size() == 1, "BiasHook: ", module.type_name(), " must have one output, got ",
+             outputs.size());
+  Tensor& output = outputs[0];
+  const bool is_conv = dynamic_cast<const nn::Conv2dImpl*>(&module) != nullptr;
+  const int64_t axis = is_conv ? output.dim() - 3 : output.dim() - 1;
+  Tensor bias = module.get_parameter("_bias");
+  PARE_CHECK(axis >= 0 && output.size(axis) == bias.numel(), "BiasHook: ", module.type_name(),
+             " output of shape ", output.sizes(), " has no channel axis of ", bias.numel(),
+             " entries");
+  if (prune_bias_) bias = bias * parametrization_->mask().to(kFloat32);
+  output = output + along_axis(bias, output.dim(), axis);
+}
+
+std::shared_ptr<FakeStructuredSparsity> find_structured_sparsity(const nn::Module& module,
+                                                                 const std::string& tensor_name) {
+  std::shared_ptr<nn::ParametrizationList> list = module.parametrization(tensor_name);
+  if (list == nullptr) return nullptr;
+  for (size_t index = 0; index < list->size(); ++index)
+    if (auto found = std::dynamic_pointer_cast<FakeStructuredSparsity>(list->at(index)))
+      return found;
+  return nullptr;
+}
+
+Tensor structured_mask(const nn::Module& module, const std::string& tensor_name) {
+  auto parametrization = find_structured_sparsity(module, tensor_name);
+  PARE_CHECK(parametrization != nullptr, module.type_name(), ": '", tensor_name,
+             "' carries no FakeStructuredSparsity (was the model prepared?)");
+  return parametrization->mask();
+}
+
+void BaseStructuredSparsifier::check_groups() const {
+  std::set<std::pair<std::string, std::string>> configured;
+  for (const nlohmann::json& group : groups)
+    configured.emplace(group["module_fqn"].get<std::string>(),
+                       group["tensor_name"].get<std::string>());
+  for (size_t index = 0; index < groups.size(); ++index) {
+    if (dynamic_cast<const nn::LSTMImpl*>(group_modules[index].get()) == nullptr) continue;
+    const std::string module_fqn = groups[index]["module_fqn"].get<std::string>();
+    const auto [kind, layer] = lstm_weight_kind(groups[index]["tensor_name"].get<std::string>());
+    if (kind.empty()) continue;
+    const std::string partner =
+        std::string("weight_") + (kind == "ih" ? "hh" : "ih") + "_l" + layer;
+    PARE_CHECK(configured.count({module_fqn, partner}), name(), "::prepare: LSTM '", module_fqn,
+               "' configures ", groups[index]["tensor_name"].get<std::string>(), " without ",
+               partner,
+               "; both weights of a layer must be pruned together (their gate masks meet in "
+               "the hidden state)");
+  }
+}
+
+Tensor BaseStructuredSparsifier::make_mask(size_t index) const {
+  const nlohmann::json& group = groups[index];
+  const nn::Module& module = *group_modules[index];
+  const std::string tensor_name = group["tensor_name"].get<std::string>();
+  const Tensor weight = module.get_parameter(tensor_name);
+  const std::string where = "module '" + group["module_fqn"].get<std::string>() + "' (" +
+                            module.type_name() + ") tensor '" + tensor_name + "'";
+  PARE_CHECK(weight.dim() >= 1, name(), "::prepare: ", where,
+             " is a scalar; a row mask needs at least one dimension");
+  const int64_t rows = weight.size(0);
+  if (!group.contains("mask") || group["mask"].is_null()) return ones({rows}, kBool);
+  const nlohmann::json& given = group["mask"];
+  PARE_CHECK(given.is_array(), name(), "::prepare: ", where,
+             ": 'mask' must be a list of bools or 0/1, got ", given.dump());
+  PARE_CHECK(static_cast<int64_t>(given.size()) == rows, name(), "::prepare: ", where, " has ",
+             rows, " rows but its 'mask' has ", given.size(), " entries");
+  std::vector<uint8_t> values;
+  for (const nlohmann::json& entry : given) {
+    const bool valid =
+        entry.is_boolean() ||
+        (entry.is_number_integer() && (entry.get<int64_t>() == 0 || entry.get<int64_t>() == 1));
+    PARE_CHECK(valid, name(), "::prepare: ", where, ": 'mask' entries must be bools or 0/1, got ",
+               entry.dump());
+    values.push_back(entry.is_boolean() ? entry.get<bool>() : entry.get<int64_t>() == 1);
+  }
+  return bool_tensor(values, {rows});
+}
+
+void BaseStructuredSparsifier::attach_mask(size_t index, const Tensor& mask) {
+  const nlohmann::json& group = groups[index];
+  const std::shared_ptr<nn::Module>& module = group_modules[index];
+  auto parametrization = std::make_shared<FakeStructuredSparsity>(mask);
+  nn::register_parametrization(module, group["tensor_name"].get<std::string>(), parametrization);
+  if (!moves_bias(*module)) return;
+  if (has_defined_parameter(*module, "bias")) {
+    Tensor bias = module->get_parameter("bias");
+    module->register_parameter("_bias", bias.detach(), bias.requires_grad());
+    module->register_parameter("bias", Tensor());
+    set_bias_option(*module, false);
+  }
+  const bool prune_bias = group.value("prune_bias", true);
+  module->register_forward_hook(BiasHook(parametrization, prune_bias), BiasHook::kTag);
+}
+
+void BaseStructuredSparsifier::reload_group(size_t index) {
+  const nlohmann::json& group = groups[index];
+  const std::shared_ptr<nn::Module>& module = group_modules[index];
+  if (!moves_bias(*module)) return;
+  auto parametrization = find_structured_sparsity(*module, group["tensor_name"].get<std::string>());
+  if (parametrization == nullptr) return;
+  module->remove_hooks_with_tag(BiasHook::kTag);
+  module->register_forward_hook(BiasHook(parametrization, group.value("prune_bias", true)),
+                                BiasHook::kTag);
+}
+
+void BaseStructuredSparsifier::squash_group(size_t index) {
+  const nlohmann::json& group = groups[index];
+  const std::shared_ptr<nn::Module>& module = group_modules[index];
+  const std::string tensor_name = group["tensor_name"].get<std::string>();
+  auto parametrization = find_structured_sparsity(*module, tensor_name);
+  const Tensor mask = parametrization ? parametrization->mask() : Tensor();
+  BaseSparsifier::squash_group(index);
+  if (!moves_bias(*module)) return;
+  module->remove_hooks_with_tag(BiasHook::kTag);
+  if (!has_defined_parameter(*module, "_bias")) return;
+  Tensor bias = module->get_parameter("_bias");
+  const bool requires_grad = bias.requires_grad();
+  {
+    NoGradGuard no_grad;
+    bias = bias.detach().clone();
+    if (group.value("prune_bias", true) && mask.defined()) bias = bias * mask.to(kFloat32);
+  }
+  module->unregister_parameter("_bias");
+  module->register_parameter("bias", bias, requires_grad);
+  set_bias_option(*module, true);
+}
+
+}  // namespace pare::pruning
