@@ -15,6 +15,7 @@
 #include "pare/elementwise.h"
 #include "pare/error.h"
 #include "pare/functional.h"
+#include "pare/kernels/pooling.h"
 
 namespace pare::ir {
 
@@ -84,23 +85,6 @@ DType promote(const TensorMeta& a, const TensorMeta& b, std::string_view op) {
 DType scalar_dtype(DType tensor_dtype, double scalar) {
   if (tensor_dtype == kFloat32 || tensor_dtype == kBool) return kFloat32;
   return is_whole(scalar) ? tensor_dtype : kFloat32;
-}
-
-int64_t floor_div(int64_t numerator, int64_t denominator) {
-  const int64_t quotient = numerator / denominator;
-  return (numerator % denominator != 0 && (numerator < 0) != (denominator < 0)) ? quotient - 1
-                                                                                : quotient;
-}
-
-// PyTorch's pooling_output_shape: in ceil mode the last window must start inside the input or
-// the left padding.
-int64_t pooled_size(int64_t in, int64_t kernel, int64_t pad, int64_t stride, int64_t dilation,
-                    bool ceil_mode) {
-  int64_t out =
-      floor_div(in + 2 * pad - dilation * (kernel - 1) - 1 + (ceil_mode ? stride - 1 : 0), stride) +
-      1;
-  if (ceil_mode && (out - 1) * stride >= in + pad) --out;
-  return out;
 }
 
 int64_t conv_size(int64_t in, int64_t kernel, int64_t stride, int64_t pad, int64_t dilation) {
@@ -214,10 +198,10 @@ Shape pool2d_shape(const TensorMeta& x, const PoolGeometry& geometry, std::strin
   const int64_t stride_h = geometry.stride.first == 0 ? k.first : geometry.stride.first;
   const int64_t stride_w = geometry.stride.second == 0 ? k.second : geometry.stride.second;
   const size_t rank = x.shape.size();
-  const int64_t out_h =
-      pooled_size(x.shape[rank - 2], k.first, p.first, stride_h, d.first, geometry.ceil_mode);
-  const int64_t out_w =
-      pooled_size(x.shape[rank - 1], k.second, p.second, stride_w, d.second, geometry.ceil_mode);
+  const int64_t out_h = kernels::pool_output_size(x.shape[rank - 2], k.first, p.first, stride_h,
+                                                  d.first, geometry.ceil_mode);
+  const int64_t out_w = kernels::pool_output_size(x.shape[rank - 1], k.second, p.second, stride_w,
+                                                  d.second, geometry.ceil_mode);
   PARE_CHECK(out_h >= 1 && out_w >= 1, op, ": input of shape ", x.shape,
              " is too small for kernel_size ", k.vec(), ", padding ", p.vec(), " and dilation ",
              d.vec(), " (output size ", Shape{out_h, out_w}, ")");

@@ -15,16 +15,6 @@ int64_t floor_div(int64_t numerator, int64_t denominator) {
                                                                                 : quotient;
 }
 
-// PyTorch's pooling_output_shape.
-int64_t pooled_size(int64_t in, int64_t kernel, int64_t pad, int64_t stride, int64_t dilation,
-                    bool ceil_mode) {
-  int64_t out =
-      floor_div(in + 2 * pad - dilation * (kernel - 1) - 1 + (ceil_mode ? stride - 1 : 0), stride) +
-      1;
-  if (ceil_mode && (out - 1) * stride >= in + pad) --out;
-  return out;
-}
-
 std::vector<int64_t> input_shape(const Pool2dParams& p) {
   return {p.batch, p.channels, p.in_h, p.in_w};
 }
@@ -44,12 +34,21 @@ int64_t adaptive_end(int64_t i, int64_t out, int64_t in) { return 1 + ((i + 1) *
 
 }  // namespace
 
+int64_t pool_output_size(int64_t in, int64_t kernel, int64_t pad, int64_t stride, int64_t dilation,
+                         bool ceil_mode) {
+  int64_t out =
+      floor_div(in + 2 * pad - dilation * (kernel - 1) - 1 + (ceil_mode ? stride - 1 : 0), stride) +
+      1;
+  if (ceil_mode && (out - 1) * stride >= in + pad) --out;
+  return out;
+}
+
 int64_t Pool2dParams::out_h() const {
-  return pooled_size(in_h, kernel_h, pad_h, stride_h, dilation_h, ceil_mode);
+  return pool_output_size(in_h, kernel_h, pad_h, stride_h, dilation_h, ceil_mode);
 }
 
 int64_t Pool2dParams::out_w() const {
-  return pooled_size(in_w, kernel_w, pad_w, stride_w, dilation_w, ceil_mode);
+  return pool_output_size(in_w, kernel_w, pad_w, stride_w, dilation_w, ceil_mode);
 }
 
 void Pool2dParams::validate() const {

@@ -20,6 +20,11 @@ namespace pare::kernels {
 // of (in + 2 * pad - dilation * (kernel - 1) - 1) / stride + 1, where in ceil_mode the last
 // window must start inside the input or the left padding. Requires positive sizes, kernel,
 // stride and dilation, 0 <= pad <= kernel / 2 and an output of at least 1 x 1.
+// PyTorch's pooling_output_shape for one spatial dim (dilation counted from 1): in ceil mode the
+// last window must start inside the input or the left padding. Shared with shape inference.
+int64_t pool_output_size(int64_t in, int64_t kernel, int64_t pad, int64_t stride, int64_t dilation,
+                         bool ceil_mode);
+
 struct Pool2dParams {
   int64_t batch = 0, channels = 0, in_h = 0, in_w = 0, kernel_h = 0, kernel_w = 0, stride_h = 0,
           stride_w = 0, pad_h = 0, pad_w = 0, dilation_h = 1, dilation_w = 1;
