@@ -7,8 +7,10 @@
 // diff bias, which both PyTorch biases receive.
 //
 // Each shape gets one cache entry holding the primitives, the weight reorders and every scratch
-// buffer, so a repeated call allocates nothing large. A per-entry mutex serialises calls that
-// share those buffers.
+// buffer, so a repeated call allocates nothing large. The forward entries also hold their
+// argument memory objects, re-pointed at the caller's buffers on each call: creating them per call
+// (and building the cache key with a string stream) cost about 5% at batch 1
+// (bench/bench_kernels, lstm/*/N1_*). A per-entry mutex serialises calls that share all of this.
 #include "pare/kernels/lstm.h"
 
 #include <algorithm>
@@ -56,8 +58,18 @@ LstmDescs make_descs(const LstmLayerParams& params) {
 }
 
 std::string shape_key(const char* op, const LstmLayerParams& params) {
-  return str_cat(op, "/", params.seq_len, "x", params.batch, "x", params.input_size, "x",
-                 params.hidden_size);
+  std::string key(op);
+  for (int64_t size : {params.seq_len, params.batch, params.input_size, params.hidden_size}) {
+    key += '/';
+    key += std::to_string(size);
+  }
+  return key;
+}
+
+memory unbound(const memory::desc& desc) { return memory(desc, cpu_engine(), DNNL_MEMORY_NONE); }
+
+void bind_buffer(std::unordered_map<int, memory>& args, int id, const void* data) {
+  args.at(id).set_data_handle(const_cast<void*>(data));
 }
 
 dnnl::primitive_attr user_scratchpad_attr() {
@@ -70,23 +82,26 @@ dnnl::primitive_attr user_scratchpad_attr() {
 class ConvertedInput {
  public:
   ConvertedInput() = default;
-  ConvertedInput(const memory::desc& user, const memory::desc& wanted) : user_(user) {
+  ConvertedInput(const memory::desc& user, const memory::desc& wanted)
+      : user_memory_(unbound(user)) {
     if (user == wanted) return;
     converted_ = memory(wanted, cpu_engine());
     to_wanted_ =
         dnnl::reorder(dnnl::reorder::primitive_desc(cpu_engine(), user, cpu_engine(), wanted));
   }
 
-  // The memory to hand to the primitive: the user buffer itself, or its converted copy.
+  // The memory the primitive reads: the user buffer itself, or its converted copy.
+  memory primitive_memory() const { return to_wanted_ ? converted_ : user_memory_; }
+
+  // Points primitive_memory() at `data`, converting it when needed.
   memory prepare(const float* data, dnnl::stream& stream) {
-    memory user_memory = wrap(user_, data);
-    if (!to_wanted_) return user_memory;
-    to_wanted_->execute(stream, user_memory, converted_);
-    return converted_;
+    user_memory_.set_data_handle(const_cast<float*>(data));
+    if (to_wanted_) to_wanted_->execute(stream, user_memory_, converted_);
+    return primitive_memory();
   }
 
  private:
-  memory::desc user_;
+  memory user_memory_;
   memory converted_;
   std::optional<dnnl::reorder> to_wanted_;
 };
@@ -153,6 +168,7 @@ struct LstmForwardEntry {
   std::vector<float> bias;
   std::vector<float> zero_state;
   memory scratchpad;
+  std::unordered_map<int, memory> args;
 };
 
 LstmForwardEntry& forward_entry(const LstmLayerParams& params, dnnl::prop_kind prop_kind) {
@@ -173,6 +189,19 @@ LstmForwardEntry& forward_entry(const LstmLayerParams& params, dnnl::prop_kind p
         entry->bias.resize(4 * params.hidden_size);
         entry->zero_state.assign(params.batch * params.hidden_size, 0.0f);
         entry->scratchpad = memory(entry->pd.scratchpad_desc(), cpu_engine());
+        entry->args = {
+            {DNNL_ARG_SRC_LAYER, unbound(d.sequence_input)},
+            {DNNL_ARG_SRC_ITER, unbound(d.state)},
+            {DNNL_ARG_SRC_ITER_C, unbound(d.state)},
+            {DNNL_ARG_WEIGHTS_LAYER, entry->weights_layer.primitive_memory()},
+            {DNNL_ARG_WEIGHTS_ITER, entry->weights_iter.primitive_memory()},
+            {DNNL_ARG_BIAS, wrap(d.bias, entry->bias.data())},
+            {DNNL_ARG_DST_LAYER, unbound(d.sequence_output)},
+            {DNNL_ARG_DST_ITER, unbound(d.state)},
+            {DNNL_ARG_DST_ITER_C, unbound(d.state)},
+            {DNNL_ARG_SCRATCHPAD, entry->scratchpad},
+        };
+        if (training) entry->args.emplace(DNNL_ARG_WORKSPACE, unbound(entry->pd.workspace_desc()));
         return entry;
       });
 }
@@ -188,22 +217,17 @@ void run_forward(const char* op, dnnl::prop_kind prop_kind, const LstmLayerParam
     LstmForwardEntry& entry = forward_entry(params, prop_kind);
     std::lock_guard<std::mutex> lock(entry.mutex);
     dnnl::stream& stream = cpu_stream();
-    const LstmDescs& d = entry.descs;
+    std::unordered_map<int, memory>& args = entry.args;
     fill_bias(params, b_ih, b_hh, entry.bias);
-    std::unordered_map<int, memory> args{
-        {DNNL_ARG_SRC_LAYER, wrap(d.sequence_input, x)},
-        {DNNL_ARG_SRC_ITER, wrap(d.state, h0 ? h0 : entry.zero_state.data())},
-        {DNNL_ARG_SRC_ITER_C, wrap(d.state, c0 ? c0 : entry.zero_state.data())},
-        {DNNL_ARG_WEIGHTS_LAYER, entry.weights_layer.prepare(w_ih, stream)},
-        {DNNL_ARG_WEIGHTS_ITER, entry.weights_iter.prepare(w_hh, stream)},
-        {DNNL_ARG_BIAS, wrap(d.bias, entry.bias.data())},
-        {DNNL_ARG_DST_LAYER, wrap(d.sequence_output, y)},
-        {DNNL_ARG_DST_ITER, wrap(d.state, h_n)},
-        {DNNL_ARG_DST_ITER_C, wrap(d.state, c_n)},
-        {DNNL_ARG_SCRATCHPAD, entry.scratchpad},
-    };
-    if (workspace != nullptr)
-      args.emplace(DNNL_ARG_WORKSPACE, wrap(entry.pd.workspace_desc(), workspace));
+    bind_buffer(args, DNNL_ARG_SRC_LAYER, x);
+    bind_buffer(args, DNNL_ARG_SRC_ITER, h0 ? h0 : entry.zero_state.data());
+    bind_buffer(args, DNNL_ARG_SRC_ITER_C, c0 ? c0 : entry.zero_state.data());
+    entry.weights_layer.prepare(w_ih, stream);
+    entry.weights_iter.prepare(w_hh, stream);
+    bind_buffer(args, DNNL_ARG_DST_LAYER, y);
+    bind_buffer(args, DNNL_ARG_DST_ITER, h_n);
+    bind_buffer(args, DNNL_ARG_DST_ITER_C, c_n);
+    if (workspace != nullptr) bind_buffer(args, DNNL_ARG_WORKSPACE, workspace);
     entry.primitive.execute(stream, args);
     stream.wait();
   });
