@@ -15,15 +15,6 @@ namespace {
 using dnnl::memory;
 using tag = memory::format_tag;
 
-std::string cache_key(const char* op, std::initializer_list<int64_t> values) {
-  std::string key(op);
-  for (int64_t value : values) {
-    key += ':';
-    key += std::to_string(value);
-  }
-  return key;
-}
-
 std::string key_for(const char* op, const Conv2dParams& p, bool with_bias) {
   return cache_key(op, {p.batch, p.in_channels, p.in_h, p.in_w, p.out_channels, p.kernel_h,
                         p.kernel_w, p.stride_h, p.stride_w, p.pad_h, p.pad_w, p.dilation_h,

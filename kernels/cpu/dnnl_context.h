@@ -7,7 +7,9 @@
 //   });
 #pragma once
 
+#include <cstdint>
 #include <functional>
+#include <initializer_list>
 #include <memory>
 #include <mutex>
 #include <oneapi/dnnl/dnnl.hpp>
@@ -45,6 +47,17 @@ class PrimitiveCache {
 };
 
 PrimitiveCache& primitive_cache();
+
+// "op:v1:v2:..." — the primitive-cache key of an op and the sizes/attributes that select its
+// primitive.
+inline std::string cache_key(const char* op, std::initializer_list<int64_t> values) {
+  std::string key(op);
+  for (int64_t value : values) {
+    key += ':';
+    key += std::to_string(value);
+  }
+  return key;
+}
 
 // Wraps a caller-owned buffer as oneDNN memory (no copy).
 inline dnnl::memory wrap(const dnnl::memory::desc& desc, const void* data) {

@@ -13,15 +13,6 @@ namespace {
 using dnnl::memory;
 using tag = memory::format_tag;
 
-std::string cache_key(const char* op, std::initializer_list<int64_t> values) {
-  std::string key(op);
-  for (int64_t value : values) {
-    key += ':';
-    key += std::to_string(value);
-  }
-  return key;
-}
-
 // One primitive with its arguments wrapped as memory objects without buffers: each call binds
 // the caller's pointers with set_data_handle under `mutex`.
 struct LinearEntry {

@@ -13,15 +13,6 @@ namespace {
 
 using dnnl::memory;
 
-std::string cache_key(const char* op, std::initializer_list<int64_t> values) {
-  std::string key(op);
-  for (int64_t value : values) {
-    key += ':';
-    key += std::to_string(value);
-  }
-  return key;
-}
-
 // The caller's buffers are bound to `args` by set_data_handle under `mutex`, so one entry serves
 // every call with the same params without allocating.
 struct MatmulEntry {
