@@ -228,6 +228,25 @@ std::vector<TensorMeta> meta_of(const Value& value) {
   return meta;
 }
 
+Value call_module(nn::Module& module, const std::vector<Value>& args) {
+  if (auto* lstm = dynamic_cast<nn::LSTMImpl*>(&module)) {
+    std::optional<nn::LSTMImpl::State> state;
+    if (args.size() == 2) {
+      const std::vector<Value>& pair = args[1].items();
+      PARE_CHECK(pair.size() == 2, "LSTM: the state must be a pair (h_0, c_0)");
+      state = nn::LSTMImpl::State{pair[0].tensor(), pair[1].tensor()};
+    }
+    PARE_CHECK(args.size() == 1 || args.size() == 2,
+               "LSTM: expected (input) or (input, (h_0, c_0)), got ", args.size(), " arguments");
+    auto [output, final_state] = (*lstm)(args[0].tensor(), state);
+    return Value(std::vector<Value>{
+        output, Value(std::vector<Value>{std::get<0>(final_state), std::get<1>(final_state)})});
+  }
+  PARE_CHECK(args.size() == 1, module.type_name(), ": expected one input tensor, got ", args.size(),
+             " arguments");
+  return Value(module.call(args[0].tensor()));
+}
+
 }  // namespace
 
 struct ExecutionPlanCache {
@@ -267,6 +286,24 @@ Tensor GraphModule::attribute(const std::string& qualified_name) const {
 
 Value GraphModule::forward(const std::vector<Tensor>& inputs) { return run(inputs, false); }
 
+Value GraphModule::run_node(const Node& node, const std::vector<Value>& args) {
+  try {
+    switch (node.op()) {
+      case OpKind::call_module:
+        return detail::call_module(*module(node.target()), args);
+      case OpKind::call_function:
+        return detail::compile_function(node)(args);
+      case OpKind::get_attr:
+        return Value(attribute(node.target()));
+      default:
+        throw Error("only call_module, call_function and get_attr nodes can run on their own");
+    }
+  } catch (const std::exception& error) {
+    throw Error(str_cat(detail::node_label(node), ", input shapes ", detail::describe_shapes(args),
+                        ": ", error.what()));
+  }
+}
+
 void GraphModule::record_meta(const std::vector<Tensor>& inputs) { run(inputs, true); }
 
 Value GraphModule::run(const std::vector<Tensor>& inputs, bool record) {
@@ -293,30 +330,10 @@ Value GraphModule::run(const std::vector<Tensor>& inputs, bool record) {
               detail::read_attribute(*detail::walk(*root_, planned.module_path, planned.target),
                                      planned.attribute_name, planned.target));
           break;
-        case OpKind::call_module: {
-          std::shared_ptr<nn::Module> module =
-              detail::walk(*root_, planned.module_path, planned.target);
-          if (auto* lstm = dynamic_cast<nn::LSTMImpl*>(module.get())) {
-            std::optional<nn::LSTMImpl::State> state;
-            if (args.size() == 2) {
-              const std::vector<Value>& pair = args[1].items();
-              PARE_CHECK(pair.size() == 2, "LSTM: the state must be a pair (h_0, c_0)");
-              state = nn::LSTMImpl::State{pair[0].tensor(), pair[1].tensor()};
-            }
-            PARE_CHECK(args.size() == 1 || args.size() == 2,
-                       "LSTM: expected (input) or (input, (h_0, c_0)), got ", args.size(),
-                       " arguments");
-            auto [output, final_state] = (*lstm)(args[0].tensor(), state);
-            values[i] = Value(std::vector<Value>{
-                output,
-                Value(std::vector<Value>{std::get<0>(final_state), std::get<1>(final_state)})});
-          } else {
-            PARE_CHECK(args.size() == 1, module->type_name(), ": expected one input tensor, got ",
-                       args.size(), " arguments");
-            values[i] = Value(module->call(args[0].tensor()));
-          }
+        case OpKind::call_module:
+          values[i] =
+              detail::call_module(*detail::walk(*root_, planned.module_path, planned.target), args);
           break;
-        }
         case OpKind::call_function:
           values[i] = planned.kernel(args);
           break;

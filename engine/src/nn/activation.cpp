@@ -72,6 +72,15 @@ PReLUImpl::PReLUImpl(int64_t num_parameters, double init)
 }
 void PReLUImpl::reset_parameters() { init::constant_(get_parameter("weight"), init_); }
 Tensor PReLUImpl::forward(const Tensor& input) { return prelu(input, get_parameter("weight")); }
+void PReLUImpl::set_weight(const Tensor& weight) {
+  PARE_CHECK(weight.defined() && weight.dim() == 1 && weight.numel() > 0,
+             "PReLU::set_weight: expected a non-empty 1-d weight, got ",
+             weight.defined() ? weight.sizes() : Shape{});
+  const bool requires_grad = get_parameter("weight").requires_grad();
+  register_parameter("weight", weight, requires_grad);
+  num_parameters_ = weight.numel();
+}
+
 Attrs PReLUImpl::config() const { return {{"num_parameters", num_parameters_}}; }
 
 Tensor SoftsignImpl::forward(const Tensor& input) { return softsign(input); }

@@ -335,6 +335,12 @@ bool Module::has_hook_with_tag(const std::string& tag) const {
          std::any_of(hooks_.begin(), hooks_.end(), matches);
 }
 
+const ForwardHook* Module::forward_hook_with_tag(const std::string& tag) const {
+  for (const auto& entry : hooks_)
+    if (entry.tag == tag) return &entry.hook;
+  return nullptr;
+}
+
 void Module::remove_hooks_with_tag(const std::string& tag) {
   std::erase_if(pre_hooks_, [&](const auto& entry) { return entry.tag == tag; });
   std::erase_if(hooks_, [&](const auto& entry) { return entry.tag == tag; });

@@ -11,6 +11,7 @@
 #include "pare/nn/conv.h"
 #include "pare/nn/linear.h"
 #include "pare/nn/lstm.h"
+#include "pare/passes/pruning/prune.h"
 
 namespace pare::pruning {
 namespace {
@@ -194,6 +195,24 @@ void BaseStructuredSparsifier::squash_group(size_t index) {
   module->unregister_parameter("_bias");
   module->register_parameter("bias", bias, requires_grad);
   set_bias_option(*module, true);
+}
+
+ir::GraphModule BaseStructuredSparsifier::prune(const std::vector<Tensor>& example_inputs) {
+  PARE_CHECK(is_prepared() && model() != nullptr, name(),
+             "::prune: prepare() a model before pruning it");
+  std::function<ir::Value(const std::vector<Tensor>&)> run = runner_;
+  if (!run) {
+    std::shared_ptr<nn::Module> model_ptr = model();
+    run = [model_ptr](const std::vector<Tensor>& inputs) -> ir::Value {
+      PARE_CHECK(inputs.size() == 1, model_ptr->type_name(),
+                 ": a model prepared as a plain nn::Module is called with one input, got ",
+                 inputs.size());
+      return ir::Value(model_ptr->call(inputs[0]));
+    };
+  }
+  ir::GraphModule graph_module = ir::trace_function(model(), example_inputs, run);
+  prune_graph(graph_module, patterns, example_inputs);
+  return graph_module;
 }
 
 }  // namespace pare::pruning

@@ -188,6 +188,9 @@ class PReLUImpl : public ActivationModule {
   Attrs config() const override;
   Tensor weight() const { return get_parameter("weight"); }
   int64_t num_parameters() const { return num_parameters_; }
+  // Replaces the per-channel weight by `weight` ([num_parameters]), e.g. when a pruning pass
+  // removes channels.
+  void set_weight(const Tensor& weight);
 
  private:
   int64_t num_parameters_;

@@ -119,6 +119,9 @@ class Module : public std::enable_shared_from_this<Module> {
   int register_forward_hook(ForwardHook hook, std::string tag = "");
   void remove_hook(int id);
   bool has_hook_with_tag(const std::string& tag) const;
+  // The first forward hook registered with `tag`, or nullptr; hook->target<T>() recovers a
+  // hook object of type T (how the pruning pass reads its BiasHook's prune_bias).
+  const ForwardHook* forward_hook_with_tag(const std::string& tag) const;
   void remove_hooks_with_tag(const std::string& tag);
   bool has_hooks() const { return !pre_hooks_.empty() || !hooks_.empty(); }
 

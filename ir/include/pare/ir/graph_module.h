@@ -59,6 +59,10 @@ class GraphModule {
   // target, and the shapes of its inputs. Each node's function and kwargs are resolved once and
   // cached; the cache notices any change to the graph's nodes, args, kwargs or targets.
   Value forward(const std::vector<Tensor>& inputs);
+  // Runs one call_module, call_function or get_attr node on `args`, the runtime values of its
+  // positional arguments in order (an empty Value where the node's argument is a literal, which
+  // the node supplies itself). Passes use it to push probe values through a node.
+  Value run_node(const Node& node, const std::vector<Value>& args);
   // The module a call_module target names.
   std::shared_ptr<nn::Module> module(const std::string& qualified_name) const;
   // The tensor a get_attr target names (a parameter or buffer of root, by qualified name).

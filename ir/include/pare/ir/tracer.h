@@ -66,11 +66,11 @@ GraphModule trace_function(const std::shared_ptr<nn::Module>& root,
                            const std::function<Value(const std::vector<Tensor>&)>& run,
                            const TraceOptions& options = {});
 
+// How trace() calls a model: `forward(inputs)` when forward takes a std::vector<Tensor>, else
+// forward with one Tensor argument per input (up to 4). The runner keeps the model alive.
 template <typename Model>
-GraphModule trace(const std::shared_ptr<Model>& model, const std::vector<Tensor>& example_inputs,
-                  const TraceOptions& options = {}) {
-  std::function<Value(const std::vector<Tensor>&)> run =
-      [model](const std::vector<Tensor>& in) -> Value {
+std::function<Value(const std::vector<Tensor>&)> model_runner(const std::shared_ptr<Model>& model) {
+  return [model](const std::vector<Tensor>& in) -> Value {
     if constexpr (requires { model->forward(in); }) {
       return to_value(model->forward(in));
     } else {
@@ -92,7 +92,12 @@ GraphModule trace(const std::shared_ptr<Model>& model, const std::vector<Tensor>
                           " tensor argument(s)"));
     }
   };
-  return trace_function(model, example_inputs, run, options);
+}
+
+template <typename Model>
+GraphModule trace(const std::shared_ptr<Model>& model, const std::vector<Tensor>& example_inputs,
+                  const TraceOptions& options = {}) {
+  return trace_function(model, example_inputs, model_runner(model), options);
 }
 
 }  // namespace pare::ir

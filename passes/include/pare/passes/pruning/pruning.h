@@ -9,10 +9,13 @@
 //   pruner.step();                   // update_mask() for every group
 //   std::cout << pruner;             // the groups, PyTorch style
 //   auto saved = pruner.state_dict();
-//   pruner.squash_mask();            // or prune the masked rows away physically
+//   auto pruned = pruner.prune({example_input});   // physically smaller; net shrinks too
 #pragma once
 
 #include "pare/passes/pruning/base_sparsifier.h"
+#include "pare/passes/pruning/patterns.h"
+#include "pare/passes/pruning/prune.h"
+#include "pare/passes/pruning/prune_functions.h"
 #include "pare/passes/pruning/pruners.h"
 #include "pare/passes/pruning/scheduler.h"
 #include "pare/passes/pruning/structured.h"

@@ -18,12 +18,16 @@
 //   pruner.squash_mask();         // plain Linear again, masked weight and resolved bias
 #pragma once
 
+#include <concepts>
+#include <functional>
 #include <memory>
 #include <string>
 #include <vector>
 
+#include "pare/ir/tracer.h"
 #include "pare/nn/parametrize.h"
 #include "pare/passes/pruning/base_sparsifier.h"
+#include "pare/passes/pruning/patterns.h"
 
 namespace pare::pruning {
 
@@ -46,6 +50,10 @@ class BiasHook {
   BiasHook(std::shared_ptr<FakeStructuredSparsity> parametrization, bool prune_bias);
   void operator()(nn::Module& module, const std::vector<Tensor>& inputs,
                   std::vector<Tensor>& outputs) const;
+  bool prune_bias() const { return prune_bias_; }
+  const std::shared_ptr<FakeStructuredSparsity>& parametrization() const {
+    return parametrization_;
+  }
 
  private:
   std::shared_ptr<FakeStructuredSparsity> parametrization_;
@@ -62,9 +70,39 @@ Tensor structured_mask(const nn::Module& module, const std::string& tensor_name)
 // of bools or 0/1 of that length), the parametrization, and for Linear / Conv2d the bias moved to
 // `_bias` behind a BiasHook (config "prune_bias", default true). An LSTM's weight_ih_l{k} and
 // weight_hh_l{k} must be configured together.
+//
+// prune(example_inputs) traces the prepared model, converts every pattern match of `patterns`
+// (spec/pruning.md; see prune.h) and returns the traced GraphModule. The model's own modules are
+// the ones shrunk, so the user's model class keeps working at the new widths (create a new
+// optimizer afterwards: the parameters are new tensors).
 class BaseStructuredSparsifier : public BaseSparsifier {
  public:
   using BaseSparsifier::BaseSparsifier;
+  using BaseSparsifier::prepare;
+
+  // Remembers how to call the model's own forward (for prune's trace), then prepares it.
+  template <typename Model>
+  requires(std::derived_from<Model, nn::Module> && !std::same_as<Model, nn::Module>) void prepare(
+      const std::shared_ptr<Model>& model, const std::vector<nlohmann::json>& config = {}) {
+    BaseSparsifier::prepare(model, config);
+    runner_ = ir::model_runner(model);
+  }
+  // The config as a JSON array (a template, like BaseSparsifier's, so that a braced list picks
+  // the vector overload).
+  template <typename Model, typename Json>
+  requires(std::derived_from<Model, nn::Module> && !std::same_as<Model, nn::Module> &&
+           std::same_as<Json, nlohmann::json>) void prepare(const std::shared_ptr<Model>& model,
+                                                            const Json& config) {
+    BaseSparsifier::prepare(model, config);
+    runner_ = ir::model_runner(model);
+  }
+
+  // Traces the prepared model on `example_inputs` and prunes it. A model prepared through a
+  // plain std::shared_ptr<nn::Module> is called through Module::call (one input).
+  ir::GraphModule prune(const std::vector<Tensor>& example_inputs);
+
+  // The patterns prune() uses: the default table; add your own (patterns.h).
+  PatternTable patterns = default_pattern_table();
 
  protected:
   void check_groups() const override;
@@ -75,6 +113,9 @@ class BaseStructuredSparsifier : public BaseSparsifier {
   // Also resolves `_bias` back into `bias` (pruned entries zeroed with prune_bias) and removes
   // the BiasHook.
   void squash_group(size_t index) override;
+
+ private:
+  std::function<ir::Value(const std::vector<Tensor>&)> runner_;
 };
 
 }  // namespace pare::pruning
