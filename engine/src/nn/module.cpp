@@ -110,10 +110,11 @@ Tensor& Module::register_buffer(const std::string& name, Tensor tensor) {
 void Module::add_child(const std::string& name, std::shared_ptr<Module> module) {
   check_name(name, "submodule", *this);
   PARE_CHECK(module != nullptr, type_name(), ": register_module('", name, "') got an empty module");
-  auto found = find_named(children_, name);
-  if (found != children_.end()) {
-    found->second = std::move(module);
+  auto position = child_positions_.find(name);
+  if (position != child_positions_.end()) {
+    children_[position->second].second = std::move(module);
   } else {
+    child_positions_.emplace(name, children_.size());
     children_.emplace_back(name, std::move(module));
   }
 }
@@ -125,9 +126,12 @@ void Module::unregister_parameter(const std::string& name) {
 }
 
 void Module::unregister_module(const std::string& name) {
-  auto found = find_named(children_, name);
-  PARE_CHECK(found != children_.end(), type_name(), ": no submodule named '", name, "'");
-  children_.erase(found);
+  auto position = child_positions_.find(name);
+  PARE_CHECK(position != child_positions_.end(), type_name(), ": no submodule named '", name, "'");
+  children_.erase(children_.begin() + static_cast<std::ptrdiff_t>(position->second));
+  child_positions_.clear();
+  for (size_t index = 0; index < children_.size(); ++index)
+    child_positions_.emplace(children_[index].first, index);
 }
 
 bool Module::has_parameter(const std::string& name) const {
@@ -152,8 +156,8 @@ Tensor Module::get_buffer(const std::string& name) const {
 }
 
 std::shared_ptr<Module> Module::get_child(const std::string& name) const {
-  auto found = find_named(children_, name);
-  return found == children_.end() ? nullptr : found->second;
+  auto position = child_positions_.find(name);
+  return position == child_positions_.end() ? nullptr : children_[position->second].second;
 }
 
 std::shared_ptr<Module> Module::get_submodule(const std::string& qualified_name) {
@@ -229,17 +233,18 @@ std::vector<std::shared_ptr<Module>> Module::children() const {
 }
 
 void Module::collect_named_modules(const std::string& prefix,
-                                   NamedList<std::shared_ptr<Module>>& out) {
-  for (const auto& entry : out)
-    if (entry.second.get() == this) return;  // a shared submodule is listed once
+                                   NamedList<std::shared_ptr<Module>>& out,
+                                   std::unordered_set<const Module*>& seen) {
+  if (!seen.insert(this).second) return;  // a shared submodule is listed once
   out.emplace_back(prefix, shared_from_this());
   for (const auto& [name, child] : children_)
-    child->collect_named_modules(prefix.empty() ? name : prefix + "." + name, out);
+    child->collect_named_modules(prefix.empty() ? name : prefix + "." + name, out, seen);
 }
 
 NamedList<std::shared_ptr<Module>> Module::named_modules(const std::string& prefix) {
   NamedList<std::shared_ptr<Module>> result;
-  collect_named_modules(prefix, result);
+  std::unordered_set<const Module*> seen;
+  collect_named_modules(prefix, result, seen);
   return result;
 }
 

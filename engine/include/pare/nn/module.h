@@ -26,6 +26,8 @@
 #include <memory>
 #include <ostream>
 #include <string>
+#include <unordered_map>
+#include <unordered_set>
 #include <utility>
 #include <vector>
 
@@ -153,13 +155,17 @@ class Module : public std::enable_shared_from_this<Module> {
                                        std::shared_ptr<Parametrization>);
   friend void remove_parametrizations(const std::shared_ptr<Module>&, const std::string&, bool);
   void add_child(const std::string& name, std::shared_ptr<Module> module);
-  void collect_named_modules(const std::string& prefix, NamedList<std::shared_ptr<Module>>& out);
+  void collect_named_modules(const std::string& prefix, NamedList<std::shared_ptr<Module>>& out,
+                             std::unordered_set<const Module*>& seen);
 
   mutable std::string type_name_;
   bool training_ = true;
   NamedList<Tensor> parameters_;
   NamedList<Tensor> buffers_;
   NamedList<std::shared_ptr<Module>> children_;
+  // Name -> position in children_, so that get_child (and so every qualified-name lookup, e.g.
+  // the interpreter's per-node module walk) is O(1) even for a Sequential of 1000s of layers.
+  std::unordered_map<std::string, size_t> child_positions_;
   struct PreHookEntry {
     int id;
     std::string tag;
