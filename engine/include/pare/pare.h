@@ -32,6 +32,7 @@
 
 #include "pare/autograd.h"
 #include "pare/creation.h"
+#include "pare/data/data.h"
 #include "pare/dtype.h"
 #include "pare/elementwise.h"
 #include "pare/error.h"
