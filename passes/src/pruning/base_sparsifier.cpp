@@ -245,8 +245,23 @@ void BaseSparsifier::load_state_dict(const SparsifierStateDict& state_dict, bool
     PARE_CHECK(has_group || !strict, name(), "::load_state_dict: state of '", tensor_fqn,
                "' has no group");
   }
-  groups = std::move(new_groups);
-  group_modules = std::move(new_modules);
+  // Check every loaded mask, and the groups as a whole, before anything changes.
+  for (size_t index = 0; index < new_groups.size(); ++index) {
+    const std::string tensor_fqn = new_groups[index]["tensor_fqn"].get<std::string>();
+    auto saved = state_dict.state.find(tensor_fqn);
+    if (saved == state_dict.state.end() || !saved->second.count("mask")) continue;
+    check_loaded_mask(*new_modules[index], new_groups[index]["tensor_name"].get<std::string>(),
+                      tensor_fqn, saved->second.at("mask"));
+  }
+  std::swap(groups, new_groups);
+  std::swap(group_modules, new_modules);
+  try {
+    check_groups();
+  } catch (...) {
+    std::swap(groups, new_groups);
+    std::swap(group_modules, new_modules);
+    throw;
+  }
   SparsifierState loaded;
   for (size_t index = 0; index < groups.size(); ++index) {
     const std::string tensor_fqn = groups[index]["tensor_fqn"].get<std::string>();

@@ -5,6 +5,7 @@
 #include <unordered_map>
 
 #include "pare/error.h"
+#include "pare/nn/activation.h"
 #include "pare/nn/parametrize.h"
 #include "pare/passes/pruning/structured.h"
 
@@ -35,7 +36,10 @@ void check_no_leak(const PlannedMatch& planned, const ir::GraphModule& graph_mod
   for (size_t i = 0; i + 1 < planned.nodes.size(); ++i) {
     const ir::Node& node = *planned.nodes[i];
     for (const ir::Node* user : node.users()) {
-      if (user == planned.nodes[i + 1] || user->users().empty()) continue;
+      // An unread result (an LSTM's (h_n, c_n) nobody uses) is fine; the output node has no
+      // users either but does read the channels.
+      const bool unread = user->users().empty() && user->op() != ir::OpKind::output;
+      if (user == planned.nodes[i + 1] || unread) continue;
       const std::string head = planned.nodes[0]->target();
       throw Error(str_cat("prune: '", head, "' (", graph_module.module(head)->type_name(),
                           "): its pruned channels reach '", user->name(), "' through '",
@@ -44,6 +48,29 @@ void check_no_leak(const PlannedMatch& planned, const ir::GraphModule& graph_mod
                           "); pruning would change that node's input. Leave '", head,
                           "' out of the config or add a pattern that covers the chain"));
     }
+  }
+}
+
+// The modules a conversion resizes besides the head (the next layer, a per-channel PReLU, a
+// LayerNorm) must not be called anywhere else: their new width would break the other call.
+void check_not_shared(const PlannedMatch& planned, const ir::GraphModule& graph_module,
+                      const std::unordered_map<const nn::Module*, std::vector<ir::Node*>>& calls) {
+  for (size_t i = 1; i < planned.nodes.size(); ++i) {
+    const ir::Node& node = *planned.nodes[i];
+    if (node.op() != ir::OpKind::call_module) continue;
+    std::shared_ptr<nn::Module> module = graph_module.module(node.target());
+    const auto* prelu = dynamic_cast<const nn::PReLUImpl*>(module.get());
+    const bool resizable =
+        prelu != nullptr ? prelu->num_parameters() > 1 : !module->named_parameters().empty();
+    const std::vector<ir::Node*>& nodes = calls.at(module.get());
+    if (!resizable || nodes.size() == 1) continue;
+    const ir::Node* other = nodes[0] == &node ? nodes[1] : nodes[0];
+    const std::string head = planned.nodes[0]->target();
+    throw Error(str_cat("prune: '", node.target(), "' (", module->type_name(), ") follows '", head,
+                        "' in ", planned.pattern->describe(), " (", chain_text(planned.nodes),
+                        ") but is also called by node '", other->name(), "'; pruning '", head,
+                        "' would change its input width for that call too. Leave '", head,
+                        "' out of the config"));
   }
 }
 
@@ -64,17 +91,16 @@ void prune_graph(ir::GraphModule& graph_module, const PatternTable& patterns,
   if (!example_inputs.empty()) graph_module.record_meta(example_inputs);
   ir::Graph& graph = graph_module.graph();
 
-  // Which masked modules the graph calls, and how often.
+  // Which modules the graph calls, and from which nodes.
   std::unordered_map<const nn::Module*, std::vector<ir::Node*>> calls;
-  for (ir::Node* node : graph.nodes()) {
-    if (node->op() != ir::OpKind::call_module) continue;
-    std::shared_ptr<nn::Module> module = graph_module.module(node->target());
-    if (carries_structured_sparsity(*module)) calls[module.get()].push_back(node);
-  }
+  for (ir::Node* node : graph.nodes())
+    if (node->op() == ir::OpKind::call_module)
+      calls[graph_module.module(node->target()).get()].push_back(node);
   for (const auto& [module, nodes] : calls)
-    PARE_CHECK(nodes.size() == 1, "prune: '", nodes[0]->target(), "' (", module->type_name(),
-               ") is masked but called ", nodes.size(), " times in the graph (nodes '",
-               nodes[0]->name(), "' and '", nodes[1]->name(),
+    PARE_CHECK(nodes.size() == 1 || !carries_structured_sparsity(*module), "prune: '",
+               nodes[0]->target(), "' (", module->type_name(), ") is masked but called ",
+               nodes.size(), " times in the graph (nodes '", nodes[0]->name(), "' and '",
+               nodes[1]->name(),
                "'); a module shared between calls cannot change width for one of them only");
 
   // Plan: the first pattern (table order) matching at each masked module's node.
@@ -93,6 +119,7 @@ void prune_graph(ir::GraphModule& graph_module, const PatternTable& patterns,
           ". Add a pattern (PatternTable::add) or leave '", node->target(), "' out of the config"));
     }
     check_no_leak(planned, graph_module);
+    check_not_shared(planned, graph_module, calls);
     plan.push_back(std::move(planned));
   }
   // A masked module the graph never calls would keep its mask silently.

@@ -148,6 +148,20 @@ Tensor BaseStructuredSparsifier::make_mask(size_t index) const {
   return bool_tensor(values, {rows});
 }
 
+void BaseStructuredSparsifier::check_loaded_mask(const nn::Module& module,
+                                                 const std::string& tensor_name,
+                                                 const std::string& tensor_fqn,
+                                                 const Tensor& mask) const {
+  const Tensor weight = module.get_parameter(tensor_name);
+  const int64_t rows = weight.dim() >= 1 ? weight.size(0) : 0;
+  PARE_CHECK(
+      mask.defined() && mask.dtype() == kBool && mask.dim() == 1 && mask.numel() == rows, name(),
+      "::load_state_dict: the mask of '", tensor_fqn, "' (", module.type_name(),
+      ", weight of shape ", weight.sizes(), ") must be a 1-d bool tensor of ", rows,
+      " entries, got ",
+      mask.defined() ? str_cat(dtype_name(mask.dtype()), " ", mask.sizes()) : std::string("none"));
+}
+
 void BaseStructuredSparsifier::attach_mask(size_t index, const Tensor& mask) {
   const nlohmann::json& group = groups[index];
   const std::shared_ptr<nn::Module>& module = group_modules[index];

@@ -115,6 +115,10 @@ class BaseSparsifier {
   virtual Tensor make_mask(size_t index) const = 0;
   // Attaches `mask` (the tensor kept in state) to group `index`'s tensor.
   virtual void attach_mask(size_t index, const Tensor& mask) = 0;
+  // Refuses a mask from load_state_dict that cannot mask `module`'s `tensor_name` (a pare::Error
+  // naming tensor_fqn); called for every loaded mask before anything changes.
+  virtual void check_loaded_mask(const nn::Module& /*module*/, const std::string& /*tensor_name*/,
+                                 const std::string& /*tensor_fqn*/, const Tensor& /*mask*/) const {}
   // Re-applies group `index`'s options to its already attached mask after load_state_dict
   // replaced the group (e.g. a loaded prune_bias).
   virtual void reload_group(size_t /*index*/) {}

@@ -107,6 +107,9 @@ class BaseStructuredSparsifier : public BaseSparsifier {
  protected:
   void check_groups() const override;
   Tensor make_mask(size_t index) const override;
+  // A 1-d bool mask with one entry per row of the weight.
+  void check_loaded_mask(const nn::Module& module, const std::string& tensor_name,
+                         const std::string& tensor_fqn, const Tensor& mask) const override;
   void attach_mask(size_t index, const Tensor& mask) override;
   // Re-registers the BiasHook with the group's (loaded) prune_bias.
   void reload_group(size_t index) override;
