@@ -12,6 +12,7 @@
 #include "pare/indexing.h"
 #include "pare/observer.h"
 #include "pare/reduction.h"
+#include "storage_accounting.h"
 #include "strided_loop.h"
 
 namespace pare {
@@ -103,7 +104,11 @@ Storage Storage::allocate(size_t nbytes, Device device) {
       (std::max<size_t>(nbytes, 1) + kStorageAlignment - 1) / kStorageAlignment * kStorageAlignment;
   void* data = std::aligned_alloc(kStorageAlignment, rounded);
   PARE_CHECK(data != nullptr, "Storage::allocate: out of memory allocating ", nbytes, " bytes");
-  storage.data_ = std::shared_ptr<void>(data, [](void* p) { std::free(p); });
+  detail::count_storage_allocated(nbytes);
+  storage.data_ = std::shared_ptr<void>(data, [nbytes](void* p) {
+    std::free(p);
+    detail::count_storage_freed(nbytes);
+  });
   storage.nbytes_ = nbytes;
   storage.device_ = device;
   return storage;

@@ -7,6 +7,8 @@
 //   });
 #pragma once
 
+#include <omp.h>
+
 #include <cstdint>
 #include <functional>
 #include <initializer_list>
@@ -48,10 +50,14 @@ class PrimitiveCache {
 
 PrimitiveCache& primitive_cache();
 
-// "op:v1:v2:..." — the primitive-cache key of an op and the sizes/attributes that select its
-// primitive.
+// "op@threads:v1:v2:..." — the primitive-cache key of an op and the sizes/attributes that select
+// its primitive. The thread count is part of it: oneDNN's jit primitives (conv) keep the number of
+// threads they were created for, so a primitive made at 1 thread would stay single-threaded after
+// omp_set_num_threads(2).
 inline std::string cache_key(const char* op, std::initializer_list<int64_t> values) {
   std::string key(op);
+  key += '@';
+  key += std::to_string(omp_get_max_threads());
   for (int64_t value : values) {
     key += ':';
     key += std::to_string(value);

@@ -534,7 +534,7 @@ TEST_CASE("a loaded mask of the wrong length names the tensor and both lengths")
     const std::string message = error_of([&] { pruner.load_state_dict(state); });
     CAPTURE(message);
     CHECK(contains(message, "fc1.weight"));
-    CHECK(contains(message, "[3]"));          // the mask's length
+    CHECK(contains(message, "[3]"));           // the mask's length
     CHECK(contains(message, "of 4 entries"));  // fc1's rows
   }
   SUBCASE("into a tensor it attaches") {
