@@ -28,32 +28,36 @@ Subcommand demo_command() {
       .option("finetune-lr", "LR",
               str_cat("fine-tuning learning rate (default ", defaults.finetune_lr, ")"))
       .option("batch-size", "B", str_cat("training batch size (default ", defaults.batch_size, ")"))
-      .option("threads", "N", "OpenMP threads (default: every core)")
+      .option("threads", "N", "OpenMP threads for training (default: every core)")
+      .option("latency-threads", "N",
+              str_cat("threads for the latency rows (default ", defaults.latency_threads,
+                      "; 0: as for training)"))
       .option("seed", "S", str_cat("seed of weights and shuffling (default ", defaults.seed, ")"))
       .option("train-limit", "N", "train on the first N images only (quick runs)")
       .option("test-limit", "N", "evaluate on the first N test images only")
       .flag("quiet", "no progress lines");
-  return {"demo", std::move(parser), [](const ParsedArgs& args) {
-            demo::DemoOptions options;
-            options.out_dir = args.get("out").value_or(options.out_dir);
-            options.data_dir = args.get("data").value_or("");
-            options.epochs = args.get_int("epochs").value_or(options.epochs);
-            options.finetune_epochs =
-                args.get_int("finetune-epochs").value_or(options.finetune_epochs);
-            options.sparsity = args.get_double("sparsity").value_or(options.sparsity);
-            options.pruner = args.get("pruner").value_or(options.pruner);
-            options.optimizer = args.get("optimizer").value_or(options.optimizer);
-            options.lr = args.get_double("lr").value_or(options.lr);
-            options.finetune_lr = args.get_double("finetune-lr").value_or(options.finetune_lr);
-            options.batch_size = args.get_int("batch-size").value_or(options.batch_size);
-            options.threads = args.get_int("threads").value_or(options.threads);
-            options.seed = static_cast<uint64_t>(args.get_int("seed").value_or(1));
-            options.train_limit = args.get_int("train-limit").value_or(0);
-            options.test_limit = args.get_int("test-limit").value_or(0);
-            options.progress = !args.flag("quiet");
-            demo::run_demo(options, std::cout);
-            return 0;
-          }};
+  return {
+      "demo", std::move(parser), [](const ParsedArgs& args) {
+        demo::DemoOptions options;
+        options.out_dir = args.get("out").value_or(options.out_dir);
+        options.data_dir = args.get("data").value_or("");
+        options.epochs = args.get_int("epochs").value_or(options.epochs);
+        options.finetune_epochs = args.get_int("finetune-epochs").value_or(options.finetune_epochs);
+        options.sparsity = args.get_double("sparsity").value_or(options.sparsity);
+        options.pruner = args.get("pruner").value_or(options.pruner);
+        options.optimizer = args.get("optimizer").value_or(options.optimizer);
+        options.lr = args.get_double("lr").value_or(options.lr);
+        options.finetune_lr = args.get_double("finetune-lr").value_or(options.finetune_lr);
+        options.batch_size = args.get_int("batch-size").value_or(options.batch_size);
+        options.threads = args.get_int("threads").value_or(options.threads);
+        options.latency_threads = args.get_int("latency-threads").value_or(options.latency_threads);
+        options.seed = static_cast<uint64_t>(args.get_int("seed").value_or(1));
+        options.train_limit = args.get_int("train-limit").value_or(0);
+        options.test_limit = args.get_int("test-limit").value_or(0);
+        options.progress = !args.flag("quiet");
+        demo::run_demo(options, std::cout);
+        return 0;
+      }};
 }
 
 }  // namespace pare::cli

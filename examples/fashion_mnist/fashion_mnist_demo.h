@@ -32,10 +32,13 @@ struct DemoOptions {
   int64_t batch_size = 64;
   int64_t threads = 0;  // 0: every core
   uint64_t seed = 1;
-  int64_t train_limit = 0;     // > 0: use only the first N training images (smoke runs)
-  int64_t test_limit = 0;      // > 0: evaluate on the first N test images
-  int64_t latency_iters = 50;  // timed runs per latency measurement (median reported)
-  bool progress = true;        // a progress line per epoch
+  int64_t train_limit = 0;      // > 0: use only the first N training images (smoke runs)
+  int64_t test_limit = 0;       // > 0: evaluate on the first N test images
+  int64_t latency_iters = 100;  // timed runs per model and batch, dense and pruned in turn
+  // Threads for the latency rows: 1 by default, the edge-device case, and the one a shared
+  // 2-core machine measures reliably (0: the training thread count).
+  int64_t latency_threads = 1;
+  bool progress = true;  // a progress line per epoch
 };
 
 struct ModelReport {
@@ -44,6 +47,7 @@ struct ModelReport {
   int64_t macs = 0;                      // per image
   int64_t bytes = 0;                     // size of the .pare file
   std::map<int64_t, double> latency_ms;  // batch size -> median latency (eval, no grad)
+  int64_t latency_threads = 0;
 };
 
 struct DemoSummary {
