@@ -41,8 +41,10 @@ PrunableChain make_chain(int64_t layers, const pare::Tensor& x) {
       std::make_unique<pare::pruning::SaliencyPruner>(nlohmann::json{{"sparsity_level", 0.5}});
   chain.pruner->prepare(chain.model, config);
   chain.pruner->step();
+  pare::ir::TraceOptions options;
+  options.check = false;
   chain.graph_module =
-      std::make_unique<pare::ir::GraphModule>(pare::ir::trace(chain.model, {x}, {.check = false}));
+      std::make_unique<pare::ir::GraphModule>(pare::ir::trace(chain.model, {x}, options));
   return chain;
 }
 

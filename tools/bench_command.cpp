@@ -138,6 +138,7 @@ int bench(const ParsedArgs& args) {
   settings.warmup = checked_count(args, "warmup", settings.warmup, 0);
   settings.iters = checked_count(args, "iters", settings.iters, 1);
   settings.min_seconds = args.get_double("min-time").value_or(settings.min_seconds);
+  settings.optimize = !args.flag("no-optimize");
   if (!(settings.min_seconds >= 0.0 && settings.min_seconds <= kMaxMinSeconds))
     throw UsageError("--min-time expects seconds from 0 to " + fixed(kMaxMinSeconds, 0) + ", got " +
                      *args.get("min-time"));
@@ -204,6 +205,7 @@ Subcommand bench_command() {
       .option("min-time", "S",
               "keep timing until S seconds were measured, so that fast models get enough runs "
               "(default 0.5)")
+      .flag("no-optimize", "time the plain interpreter, not the compiled inference path")
       .option("json", "FILE",
               "also write every row: {\"rows\": [{\"model\", \"batch\", \"threads\", "
               "\"latency_ms\": {\"min\", \"median\", \"p90\"}, \"iterations\", \"throughput\", "

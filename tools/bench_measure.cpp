@@ -11,6 +11,7 @@
 #include "pare/ir/model_stats.h"
 #include "pare/ir/pare_file.h"
 #include "pare/memory_stats.h"
+#include "pare/passes/inference/inference_session.h"
 #include "pare/random.h"
 
 namespace pare::cli {
@@ -40,11 +41,12 @@ int64_t state_dict_bytes(const nn::Module& module) {
   return bytes;
 }
 
-LoadedModel load_model(const std::string& path) {
+LoadedModel load_model(const std::string& path, bool optimize) {
   return about_file(path, [&] {
     check_not_directory(path);
     LoadedModel model{path, ir::load(path), {}, 0};
     model.graph_module.eval();
+    if (optimize) inference::enable(model.graph_module);
     for (const ir::Node* placeholder : model.graph_module.graph().placeholders()) {
       PARE_CHECK(placeholder->meta.size() == 1 && !placeholder->meta[0].shape.empty(), "input '",
                  placeholder->name(), "' has no recorded shape with a batch dimension");
@@ -138,7 +140,7 @@ std::vector<BenchRow> measure_models(const std::vector<std::string>& paths,
   std::vector<LoadedModel> models;
   for (const std::string& path : paths) {
     progress.show("loading " + path);
-    models.push_back(load_model(path));
+    models.push_back(load_model(path, settings.optimize));
   }
   std::vector<BenchRow> rows;
   for (size_t index = 0; index < models.size(); ++index) {

@@ -22,6 +22,7 @@ struct BenchSettings {
   int64_t warmup = 5;        // untimed forwards before the timed ones
   int64_t iters = 50;        // timed forwards, at least
   double min_seconds = 0.5;  // and keep timing until this much time was measured
+  bool optimize = true;      // the compiled inference path (passes/inference); false: interpreter
 };
 
 // One model at one batch size and thread count. Latencies are per forward pass, in ms.

@@ -18,6 +18,7 @@
 #include "pare/autograd.h"
 #include "pare/creation.h"
 #include "pare/ir/pare_file.h"
+#include "pare/passes/inference/inference_session.h"
 #include "pare/random.h"
 #include "pare/safetensors.h"
 
@@ -182,6 +183,7 @@ int run(const ParsedArgs& args) {
     return ir::load(model_path);
   });
   model.eval();
+  if (!args.flag("no-optimize")) inference::enable(model);
   const std::vector<GraphInput> inputs_wanted = graph_inputs(model);
   std::vector<Tensor> inputs;
   if (input_path) {
@@ -228,6 +230,7 @@ Subcommand run_command() {
               "outputs ('output.1.0' when nested)")
       .option("threads", "N", "OpenMP threads for the kernels (default: OpenMP's)")
       .option("seed", "N", "seed of the random inputs (default 0)")
+      .flag("no-optimize", "run the plain interpreter, not the compiled inference path")
       .epilog(
           "Without --output, or with random inputs, prints each output's shape, mean, std, min "
           "and max.");

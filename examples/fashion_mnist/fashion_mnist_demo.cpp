@@ -18,6 +18,7 @@
 #include "pare/data/data.h"
 #include "pare/ir/ir.h"
 #include "pare/pare.h"
+#include "pare/passes/inference/inference.h"
 #include "pare/passes/pruning/pruning.h"
 
 namespace pare::demo {
@@ -285,6 +286,10 @@ DemoSummary run_demo(const DemoOptions& options, std::ostream& log) {
   ir::GraphModule pruned_loaded = ir::load(pruned_path);
   dense_loaded.eval();
   pruned_loaded.eval();
+  // Both run on the compiled inference path (fused, prepacked oneDNN primitives), as an app
+  // loading the files would.
+  inference::enable(dense_loaded);
+  inference::enable(pruned_loaded);
   summary.pruned.accuracy =
       accuracy([&](const Tensor& x) { return pruned_loaded.forward({x}).tensor(); }, test_set);
   describe_file(dense_path, summary.dense);
@@ -352,7 +357,9 @@ void print_summary_table(const DemoSummary& summary, std::ostream& out) {
   for (const auto& [batch, dense_ms] : dense.latency_ms) {
     const double pruned_ms = pruned.latency_ms.at(batch);
     rows.push_back(
-        {str_cat("latency batch ", batch, " (ms)"), fixed(dense_ms, 3), fixed(pruned_ms, 3),
+        {str_cat("latency batch ", batch, ", ", dense.latency_threads,
+                 dense.latency_threads == 1 ? " thread" : " threads", " (ms)"),
+         fixed(dense_ms, 3), fixed(pruned_ms, 3),
          str_cat(ratio(pruned_ms, dense_ms), " (", fixed(dense_ms / pruned_ms, 2), "x)")});
   }
   size_t widths[4] = {6, 5, 6, 6};

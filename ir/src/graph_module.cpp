@@ -8,6 +8,7 @@
 #include <unordered_map>
 
 #include "interpreter_functions.h"
+#include "pare/autograd.h"
 #include "pare/error.h"
 #include "pare/nn/lstm.h"
 
@@ -264,12 +265,30 @@ struct ExecutionPlanCache {
 
 // ---- GraphModule ----
 
+namespace {
+
+std::mutex default_backend_mutex;
+std::function<std::shared_ptr<ForwardBackend>()>& default_backend_factory() {
+  static std::function<std::shared_ptr<ForwardBackend>()> factory;
+  return factory;
+}
+
+}  // namespace
+
 GraphModule::GraphModule(std::shared_ptr<nn::Module> root, std::shared_ptr<Graph> graph)
     : root_(std::move(root)),
       graph_(std::move(graph)),
       plan_cache_(std::make_shared<detail::ExecutionPlanCache>()) {
   PARE_CHECK(root_ != nullptr, "GraphModule: the root module is null");
   PARE_CHECK(graph_ != nullptr, "GraphModule: the graph is null");
+  std::lock_guard<std::mutex> lock(default_backend_mutex);
+  if (default_backend_factory()) forward_backend_ = default_backend_factory()();
+}
+
+void GraphModule::set_default_forward_backend(
+    std::function<std::shared_ptr<ForwardBackend>()> factory) {
+  std::lock_guard<std::mutex> lock(default_backend_mutex);
+  default_backend_factory() = std::move(factory);
 }
 
 std::shared_ptr<nn::Module> GraphModule::module(const std::string& qualified_name) const {
@@ -284,7 +303,18 @@ Tensor GraphModule::attribute(const std::string& qualified_name) const {
   return detail::read_attribute(*detail::walk(*root_, path, qualified_name), name, qualified_name);
 }
 
-Value GraphModule::forward(const std::vector<Tensor>& inputs) { return run(inputs, false); }
+Value GraphModule::forward(const std::vector<Tensor>& inputs) {
+  if (forward_backend_) {
+    if (!root_->is_training() && !grad_mode_enabled()) {
+      if (std::optional<Value> result = forward_backend_->forward(*this, inputs)) return *result;
+    } else {
+      forward_backend_->invalidate();
+    }
+  }
+  return run(inputs, false);
+}
+
+Value GraphModule::interpret(const std::vector<Tensor>& inputs) { return run(inputs, false); }
 
 Value GraphModule::run_node(const Node& node, const std::vector<Value>& args) {
   try {

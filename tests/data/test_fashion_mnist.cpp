@@ -12,10 +12,13 @@
 #include "pare/data/data_loader.h"
 #include "pare/data/fashion_mnist.h"
 #include "pare/data/idx.h"
+#include "test_util.h"
 
 namespace {
 
 namespace fs = std::filesystem;
+using pare::testing::contains;
+using pare::testing::error_of;
 
 std::string fresh_folder(const std::string& name) {
   fs::path folder = fs::temp_directory_path() / "pare_test_fashion_mnist" / name;
@@ -50,20 +53,6 @@ void write_pattern_split(const std::string& folder, pare::data::Split split, int
                                pattern_images(n));
   pare::data::write_idx_labels(name(pare::data::fashion_mnist_labels_file(split)),
                                pare::tensor(pattern_labels(n)));
-}
-
-template <typename Action>
-std::string error_of(Action action) {
-  try {
-    action();
-  } catch (const pare::Error& error) {
-    return error.what();
-  }
-  return "";
-}
-
-bool contains(const std::string& text, const std::string& part) {
-  return text.find(part) != std::string::npos;
 }
 
 }  // namespace

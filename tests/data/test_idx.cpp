@@ -10,10 +10,12 @@
 
 #include "pare/creation.h"
 #include "pare/data/idx.h"
+#include "test_util.h"
 
 namespace {
 
 using Bytes = std::vector<uint8_t>;
+using pare::testing::error_of;
 
 std::string scratch(const std::string& name) {
   auto folder = std::filesystem::temp_directory_path() / "pare_test_idx";
@@ -45,17 +47,6 @@ const Bytes kImagesIdxGz = {0x1f, 0x8b, 0x08, 0x00, 0x00, 0x00, 0x00, 0x00, 0x02
 const Bytes kLabelsIdx = {0, 0, 8, 1, 0, 0, 0, 3, 7, 0, 9};
 
 std::vector<int64_t> values_of(const pare::Tensor& tensor) { return pare::to_int64_vector(tensor); }
-
-// The message of the pare::Error that `action` throws ("" if it does not throw).
-template <typename Action>
-std::string error_of(Action action) {
-  try {
-    action();
-  } catch (const pare::Error& error) {
-    return error.what();
-  }
-  return "";
-}
 
 }  // namespace
 

@@ -17,6 +17,7 @@ namespace {
 using pare::IntPair;
 using pare::Shape;
 using pare::Tensor;
+using pare::testing::error_of;
 using pare::testing::gradcheck;
 using pare::testing::random_floats;
 
@@ -62,15 +63,6 @@ std::vector<float> values(const Tensor& t) { return pare::to_float_vector(t); }
 bool close(const Tensor& a, const Tensor& b, double tolerance = 1e-4) {
   return a.sizes() == b.sizes() &&
          pare::testing::allclose(values(a), values(b), tolerance, tolerance);
-}
-
-std::string error_of(const std::function<void()>& call) {
-  try {
-    call();
-  } catch (const pare::Error& error) {
-    return error.what();
-  }
-  return "";
 }
 
 // The result and the gradients of every input of `op`, contracted with a fixed random tensor.

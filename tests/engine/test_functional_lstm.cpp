@@ -19,6 +19,8 @@ namespace {
 
 using pare::Shape;
 using pare::Tensor;
+using pare::testing::contains;
+using pare::testing::error_of;
 using pare::testing::gradcheck;
 using pare::testing::random_floats;
 
@@ -80,19 +82,6 @@ bool close(const Tensor& a, const Tensor& b, double tolerance = 1e-5) {
   return a.sizes() == b.sizes() &&
          pare::testing::allclose(pare::to_float_vector(a), pare::to_float_vector(b), tolerance,
                                  tolerance);
-}
-
-std::string error_of(const std::function<void()>& call) {
-  try {
-    call();
-  } catch (const pare::Error& error) {
-    return error.what();
-  }
-  return "";
-}
-
-bool contains(const std::string& text, const std::string& part) {
-  return text.find(part) != std::string::npos;
 }
 
 double sigmoid_of(double value) { return 1.0 / (1.0 + std::exp(-value)); }

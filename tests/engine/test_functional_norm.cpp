@@ -16,6 +16,8 @@ namespace {
 
 using pare::Shape;
 using pare::Tensor;
+using pare::testing::contains;
+using pare::testing::error_of;
 using pare::testing::gradcheck;
 using pare::testing::random_floats;
 
@@ -63,20 +65,6 @@ void check_paths_agree(const std::function<Tensor(const std::vector<Tensor>&)>& 
     CAPTURE(i);
     CHECK(pare::testing::allclose(fast[i], reference[i], tolerance, tolerance));
   }
-}
-
-// The message of the pare::Error that `body` throws ("" if it throws none).
-std::string error_message(const std::function<void()>& body) {
-  try {
-    body();
-  } catch (const pare::Error& error) {
-    return error.what();
-  }
-  return "";
-}
-
-bool contains(const std::string& text, const std::string& part) {
-  return text.find(part) != std::string::npos;
 }
 
 // ----------------------------------------------------------------------------------- softmax
@@ -262,15 +250,14 @@ TEST_CASE("layer_norm gradients for input, weight and bias match finite differen
 
 TEST_CASE("layer_norm errors name the op and the shapes") {
   Tensor x = pare::zeros({2, 3, 4});
-  std::string wrong_weight = error_message([&] { pare::layer_norm(x, {4}, pare::ones({3})); });
+  std::string wrong_weight = error_of([&] { pare::layer_norm(x, {4}, pare::ones({3})); });
   CHECK(contains(wrong_weight, "layer_norm"));
   CHECK(contains(wrong_weight, "[3]"));
   CHECK(contains(wrong_weight, "[4]"));
-  std::string wrong_shape = error_message([&] { pare::layer_norm(x, {3}); });
+  std::string wrong_shape = error_of([&] { pare::layer_norm(x, {3}); });
   CHECK(contains(wrong_shape, "layer_norm"));
   CHECK(contains(wrong_shape, "[2, 3, 4]"));
-  CHECK(contains(error_message([&] { pare::layer_norm(x, {4}, Tensor(), pare::ones({5})); }),
-                 "bias"));
+  CHECK(contains(error_of([&] { pare::layer_norm(x, {4}, Tensor(), pare::ones({5})); }), "bias"));
 }
 
 // -------------------------------------------------------------------------------- batch_norm
@@ -435,22 +422,22 @@ TEST_CASE("batch_norm in evaluation mode: dx = weight * invstd * dy") {
 
 TEST_CASE("batch_norm errors name the op and the shapes") {
   Tensor x = pare::zeros({2, 3, 5});
-  std::string wrong_weight = error_message([&] {
+  std::string wrong_weight = error_of([&] {
     pare::batch_norm(x, pare::zeros({3}), pare::ones({3}), pare::ones({4}), Tensor(), false);
   });
   CHECK(contains(wrong_weight, "batch_norm"));
   CHECK(contains(wrong_weight, "weight"));
   CHECK(contains(wrong_weight, "[4]"));
   CHECK(contains(wrong_weight, "[2, 3, 5]"));
-  std::string wrong_stats = error_message(
+  std::string wrong_stats = error_of(
       [&] { pare::batch_norm(x, pare::zeros({2}), pare::ones({3}), Tensor(), Tensor(), true); });
   CHECK(contains(wrong_stats, "running_mean"));
-  std::string single = error_message([&] {
+  std::string single = error_of([&] {
     pare::batch_norm(pare::zeros({1, 3}), Tensor(), Tensor(), Tensor(), Tensor(), true);
   });
   CHECK(contains(single, "more than 1 value per channel"));
   CHECK(contains(
-      error_message([&] { pare::batch_norm(x, Tensor(), Tensor(), Tensor(), Tensor(), false); }),
+      error_of([&] { pare::batch_norm(x, Tensor(), Tensor(), Tensor(), Tensor(), false); }),
       "evaluation"));
 }
 

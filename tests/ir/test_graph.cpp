@@ -16,6 +16,8 @@ using pare::ir::OpKind;
 
 namespace {
 
+using pare::testing::contains;
+
 std::string printed(const Graph& graph) {
   std::ostringstream stream;
   stream << graph;
@@ -35,10 +37,6 @@ std::string lint_error(const Graph& graph) {
     return error.what();
   }
   return "";
-}
-
-bool contains(const std::string& text, const std::string& part) {
-  return text.find(part) != std::string::npos;
 }
 
 }  // namespace

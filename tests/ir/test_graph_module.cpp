@@ -24,6 +24,9 @@ namespace nn = pare::nn;
 
 namespace {
 
+using pare::testing::contains;
+using pare::testing::error_of;
+
 Tensor random_tensor(const pare::Shape& shape, uint32_t seed, float low = -2.0f,
                      float high = 2.0f) {
   return pare::tensor(pare::testing::random_floats(pare::shape_numel(shape), seed, low, high),
@@ -58,19 +61,6 @@ GraphModule one_function(const std::string& target, size_t input_count,
   Node* node = graph->call_function(target, args, kwargs);
   graph->output(node);
   return GraphModule(root, graph);
-}
-
-std::string error_of(const std::function<void()>& body) {
-  try {
-    body();
-  } catch (const pare::Error& error) {
-    return error.what();
-  }
-  return "";
-}
-
-bool contains(const std::string& text, const std::string& part) {
-  return text.find(part) != std::string::npos;
 }
 
 struct UnaryCase {

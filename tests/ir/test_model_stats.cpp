@@ -25,9 +25,7 @@ namespace nn = pare::nn;
 
 namespace {
 
-Tensor random_tensor(const Shape& shape, uint32_t seed) {
-  return pare::tensor(pare::testing::random_floats(pare::shape_numel(shape), seed), shape);
-}
+using pare::testing::random_tensor;
 
 struct Builder {
   std::shared_ptr<nn::Module> root = std::make_shared<nn::Module>("Root");

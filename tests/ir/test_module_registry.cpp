@@ -7,11 +7,14 @@
 
 #include "pare/ir/module_registry.h"
 #include "pare/pare.h"
+#include "test_util.h"
 
 namespace {
 
 using pare::Attrs;
 using pare::AttrValue;
+using pare::testing::contains;
+using pare::testing::error_of;
 
 // One entry per type of the format's table, with values that differ from every default so that
 // reading them back through config() proves the factory passed them on.
@@ -83,19 +86,6 @@ const std::vector<std::pair<std::string, Attrs>>& format_examples() {
       {"GELU", {{"approximate", std::string("tanh")}}},
   };
   return examples;
-}
-
-std::string error_of(const std::function<void()>& action) {
-  try {
-    action();
-  } catch (const pare::Error& error) {
-    return error.what();
-  }
-  return "";
-}
-
-bool contains(const std::string& text, const std::string& part) {
-  return text.find(part) != std::string::npos;
 }
 
 }  // namespace

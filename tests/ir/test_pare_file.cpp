@@ -26,6 +26,7 @@ using pare::Tensor;
 using pare::ir::GraphModule;
 using pare::ir::Node;
 using Json = nlohmann::ordered_json;
+using pare::testing::random_tensor;
 
 // A fresh folder per test, removed afterwards.
 struct TempDir {
@@ -54,11 +55,6 @@ std::string read_bytes(const fs::path& path) {
   std::ostringstream contents;
   contents << stream.rdbuf();
   return contents.str();
-}
-
-Tensor random_tensor(const Shape& shape, uint32_t seed, float low = -1.0f, float high = 1.0f) {
-  return pare::tensor(pare::testing::random_floats(pare::shape_numel(shape), seed, low, high),
-                      shape);
 }
 
 // Seeded values in every float tensor (positive variances) and a non-zero batch count, so that

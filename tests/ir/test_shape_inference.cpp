@@ -31,6 +31,9 @@ namespace nn = pare::nn;
 
 namespace {
 
+using pare::testing::contains;
+using pare::testing::error_of;
+
 Tensor random_tensor(const Shape& shape, uint32_t seed) {
   return pare::tensor(pare::testing::random_floats(pare::shape_numel(shape), seed, -2.0f, 2.0f),
                       shape);
@@ -104,19 +107,6 @@ void check_matches_run(GraphModule& graph_module, const std::vector<Tensor>& inp
     outputs.push_back({tensor.sizes(), tensor.dtype()});
   CHECK(pare::ir::format_meta(graph_module.graph().output_node()->meta) ==
         pare::ir::format_meta(outputs));
-}
-
-std::string error_of(const std::function<void()>& body) {
-  try {
-    body();
-  } catch (const pare::Error& error) {
-    return error.what();
-  }
-  return "";
-}
-
-bool contains(const std::string& text, const std::string& part) {
-  return text.find(part) != std::string::npos;
 }
 
 }  // namespace

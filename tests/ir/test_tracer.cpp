@@ -20,9 +20,9 @@ namespace nn = pare::nn;
 
 namespace {
 
-Tensor random_tensor(const pare::Shape& shape, uint32_t seed) {
-  return pare::tensor(pare::testing::random_floats(pare::shape_numel(shape), seed), shape);
-}
+using pare::testing::contains;
+using pare::testing::error_of;
+using pare::testing::random_tensor;
 
 std::string printed(const GraphModule& graph_module) {
   std::ostringstream stream;
@@ -57,19 +57,6 @@ void check_same(const Value& actual, const Value& expected) {
     CHECK(pare::testing::max_abs_diff(pare::to_float_vector(got[i].second),
                                       pare::to_float_vector(want[i].second)) <= 1e-5);
   }
-}
-
-std::string trace_error(const std::function<void()>& trace_call) {
-  try {
-    trace_call();
-  } catch (const pare::Error& error) {
-    return error.what();
-  }
-  return "";
-}
-
-bool contains(const std::string& text, const std::string& part) {
-  return text.find(part) != std::string::npos;
 }
 
 // The CNN: a conv layer, functional relu / max_pool2d / flatten, a Linear head.
@@ -427,14 +414,14 @@ TEST_CASE("tracing errors are clear") {
       Tensor forward(const Tensor& x) { return hidden(x); }
       nn::Linear hidden{4, 4};
     };
-    std::string message = trace_error([] {
+    std::string message = error_of([] {
       pare::ir::trace(std::make_shared<Outsider>(), {random_tensor({1, 4}, 31)});
     });
     CHECK(contains(message, "a Linear module that is not a submodule of the traced Outsider"));
   }
   SUBCASE("a layer called through run on itself") {
     auto linear = nn::Linear(4, 2).ptr();
-    std::string message = trace_error([&] {
+    std::string message = error_of([&] {
       pare::ir::trace_function(
           linear, {random_tensor({1, 4}, 32)},
           [&](const std::vector<Tensor>& in) { return Value((*linear)(in[0])); });
@@ -452,7 +439,7 @@ TEST_CASE("tracing errors are clear") {
       int calls = 0;
     };
     auto net = std::make_shared<Counting>();
-    std::string message = trace_error([&] { pare::ir::trace(net, {random_tensor({2, 3}, 33)}); });
+    std::string message = error_of([&] { pare::ir::trace(net, {random_tensor({2, 3}, 33)}); });
     CHECK(contains(message, "the traced graph of Counting does not reproduce forward"));
     CHECK(contains(message, "the output differs by 1"));
     CHECK(contains(message, "tolerance 1e-05"));
@@ -466,7 +453,7 @@ TEST_CASE("tracing errors are clear") {
         return pare::relu(pare::gather_rows(x, pare::tensor(std::vector<int64_t>{2, 0})));
       }
     };
-    std::string message = trace_error([] {
+    std::string message = error_of([] {
       pare::ir::trace(std::make_shared<UsesGatherRows>(), {random_tensor({2, 3}, 34)});
     });
     CHECK(contains(message, "relu reads a tensor of shape [2]"));
@@ -480,13 +467,13 @@ TEST_CASE("tracing errors are clear") {
         return y;
       }
     };
-    std::string message = trace_error([] {
+    std::string message = error_of([] {
       pare::ir::trace(std::make_shared<InPlace>(), {random_tensor({2, 3}, 35)});
     });
     CHECK(contains(message, "trace: InPlace::forward failed while tracing: mul_: in-place"));
   }
   SUBCASE("the wrong number of example inputs") {
-    std::string message = trace_error([] {
+    std::string message = error_of([] {
       pare::ir::trace(std::make_shared<SmallCnn>(),
                       {random_tensor({1, 1, 8, 8}, 36), random_tensor({1}, 37)});
     });

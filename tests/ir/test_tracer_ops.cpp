@@ -32,9 +32,9 @@ namespace nn = pare::nn;
 
 namespace {
 
-Tensor random_tensor(const Shape& shape, uint32_t seed) {
-  return pare::tensor(pare::testing::random_floats(pare::shape_numel(shape), seed), shape);
-}
+using pare::testing::contains;
+using pare::testing::error_of;
+using pare::testing::random_tensor;
 
 std::vector<Tensor> random_inputs(const std::vector<Shape>& shapes, uint32_t seed) {
   std::vector<Tensor> inputs;
@@ -148,19 +148,6 @@ const Node& node_named(const GraphModule& graph_module, const std::string& name)
   const Node* node = graph_module.graph().find(name);
   REQUIRE(node != nullptr);
   return *node;
-}
-
-std::string error_of(const std::function<void()>& body) {
-  try {
-    body();
-  } catch (const pare::Error& error) {
-    return error.what();
-  }
-  return "";
-}
-
-bool contains(const std::string& text, const std::string& part) {
-  return text.find(part) != std::string::npos;
 }
 
 }  // namespace

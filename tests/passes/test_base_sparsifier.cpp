@@ -17,6 +17,8 @@ namespace {
 namespace nn = pare::nn;
 namespace pruning = pare::pruning;
 using nlohmann::json;
+using pare::testing::contains;
+using pare::testing::error_of;
 
 struct Block : nn::Module {
   Block() {
@@ -54,19 +56,6 @@ class RecordingPruner : public pruning::BaseStructuredSparsifier {
   }
   std::vector<std::string> seen;
 };
-
-std::string error_of(const std::function<void()>& action) {
-  try {
-    action();
-  } catch (const pare::Error& error) {
-    return error.what();
-  }
-  return "";
-}
-
-bool contains(const std::string& text, const std::string& part) {
-  return text.find(part) != std::string::npos;
-}
 
 }  // namespace
 

@@ -23,7 +23,7 @@
 
 #include "pare/pare.h"
 #include "pare/passes/pruning/pruning.h"
-#include "test_util.h"
+#include "pruning_test_util.h"
 
 namespace {
 
@@ -32,25 +32,15 @@ namespace pruning = pare::pruning;
 using nlohmann::json;
 using pare::Tensor;
 using Indices = std::vector<int64_t>;
+using pare::testing::FixedMaskPruner;
+using pare::testing::kept_indices;
+using pare::testing::parameter_count;
+using pare::testing::random_tensor;
 
 // The matrix runs thousands of tiny models. With two OpenMP threads every tiny op pays a
 // parallel-region wake-up (ctest sets OMP_WAIT_POLICY=PASSIVE), which dominates the runtime on a
 // busy machine (7 s on one thread, up to 50 s on two); the kernels' threading is tested elsewhere.
 void use_one_thread() { omp_set_num_threads(1); }
-
-class FixedMaskPruner : public pruning::BaseStructuredSparsifier {
- public:
-  using BaseStructuredSparsifier::BaseStructuredSparsifier;
-  std::string name() const override { return "FixedMaskPruner"; }
-  void update_mask(const std::shared_ptr<nn::Module>&, const std::string&, json&) override {}
-};
-
-int64_t parameter_count(const nn::Module& model) {
-  int64_t count = 0;
-  for (const Tensor& parameter : model.parameters())
-    if (parameter.defined()) count += parameter.numel();
-  return count;
-}
 
 float max_abs_diff(const Tensor& a, const Tensor& b) {
   if (a.sizes() != b.sizes()) {
@@ -80,18 +70,6 @@ json mask_json(const std::vector<bool>& mask) {
   json bits = json::array();
   for (bool bit : mask) bits.push_back(bit ? 1 : 0);
   return bits;
-}
-
-Indices kept_rows(const std::vector<bool>& mask) {
-  Indices kept;
-  for (size_t row = 0; row < mask.size(); ++row)
-    if (mask[row]) kept.push_back(static_cast<int64_t>(row));
-  return kept;
-}
-
-Tensor random_tensor(const pare::Shape& shape, uint32_t seed, float low, float high) {
-  return pare::tensor(pare::testing::random_floats(pare::shape_numel(shape), seed, low, high),
-                      shape);
 }
 
 // A model that is a list of steps: module calls (traced as call_module) and functional ops
@@ -443,7 +421,7 @@ void run_case(const Family& family, const Activation* activation, bool prune_bia
   const std::string input_shape = pare::str_cat(x.sizes());
   CAPTURE(input_shape);
   const std::vector<bool> a_mask = random_mask(channels, seed + 4);
-  const Indices a_kept = kept_rows(a_mask);
+  const Indices a_kept = kept_indices(a_mask);
   const bool mask_b = variant.mask_b && b != nullptr;
   const std::vector<bool> b_mask = random_mask(kOutputs, seed + 5);
   std::vector<json> config = {
@@ -503,7 +481,7 @@ void run_case(const Family& family, const Activation* activation, bool prune_bia
   Tensor expected = masked;
   if (family.tail == Family::kOutput && expect_removed)
     expected = select_channels(masked, channel_dim, a_kept);
-  if (mask_b) expected = select_channels(masked, channel_dim, kept_rows(b_mask));
+  if (mask_b) expected = select_channels(masked, channel_dim, kept_indices(b_mask));
   const float tolerance = family.conv ? 1e-4f : 1e-5f;
   CHECK(max_abs_diff(graph_output, expected) <= tolerance);
   CHECK(max_abs_diff(net_output, expected) <= tolerance);

@@ -15,7 +15,7 @@
 
 #include "pare/pare.h"
 #include "pare/passes/pruning/pruning.h"
-#include "test_util.h"
+#include "pruning_test_util.h"
 
 namespace {
 
@@ -24,68 +24,15 @@ namespace pruning = pare::pruning;
 using Indices = std::vector<int64_t>;
 using nlohmann::json;
 using pare::Tensor;
-
-// A model whose forward is given per test, so that each test wires its own graph.
-struct Net : nn::Module {
-  Net() : nn::Module("Net") {}
-  Tensor forward(const Tensor& x) { return body(x); }
-  std::function<Tensor(const Tensor&)> body;
-};
-
-void assign(Tensor target, const std::vector<float>& values) {
-  pare::NoGradGuard no_grad;
-  target.copy_(pare::tensor(values, target.sizes()));
-}
-
-std::vector<float> values(const Tensor& tensor) {
-  return pare::to_float_vector(tensor.detach().contiguous());
-}
-
-double max_abs_diff(const Tensor& a, const Tensor& b) {
-  REQUIRE(a.sizes() == b.sizes());
-  return pare::testing::max_abs_diff(values(a), values(b));
-}
-
-bool near(const std::vector<float>& a, const std::vector<float>& b, double tolerance = 1e-5) {
-  return a.size() == b.size() && pare::testing::max_abs_diff(a, b) <= tolerance;
-}
-
-// The entries of `tensor` whose index along `axis` is in `keep`, by hand.
-std::vector<float> take_along(const Tensor& tensor, size_t axis, const Indices& keep) {
-  const std::vector<float> data = values(tensor);
-  const pare::Shape shape = tensor.sizes();
-  int64_t outer = 1;
-  int64_t inner = 1;
-  for (size_t d = 0; d < axis; ++d) outer *= shape[d];
-  for (size_t d = axis + 1; d < shape.size(); ++d) inner *= shape[d];
-  std::vector<float> out;
-  for (int64_t o = 0; o < outer; ++o)
-    for (int64_t k : keep)
-      for (int64_t i = 0; i < inner; ++i)
-        out.push_back(data[static_cast<size_t>((o * shape[axis] + k) * inner + i)]);
-  return out;
-}
-
-std::vector<bool> mask_values(const Tensor& mask) {
-  std::vector<bool> out;
-  const Tensor contiguous = mask.contiguous();
-  for (int64_t i = 0; i < contiguous.numel(); ++i) out.push_back(contiguous.data_ptr<bool>()[i]);
-  return out;
-}
-
-Indices kept_indices(const std::vector<bool>& mask) {
-  Indices kept;
-  for (size_t i = 0; i < mask.size(); ++i)
-    if (mask[i]) kept.push_back(static_cast<int64_t>(i));
-  return kept;
-}
-
-int64_t parameter_count(const nn::Module& module) {
-  int64_t count = 0;
-  for (const auto& [name, parameter] : module.named_parameters())
-    if (parameter.defined()) count += parameter.numel();
-  return count;
-}
+using pare::testing::assign;
+using pare::testing::kept_indices;
+using pare::testing::mask_values;
+using pare::testing::max_abs_diff;
+using pare::testing::near;
+using pare::testing::Net;
+using pare::testing::parameter_count;
+using pare::testing::take_along;
+using pare::testing::values;
 
 }  // namespace
 

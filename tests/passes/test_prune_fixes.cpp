@@ -12,7 +12,7 @@
 
 #include "pare/pare.h"
 #include "pare/passes/pruning/pruning.h"
-#include "test_util.h"
+#include "pruning_test_util.h"
 
 namespace {
 
@@ -21,67 +21,14 @@ namespace pruning = pare::pruning;
 using Indices = std::vector<int64_t>;
 using nlohmann::json;
 using pare::Tensor;
-
-// Masks come from the config key "mask"; step() changes nothing.
-class FixedMaskPruner : public pruning::BaseStructuredSparsifier {
- public:
-  using BaseStructuredSparsifier::BaseStructuredSparsifier;
-  std::string name() const override { return "FixedMaskPruner"; }
-  void update_mask(const std::shared_ptr<nn::Module>&, const std::string&, json&) override {}
-};
-
-// A model whose forward is given per test, so that each test wires its own chain.
-struct Net : nn::Module {
-  Net() : nn::Module("Net") {}
-  Tensor forward(const Tensor& x) { return body(x); }
-  std::function<Tensor(const Tensor&)> body;
-};
-
-void assign(Tensor target, const std::vector<float>& values) {
-  pare::NoGradGuard no_grad;
-  target.copy_(pare::tensor(values, target.sizes()));
-}
-
-std::vector<float> values(const Tensor& tensor) {
-  return pare::to_float_vector(tensor.detach().contiguous());
-}
-
-double max_abs_diff(const Tensor& a, const Tensor& b) {
-  REQUIRE(a.sizes() == b.sizes());
-  return pare::testing::max_abs_diff(values(a), values(b));
-}
-
-// The entries of a row-major tensor of `shape` whose index along `axis` is in `keep`, by hand.
-std::vector<float> take_along(const std::vector<float>& data, const pare::Shape& shape, size_t axis,
-                              const Indices& keep) {
-  int64_t outer = 1;
-  int64_t inner = 1;
-  for (size_t d = 0; d < axis; ++d) outer *= shape[d];
-  for (size_t d = axis + 1; d < shape.size(); ++d) inner *= shape[d];
-  std::vector<float> out;
-  for (int64_t o = 0; o < outer; ++o)
-    for (int64_t k : keep)
-      for (int64_t i = 0; i < inner; ++i)
-        out.push_back(data[static_cast<size_t>((o * shape[axis] + k) * inner + i)]);
-  return out;
-}
-std::vector<float> take_along(const Tensor& tensor, size_t axis, const Indices& keep) {
-  return take_along(values(tensor), tensor.sizes(), axis, keep);
-}
-
-// The message of the pare::Error `action` throws ("" if none).
-std::string error_of(const std::function<void()>& action) {
-  try {
-    action();
-  } catch (const pare::Error& error) {
-    return error.what();
-  }
-  return "";
-}
-
-bool near(const std::vector<float>& a, const std::vector<float>& b, double tolerance = 1e-5) {
-  return a.size() == b.size() && pare::testing::max_abs_diff(a, b) <= tolerance;
-}
+using pare::testing::assign;
+using pare::testing::error_of;
+using pare::testing::FixedMaskPruner;
+using pare::testing::max_abs_diff;
+using pare::testing::near;
+using pare::testing::Net;
+using pare::testing::take_along;
+using pare::testing::values;
 
 // Row-major [4, 3] weight and its bias for the first Linear of the hand-computed chains.
 const std::vector<float> kW1 = {1, 2, 3, -1, 0, 1, 2, 2, -2, 0.5f, -1, 1};

@@ -13,7 +13,7 @@
 
 #include "pare/pare.h"
 #include "pare/passes/pruning/pruning.h"
-#include "test_util.h"
+#include "pruning_test_util.h"
 
 namespace {
 
@@ -22,52 +22,14 @@ namespace ir = pare::ir;
 namespace pruning = pare::pruning;
 using nlohmann::json;
 using pare::Tensor;
-
-// Masks come from the config key "mask"; step() changes nothing.
-class FixedMaskPruner : public pruning::BaseStructuredSparsifier {
- public:
-  using BaseStructuredSparsifier::BaseStructuredSparsifier;
-  std::string name() const override { return "FixedMaskPruner"; }
-  void update_mask(const std::shared_ptr<nn::Module>&, const std::string&, json&) override {}
-};
-
-// A model whose forward is given per test, so that each test wires its own graph.
-struct Net : nn::Module {
-  Net() : nn::Module("Net") {}
-  Tensor forward(const Tensor& x) { return body(x); }
-  std::function<Tensor(const Tensor&)> body;
-};
-
-void assign(Tensor target, const std::vector<float>& values) {
-  pare::NoGradGuard no_grad;
-  target.copy_(pare::tensor(values, target.sizes()));
-}
-
-std::vector<float> values(const Tensor& tensor) {
-  return pare::to_float_vector(tensor.detach().contiguous());
-}
-
-double max_abs_diff(const Tensor& a, const Tensor& b) {
-  REQUIRE(a.sizes() == b.sizes());
-  return pare::testing::max_abs_diff(values(a), values(b));
-}
-
-bool near(const std::vector<float>& a, const std::vector<float>& b, double tolerance = 1e-5) {
-  return a.size() == b.size() && pare::testing::max_abs_diff(a, b) <= tolerance;
-}
-
-std::string error_of(const std::function<void()>& action) {
-  try {
-    action();
-  } catch (const pare::Error& error) {
-    return error.what();
-  }
-  return "";
-}
-
-bool contains(const std::string& text, const std::string& part) {
-  return text.find(part) != std::string::npos;
-}
+using pare::testing::assign;
+using pare::testing::contains;
+using pare::testing::error_of;
+using pare::testing::FixedMaskPruner;
+using pare::testing::max_abs_diff;
+using pare::testing::near;
+using pare::testing::Net;
+using pare::testing::values;
 
 // The graph node calling module `target` (or the function node named `target`).
 ir::Node* node_named(ir::GraphModule& graph_module, const std::string& target) {

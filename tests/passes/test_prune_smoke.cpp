@@ -8,7 +8,7 @@
 
 #include "pare/pare.h"
 #include "pare/passes/pruning/pruning.h"
-#include "test_util.h"
+#include "pruning_test_util.h"
 
 namespace {
 
@@ -16,18 +16,8 @@ namespace nn = pare::nn;
 namespace pruning = pare::pruning;
 using nlohmann::json;
 using pare::Tensor;
-
-class FixedMaskPruner : public pruning::BaseStructuredSparsifier {
- public:
-  using BaseStructuredSparsifier::BaseStructuredSparsifier;
-  std::string name() const override { return "FixedMaskPruner"; }
-  void update_mask(const std::shared_ptr<nn::Module>&, const std::string&, json&) override {}
-};
-
-float max_abs_diff(const Tensor& a, const Tensor& b) {
-  REQUIRE(a.sizes() == b.sizes());
-  return pare::max(pare::abs(a - b)).item<float>();
-}
+using pare::testing::FixedMaskPruner;
+using pare::testing::max_abs_diff;
 
 struct Mlp : nn::Module {
   Mlp() : nn::Module("Mlp") {

@@ -10,7 +10,7 @@
 
 #include "pare/pare.h"
 #include "pare/passes/pruning/pruning.h"
-#include "test_util.h"
+#include "pruning_test_util.h"
 
 namespace {
 
@@ -18,17 +18,11 @@ namespace nn = pare::nn;
 namespace pruning = pare::pruning;
 using nlohmann::json;
 using pare::Tensor;
-
-void assign(Tensor target, const std::vector<float>& values) {
-  pare::NoGradGuard no_grad;
-  target.copy_(pare::tensor(values, target.sizes()));
-}
+using pare::testing::assign;
+using pare::testing::mask_values;
 
 std::vector<bool> mask_of(const pruning::BaseSparsifier& pruner, const std::string& fqn) {
-  const Tensor mask = pruner.state.at(fqn).at("mask");
-  std::vector<bool> values;
-  for (int64_t i = 0; i < mask.numel(); ++i) values.push_back(mask.data_ptr<bool>()[i]);
-  return values;
+  return mask_values(pruner.state.at(fqn).at("mask"));
 }
 
 int64_t pruned_count(const std::vector<bool>& mask) {

@@ -11,7 +11,7 @@
 
 #include "pare/pare.h"
 #include "pare/passes/pruning/pruning.h"
-#include "test_util.h"
+#include "pruning_test_util.h"
 
 namespace {
 
@@ -19,11 +19,11 @@ namespace nn = pare::nn;
 namespace pruning = pare::pruning;
 using nlohmann::json;
 using pare::Tensor;
-
-void assign(Tensor target, const std::vector<float>& values) {
-  pare::NoGradGuard no_grad;
-  target.copy_(pare::tensor(values, target.sizes()));
-}
+using pare::testing::assign;
+using pare::testing::contains;
+using pare::testing::error_of;
+using pare::testing::FixedMaskPruner;
+using pare::testing::mask_values;
 
 std::vector<std::string> state_keys(const nn::Module& module) {
   std::vector<std::string> keys;
@@ -31,20 +31,6 @@ std::vector<std::string> state_keys(const nn::Module& module) {
   std::sort(keys.begin(), keys.end());
   return keys;
 }
-
-std::vector<bool> mask_values(const Tensor& mask) {
-  std::vector<bool> values;
-  for (int64_t i = 0; i < mask.numel(); ++i) values.push_back(mask.data_ptr<bool>()[i]);
-  return values;
-}
-
-// Does nothing on step: the tests set masks through the config.
-class FixedMaskPruner : public pruning::BaseStructuredSparsifier {
- public:
-  using BaseStructuredSparsifier::BaseStructuredSparsifier;
-  std::string name() const override { return "FixedMaskPruner"; }
-  void update_mask(const std::shared_ptr<nn::Module>&, const std::string&, json&) override {}
-};
 
 const std::vector<float> kWeight = {1, 2, 3, -1, 0, 1, 2, 2, -2, 0.5f, -1, 1};  // [4, 3]
 const std::vector<float> kBias = {0.5f, -1.5f, 2, 3};
@@ -70,19 +56,6 @@ std::vector<float> masked_linear(const std::vector<float>& x, const std::vector<
       y.push_back(value);
     }
   return y;
-}
-
-std::string error_of(const std::function<void()>& action) {
-  try {
-    action();
-  } catch (const pare::Error& error) {
-    return error.what();
-  }
-  return "";
-}
-
-bool contains(const std::string& text, const std::string& part) {
-  return text.find(part) != std::string::npos;
 }
 
 }  // namespace

@@ -1,7 +1,9 @@
-// Helpers shared by the tests: seeded random buffers and closeness checks.
+// Helpers shared by the tests: seeded random buffers and tensors, closeness checks, and the
+// message of the pare::Error an action throws.
 //
 //   auto x = pare::testing::random_floats(64, /*seed=*/1);
 //   CHECK(pare::testing::max_abs_diff(a, b) <= 1e-5);
+//   CHECK(pare::testing::contains(pare::testing::error_of([&] { model.forward(bad); }), "fc1"));
 #pragma once
 
 #include <doctest/doctest.h>
@@ -9,8 +11,12 @@
 #include <algorithm>
 #include <cmath>
 #include <cstdint>
+#include <functional>
 #include <random>
+#include <string>
 #include <vector>
+
+#include "pare/pare.h"
 
 namespace pare::testing {
 
@@ -39,6 +45,22 @@ inline double max_abs_diff(const std::vector<float>& a, const std::vector<float>
   return max_abs_diff(a.data(), b.data(), a.size());
 }
 
+// The elements of `tensor` in row-major order, whatever its strides.
+inline std::vector<float> values(const Tensor& tensor) {
+  return to_float_vector(tensor.detach().contiguous());
+}
+
+inline double max_abs_diff(const Tensor& a, const Tensor& b) {
+  REQUIRE(a.sizes() == b.sizes());
+  return max_abs_diff(values(a), values(b));
+}
+
+// Same length and every element within `tolerance`.
+inline bool near(const std::vector<float>& a, const std::vector<float>& b,
+                 double tolerance = 1e-5) {
+  return a.size() == b.size() && max_abs_diff(a, b) <= tolerance;
+}
+
 // Largest |a - b| / (atol/rtol + rtol * |b|) style check: passes when every element satisfies
 // |a - b| <= atol + rtol * |b| (numpy.allclose semantics).
 inline bool allclose(const float* a, const float* b, size_t count, double rtol, double atol) {
@@ -52,6 +74,40 @@ inline bool allclose(const float* a, const float* b, size_t count, double rtol, 
 inline bool allclose(const std::vector<float>& a, const std::vector<float>& b, double rtol,
                      double atol) {
   return a.size() == b.size() && allclose(a.data(), b.data(), a.size(), rtol, atol);
+}
+
+// A float32 tensor of `shape` with random_floats(numel, seed, low, high).
+inline Tensor random_tensor(const Shape& shape, uint32_t seed, float low = -1.0f,
+                            float high = 1.0f) {
+  return tensor(random_floats(shape_numel(shape), seed, low, high), shape);
+}
+
+// Copies `values` (row-major, one per element) into `target` without recording autograd.
+inline void assign(Tensor target, const std::vector<float>& values) {
+  NoGradGuard no_grad;
+  target.copy_(tensor(values, target.sizes()));
+}
+
+// Overwrites every float32 tensor of the module's state_dict with random_tensor, seeds counting
+// up from `seed` in state_dict order.
+inline void fill_parameters(nn::Module& module, uint32_t seed) {
+  NoGradGuard no_grad;
+  for (auto& [name, tensor] : module.state_dict())
+    if (tensor.dtype() == kFloat32) tensor.copy_(random_tensor(tensor.sizes(), seed++));
+}
+
+// The message of the pare::Error that `action` throws ("" if it does not throw).
+inline std::string error_of(const std::function<void()>& action) {
+  try {
+    action();
+  } catch (const Error& error) {
+    return error.what();
+  }
+  return "";
+}
+
+inline bool contains(const std::string& text, const std::string& part) {
+  return text.find(part) != std::string::npos;
 }
 
 }  // namespace pare::testing

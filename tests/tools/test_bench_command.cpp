@@ -5,11 +5,8 @@
 // wrong usage, exit 1 with one line naming the file). No timing is asserted, only the
 // relations between the numbers the command reports.
 #include <doctest/doctest.h>
-#include <sys/wait.h>
-#include <unistd.h>
 
 #include <algorithm>
-#include <atomic>
 #include <filesystem>
 #include <fstream>
 #include <iterator>
@@ -19,6 +16,7 @@
 #include <vector>
 
 #include "../../tools/bench_stats.h"
+#include "cli_runner.h"
 #include "pare/ir/pare_file.h"
 #include "pare/ir/tracer.h"
 #include "pare/memory_stats.h"
@@ -31,81 +29,18 @@ namespace fs = std::filesystem;
 using pare::Shape;
 using pare::Tensor;
 using Json = nlohmann::json;
-
-// The test binary is <build>/tests/test_bench_command and the CLI is <build>/tools/pare.
-fs::path pare_binary() {
-  return fs::read_symlink("/proc/self/exe").parent_path().parent_path() / "tools" / "pare";
-}
-
-struct TempDir {
-  TempDir() {
-    static std::atomic<int> counter{0};
-    path = fs::temp_directory_path() /
-           ("pare_bench_test_" + std::to_string(getpid()) + "_" + std::to_string(counter++));
-    fs::create_directories(path);
-  }
-  ~TempDir() {
-    std::error_code ignored;
-    fs::remove_all(path, ignored);
-  }
-  std::string file(const std::string& name) const { return (path / name).string(); }
-  fs::path path;
-};
-
-std::string read_text(const fs::path& path) {
-  std::ifstream stream(path, std::ios::binary);
-  std::ostringstream contents;
-  contents << stream.rdbuf();
-  return contents.str();
-}
-
-std::string quoted(const std::string& argument) {
-  std::string text = "'";
-  for (char character : argument)
-    text += character == '\'' ? std::string("'\\''") : std::string(1, character);
-  return text + "'";
-}
-
-struct Result {
-  int status = -1;
-  std::string out;
-  std::string err;
-};
-
-Result run_pare(const std::vector<std::string>& arguments) {
-  TempDir capture;
-  const fs::path binary = pare_binary();
-  REQUIRE_MESSAGE(fs::exists(binary), "build the pare binary first: ", binary.string());
-  std::string command = quoted(binary.string());
-  for (const std::string& argument : arguments) command.append(" ").append(quoted(argument));
-  command.append(" >").append(quoted(capture.file("out")));
-  command.append(" 2>").append(quoted(capture.file("err"))).append(" </dev/null");
-  const int raw = std::system(command.c_str());
-  Result result;
-  result.status = WIFEXITED(raw) ? WEXITSTATUS(raw) : -1;
-  result.out = read_text(capture.file("out"));
-  result.err = read_text(capture.file("err"));
-  return result;
-}
-
-size_t count_lines(const std::string& text) {
-  return static_cast<size_t>(std::count(text.begin(), text.end(), '\n'));
-}
+using pare::testing::check_file_error;
+using pare::testing::count_lines;
+using pare::testing::read_text;
+using pare::testing::Result;
+using pare::testing::run_pare;
+using pare::testing::TempDir;
 
 void check_usage_error(const Result& result, const std::string& also = "") {
   INFO("stderr: ", result.err);
   CHECK(result.status == 2);
   CHECK(result.err.rfind("pare bench: ", 0) == 0);
   CHECK(result.err.find("usage: pare bench") != std::string::npos);
-  if (!also.empty()) CHECK(result.err.find(also) != std::string::npos);
-  CHECK(result.out.empty());
-}
-
-void check_file_error(const Result& result, const std::string& file, const std::string& also = "") {
-  INFO("stderr: ", result.err);
-  CHECK(result.status == 1);
-  CHECK(count_lines(result.err) == 1);
-  CHECK(result.err.rfind("pare: " + file + ": ", 0) == 0);
   if (!also.empty()) CHECK(result.err.find(also) != std::string::npos);
   CHECK(result.out.empty());
 }

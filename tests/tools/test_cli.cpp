@@ -3,11 +3,8 @@
 // outputs against GraphModule::forward, and bad files exit 1 with one line naming the file and
 // leaving no output file behind.
 #include <doctest/doctest.h>
-#include <sys/wait.h>
-#include <unistd.h>
 
 #include <algorithm>
-#include <atomic>
 #include <cmath>
 #include <filesystem>
 #include <fstream>
@@ -16,6 +13,7 @@
 #include <string>
 #include <vector>
 
+#include "cli_runner.h"
 #include "pare/ir/pare_file.h"
 #include "pare/ir/tracer.h"
 #include "pare/pare.h"
@@ -29,101 +27,22 @@ using pare::Tensor;
 using pare::ir::GraphModule;
 using Json = nlohmann::json;
 
-// The test binary is <build>/tests/test_cli and the CLI is <build>/tools/pare.
-fs::path pare_binary() {
-  return fs::read_symlink("/proc/self/exe").parent_path().parent_path() / "tools" / "pare";
-}
-
-struct TempDir {
-  TempDir() {
-    static std::atomic<int> counter{0};
-    path = fs::temp_directory_path() /
-           ("pare_cli_test_" + std::to_string(getpid()) + "_" + std::to_string(counter++));
-    fs::create_directories(path);
-  }
-  ~TempDir() {
-    std::error_code ignored;
-    fs::remove_all(path, ignored);
-  }
-  std::string file(const std::string& name) const { return (path / name).string(); }
-  fs::path path;
-};
-
-std::string read_text(const fs::path& path) {
-  std::ifstream stream(path, std::ios::binary);
-  std::ostringstream contents;
-  contents << stream.rdbuf();
-  return contents.str();
-}
-
-std::string quoted(const std::string& argument) {
-  std::string text = "'";
-  for (char character : argument)
-    text += character == '\'' ? std::string("'\\''") : std::string(1, character);
-  return text + "'";
-}
-
-struct Result {
-  int status = -1;
-  std::string out;
-  std::string err;
-};
-
-// Runs `pare ARGS...` with stdout and stderr captured in files (stderr is not a terminal, so
-// the CLI must stay quiet there on success).
-Result run_pare(const std::vector<std::string>& arguments) {
-  static std::atomic<int> counter{0};
-  const fs::path capture =
-      fs::temp_directory_path() /
-      ("pare_cli_capture_" + std::to_string(getpid()) + "_" + std::to_string(counter++));
-  const fs::path binary = pare_binary();
-  REQUIRE_MESSAGE(fs::exists(binary), "build the pare binary first: ", binary.string());
-  std::string command = quoted(binary.string());
-  const std::string out_file = capture.string() + ".out", err_file = capture.string() + ".err";
-  for (const std::string& argument : arguments) command.append(" ").append(quoted(argument));
-  command.append(" >").append(quoted(out_file)).append(" 2>").append(quoted(err_file));
-  command.append(" </dev/null");
-  const int raw = std::system(command.c_str());
-  Result result;
-  result.status = WIFEXITED(raw) ? WEXITSTATUS(raw) : -1;
-  result.out = read_text(out_file);
-  result.err = read_text(err_file);
-  fs::remove(out_file);
-  fs::remove(err_file);
-  return result;
-}
-
-size_t count_lines(const std::string& text) {
-  size_t lines = 0;
-  for (char character : text) lines += character == '\n';
-  return lines;
-}
-
-// Exit 1 with exactly one line "pare: <file>: ...", nothing on stdout.
-void check_file_error(const Result& result, const std::string& file, const std::string& also = "") {
-  INFO("stderr: ", result.err);
-  CHECK(result.status == 1);
-  CHECK(count_lines(result.err) == 1);
-  CHECK(result.err.rfind("pare: " + file + ": ", 0) == 0);
-  if (!also.empty()) CHECK(result.err.find(also) != std::string::npos);
-  CHECK(result.out.empty());
-}
+using pare::testing::check_file_error;
+using pare::testing::fill_parameters;
+using pare::testing::has_line;
+using pare::testing::pare_binary;
+using pare::testing::quoted;
+using pare::testing::random_tensor;
+using pare::testing::read_text;
+using pare::testing::Result;
+using pare::testing::run_pare;
+using pare::testing::TempDir;
 
 void check_usage_error(const Result& result) {
   INFO("stderr: ", result.err);
   CHECK(result.status == 2);
   CHECK(result.err.find("usage: pare") != std::string::npos);
   CHECK(result.out.empty());
-}
-
-Tensor random_tensor(const Shape& shape, uint32_t seed) {
-  return pare::tensor(pare::testing::random_floats(pare::shape_numel(shape), seed), shape);
-}
-
-void fill_parameters(pare::nn::Module& module, uint32_t seed) {
-  pare::NoGradGuard no_grad;
-  for (auto& [name, tensor] : module.state_dict())
-    if (tensor.dtype() == pare::kFloat32) tensor.copy_(random_tensor(tensor.sizes(), seed++));
 }
 
 // conv1 (3 -> 4, 3x3, padding 1) -> relu -> adaptive_avg_pool2d -> flatten -> fc (4 -> 5).
@@ -238,34 +157,17 @@ TEST_CASE("cli: pare info prints the graph, the modules and the totals") {
   INFO(text.out, text.err);
   REQUIRE(text.status == 0);
   CHECK(text.err.empty());
-  auto has_line = [&](const std::vector<std::string>& words) {
-    std::istringstream lines(text.out);
-    for (std::string line; std::getline(lines, line);) {
-      size_t at = 0;
-      bool all = true;
-      for (const std::string& word : words) {
-        at = line.find(word, at);
-        if (at == std::string::npos) {
-          all = false;
-          break;
-        }
-        at += word.size();
-      }
-      if (all) return true;
-    }
-    return false;
-  };
-  CHECK(has_line({"x", "placeholder", "x", "[2, 3, 6, 6]"}));
-  CHECK(has_line({"conv1", "call_module", "conv1", "[2, 4, 6, 6]"}));
-  CHECK(has_line({"relu", "call_function", "relu", "[2, 4, 6, 6]"}));
-  CHECK(has_line({"call_function", "flatten", "[2, 4]"}));
-  CHECK(has_line({"fc", "call_module", "fc", "[2, 5]"}));
-  CHECK(has_line({"output", "output", "[2, 5]"}));
-  CHECK(has_line({"conv1", "Conv2d", " 112", " 7776", "weight [4, 3, 3, 3]"}));
-  CHECK(has_line({"bias [4]"}));
-  CHECK(has_line({"fc", "Linear", " 25", " 40", "weight [5, 4]"}));
-  CHECK(has_line({"params", " 137"}));
-  CHECK(has_line({"MACs", " 7816"}));
+  CHECK(has_line(text.out, {"x", "placeholder", "x", "[2, 3, 6, 6]"}));
+  CHECK(has_line(text.out, {"conv1", "call_module", "conv1", "[2, 4, 6, 6]"}));
+  CHECK(has_line(text.out, {"relu", "call_function", "relu", "[2, 4, 6, 6]"}));
+  CHECK(has_line(text.out, {"call_function", "flatten", "[2, 4]"}));
+  CHECK(has_line(text.out, {"fc", "call_module", "fc", "[2, 5]"}));
+  CHECK(has_line(text.out, {"output", "output", "[2, 5]"}));
+  CHECK(has_line(text.out, {"conv1", "Conv2d", " 112", " 7776", "weight [4, 3, 3, 3]"}));
+  CHECK(has_line(text.out, {"bias [4]"}));
+  CHECK(has_line(text.out, {"fc", "Linear", " 25", " 40", "weight [5, 4]"}));
+  CHECK(has_line(text.out, {"params", " 137"}));
+  CHECK(has_line(text.out, {"MACs", " 7816"}));
   // Nodes come before modules, totals last.
   CHECK(text.out.find("call_module") < text.out.find("Conv2d"));
   CHECK(text.out.rfind("7816") > text.out.find("Linear"));

@@ -6,11 +6,8 @@
 // (the padded-consumer rule), the printed table, and the refusals (exit 1 naming the file and
 // the entry or tensor, exit 2 on wrong usage, no output written).
 #include <doctest/doctest.h>
-#include <sys/wait.h>
-#include <unistd.h>
 
 #include <algorithm>
-#include <atomic>
 #include <cmath>
 #include <filesystem>
 #include <fstream>
@@ -20,6 +17,7 @@
 #include <string>
 #include <vector>
 
+#include "cli_runner.h"
 #include "pare/ir/pare_file.h"
 #include "pare/ir/tracer.h"
 #include "pare/pare.h"
@@ -34,78 +32,13 @@ using pare::Tensor;
 using pare::ir::GraphModule;
 using Rows = std::vector<int64_t>;
 
-// The test binary is <build>/tests/test_prune_command and the CLI is <build>/tools/pare.
-fs::path pare_binary() {
-  return fs::read_symlink("/proc/self/exe").parent_path().parent_path() / "tools" / "pare";
-}
-
-struct TempDir {
-  TempDir() {
-    static std::atomic<int> counter{0};
-    path = fs::temp_directory_path() /
-           ("pare_prune_test_" + std::to_string(getpid()) + "_" + std::to_string(counter++));
-    fs::create_directories(path);
-  }
-  ~TempDir() {
-    std::error_code ignored;
-    fs::remove_all(path, ignored);
-  }
-  std::string file(const std::string& name) const { return (path / name).string(); }
-  fs::path path;
-};
-
-std::string read_text(const fs::path& path) {
-  std::ifstream stream(path, std::ios::binary);
-  std::ostringstream contents;
-  contents << stream.rdbuf();
-  return contents.str();
-}
-
-std::string quoted(const std::string& argument) {
-  std::string text = "'";
-  for (char character : argument)
-    text += character == '\'' ? std::string("'\\''") : std::string(1, character);
-  return text + "'";
-}
-
-struct Result {
-  int status = -1;
-  std::string out;
-  std::string err;
-};
-
-Result run_pare(const std::vector<std::string>& arguments) {
-  static std::atomic<int> counter{0};
-  const fs::path capture =
-      fs::temp_directory_path() /
-      ("pare_prune_capture_" + std::to_string(getpid()) + "_" + std::to_string(counter++));
-  const fs::path binary = pare_binary();
-  REQUIRE_MESSAGE(fs::exists(binary), "build the pare binary first: ", binary.string());
-  std::string command = quoted(binary.string());
-  const std::string out_file = capture.string() + ".out", err_file = capture.string() + ".err";
-  for (const std::string& argument : arguments) command.append(" ").append(quoted(argument));
-  command.append(" >").append(quoted(out_file)).append(" 2>").append(quoted(err_file));
-  command.append(" </dev/null");
-  const int raw = std::system(command.c_str());
-  Result result;
-  result.status = WIFEXITED(raw) ? WEXITSTATUS(raw) : -1;
-  result.out = read_text(out_file);
-  result.err = read_text(err_file);
-  fs::remove(out_file);
-  fs::remove(err_file);
-  return result;
-}
-
-size_t count_lines(const std::string& text) { return std::count(text.begin(), text.end(), '\n'); }
-
-// Exit 1 with exactly one line "pare: <file>: ..." holding `also`.
-void check_file_error(const Result& result, const std::string& file, const std::string& also) {
-  INFO("stdout: ", result.out, "\nstderr: ", result.err);
-  CHECK(result.status == 1);
-  CHECK(count_lines(result.err) == 1);
-  CHECK(result.err.rfind("pare: " + file + ": ", 0) == 0);
-  CHECK(result.err.find(also) != std::string::npos);
-}
+using pare::testing::check_file_error_ignoring_stdout;
+using pare::testing::fill_parameters;
+using pare::testing::has_line;
+using pare::testing::random_tensor;
+using pare::testing::Result;
+using pare::testing::run_pare;
+using pare::testing::TempDir;
 
 void check_usage_error(const Result& result, const std::string& also) {
   INFO("stderr: ", result.err);
@@ -113,35 +46,6 @@ void check_usage_error(const Result& result, const std::string& also) {
   CHECK(result.err.find("usage: pare prune MODEL.pare") != std::string::npos);
   CHECK(result.err.find(also) != std::string::npos);
   CHECK(result.out.empty());
-}
-
-// True when one line of `text` holds `words` in order.
-bool has_line(const std::string& text, const std::vector<std::string>& words) {
-  std::istringstream lines(text);
-  for (std::string line; std::getline(lines, line);) {
-    size_t at = 0;
-    bool all = true;
-    for (const std::string& word : words) {
-      at = line.find(word, at);
-      if (at == std::string::npos) {
-        all = false;
-        break;
-      }
-      at += word.size();
-    }
-    if (all) return true;
-  }
-  return false;
-}
-
-Tensor random_tensor(const Shape& shape, uint32_t seed) {
-  return pare::tensor(pare::testing::random_floats(pare::shape_numel(shape), seed), shape);
-}
-
-void fill_parameters(nn::Module& module, uint32_t seed) {
-  pare::NoGradGuard no_grad;
-  for (auto& [name, tensor] : module.state_dict())
-    if (tensor.dtype() == pare::kFloat32) tensor.copy_(random_tensor(tensor.sizes(), seed++));
 }
 
 // Zeroes rows `rows` of a parameter in place (the masked model, by hand).
@@ -539,7 +443,7 @@ TEST_CASE("prune: a 2-layer LSTM is checked on its first layer's kept units at s
   pare::write_safetensors(masks, tensors);
 
   const std::string output = dir.file("pruned.pare");
-  for (const std::string model :
+  for (const std::string& model :
        {save_model<StackedLstm<true>>(dir, "biased.pare", kLstmInput),
         save_model<StackedLstm<false>>(dir, "unbiased.pare", kLstmInput)}) {
     const Result result = run_pare({"prune", model, "-o", output, "--masks", masks});
@@ -568,11 +472,13 @@ TEST_CASE("prune: the check refuses a pruned model that differs from the masked 
   TempDir dir;
   auto model = std::make_shared<NoisyMlp>();
   const std::string path = dir.file("noisy.pare");
-  pare::ir::save(pare::ir::trace(model, {random_tensor({8, 4}, 1)}, {.check = false}), path);
+  pare::ir::TraceOptions trace_options;
+  trace_options.check = false;  // the forward is random: the trace cannot reproduce it either
+  pare::ir::save(pare::ir::trace(model, {random_tensor({8, 4}, 1)}, trace_options), path);
   const std::string output = dir.file("pruned.pare");
   const Result refused = run_pare({"prune", path, "-o", output});
   INFO(refused.out, refused.err);
-  check_file_error(refused, path, "does not reproduce the masked model");
+  check_file_error_ignoring_stdout(refused, path, "does not reproduce the masked model");
   CHECK(refused.err.find(output + " not written") != std::string::npos);
   CHECK(has_line(refused.out, {"FAILED"}));
   CHECK_FALSE(fs::exists(output));
@@ -596,36 +502,40 @@ TEST_CASE("prune: refusals exit 1 naming the file and the entry, writing nothing
   };
 
   const std::string missing = dir.file("missing.pare");
-  check_file_error(run_pare({"prune", missing, "-o", output}), missing, "");
+  check_file_error_ignoring_stdout(run_pare({"prune", missing, "-o", output}), missing);
   CHECK_FALSE(fs::exists(output));
-  check_file_error(run_pare({"prune", model, "-o", model}), model, "is the model file");
+  check_file_error_ignoring_stdout(run_pare({"prune", model, "-o", model}), model,
+                                   "is the model file");
 
   const std::string config = dir.file("config.json");
   write_json(config, "[{\"tensor_fqn\": \"conv1.weight\",}]");
-  check_file_error(prune_with({"--config", config}), config, "not valid JSON");
+  check_file_error_ignoring_stdout(prune_with({"--config", config}), config, "not valid JSON");
   write_json(config, R"({"tensor_fqn": "conv1.weight"})");
-  check_file_error(prune_with({"--config", config}), config, "expected a JSON array");
+  check_file_error_ignoring_stdout(prune_with({"--config", config}), config,
+                                   "expected a JSON array");
   write_json(config, R"([{"tensor_fqn": "conv1.weight"}, {"sparsity_level": 0.2}])");
-  check_file_error(prune_with({"--config", config}), config,
-                   "entry 1 ({\"sparsity_level\":0.2}): \"tensor_fqn\"");
+  check_file_error_ignoring_stdout(prune_with({"--config", config}), config,
+                                   "entry 1 ({\"sparsity_level\":0.2}): \"tensor_fqn\"");
   write_json(config, R"([{"tensor_fqn": "conv1.weight", "sparsity_level": 2}])");
-  check_file_error(prune_with({"--config", config}), config, "entry 0");
+  check_file_error_ignoring_stdout(prune_with({"--config", config}), config, "entry 0");
   write_json(config, R"([{"tensor_fqn": "conv9.weight"}])");
-  check_file_error(prune_with({"--config", config}), config, "no module 'conv9'");
-  check_file_error(prune_with({"--config", dir.file("absent.json")}), dir.file("absent.json"),
-                   "cannot open");
+  check_file_error_ignoring_stdout(prune_with({"--config", config}), config, "no module 'conv9'");
+  check_file_error_ignoring_stdout(prune_with({"--config", dir.file("absent.json")}),
+                                   dir.file("absent.json"), "cannot open");
 
   const std::string masks = dir.file("masks.safetensors");
   pare::write_safetensors(masks, {{"conv1.weight", pare::bool_tensor({1, 0, 1, 1, 0}, {5})}});
-  check_file_error(prune_with({"--masks", masks}), masks,
-                   "mask 'conv1.weight' has shape [5] but conv1.weight has 8 rows");
+  check_file_error_ignoring_stdout(prune_with({"--masks", masks}), masks,
+                                   "mask 'conv1.weight' has shape [5] but conv1.weight has 8 rows");
   pare::write_safetensors(masks, {{"conv7.weight", pare::bool_tensor({1, 0}, {2})}});
-  check_file_error(prune_with({"--masks", masks}), masks, "the model has no tensor 'conv7.weight'");
+  check_file_error_ignoring_stdout(prune_with({"--masks", masks}), masks,
+                                   "the model has no tensor 'conv7.weight'");
   pare::write_safetensors(masks, {{"conv1.weight", pare::full({8}, 1.0f)}});
-  check_file_error(prune_with({"--masks", masks}), masks, "mask 'conv1.weight' is F32");
+  check_file_error_ignoring_stdout(prune_with({"--masks", masks}), masks,
+                                   "mask 'conv1.weight' is F32");
   pare::write_safetensors(masks,
                           {{"conv1.bias", pare::bool_tensor(std::vector<uint8_t>(8, 1), {8})}});
-  check_file_error(prune_with({"--masks", masks}), masks, "mask 'conv1.bias'");
+  check_file_error_ignoring_stdout(prune_with({"--masks", masks}), masks, "mask 'conv1.bias'");
 
   // Nothing qualifies: the LSTM's state and the head are graph outputs.
   const std::string tagger = save_model<Tagger>(dir, "tagger.pare", kLstmInput);

@@ -7,7 +7,9 @@
 //   pare::ir::Value all = gm.forward({x});       // or inspect a tuple: all.items()[1].tensor()
 #pragma once
 
+#include <functional>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -46,6 +48,21 @@ struct ExecutionPlanCache;
 const std::vector<std::string>& function_targets();
 bool is_function_target(const std::string& target);
 
+class GraphModule;
+
+// Another way to run a GraphModule's forward(), installed by a layer above ir/ (passes/inference:
+// pare::inference::enable(gm)). forward() hands it the calls made in evaluation mode with grad
+// mode off; it returns std::nullopt to let the interpreter run them instead.
+class ForwardBackend {
+ public:
+  virtual ~ForwardBackend() = default;
+  virtual std::optional<Value> forward(GraphModule& graph_module,
+                                       const std::vector<Tensor>& inputs) = 0;
+  // forward() ran in training mode or with grad mode on, so the weights may change: anything the
+  // backend derived from them is stale.
+  virtual void invalidate() {}
+};
+
 class GraphModule {
  public:
   GraphModule(std::shared_ptr<nn::Module> root, std::shared_ptr<Graph> graph);
@@ -58,7 +75,19 @@ class GraphModule {
   // Runs the graph with one tensor per placeholder (in order). Errors name the node, its op and
   // target, and the shapes of its inputs. Each node's function and kwargs are resolved once and
   // cached; the cache notices any change to the graph's nodes, args, kwargs or targets.
+  // In evaluation mode with grad mode off, the forward backend runs the call when one is set.
   Value forward(const std::vector<Tensor>& inputs);
+  // The plain interpreter, whatever backend is set.
+  Value interpret(const std::vector<Tensor>& inputs);
+  // Sets (or, with nullptr, removes) the backend forward() uses in evaluation mode. Copies of this
+  // GraphModule made afterwards share it.
+  void set_forward_backend(std::shared_ptr<ForwardBackend> backend) {
+    forward_backend_ = std::move(backend);
+  }
+  const std::shared_ptr<ForwardBackend>& forward_backend() const { return forward_backend_; }
+  // A factory every GraphModule constructed afterwards takes its forward backend from (empty:
+  // none). `pare run` and `pare bench` install passes/inference's this way.
+  static void set_default_forward_backend(std::function<std::shared_ptr<ForwardBackend>()> factory);
   // Runs one call_module, call_function or get_attr node on `args`, the runtime values of its
   // positional arguments in order (an empty Value where the node's argument is a literal, which
   // the node supplies itself). Passes use it to push probe values through a node.
@@ -79,6 +108,7 @@ class GraphModule {
   std::shared_ptr<nn::Module> root_;
   std::shared_ptr<Graph> graph_;
   std::shared_ptr<detail::ExecutionPlanCache> plan_cache_;
+  std::shared_ptr<ForwardBackend> forward_backend_;
 };
 
 }  // namespace pare::ir

@@ -1,0 +1,15 @@
+// Internal to kernels/cpu: the oneDNN post-op chain of a fusable activation.
+#pragma once
+
+#include <oneapi/dnnl/dnnl.hpp>
+#include <optional>
+
+#include "pare/kernels/fused_activation.h"
+
+namespace pare::kernels::cpu {
+
+// An attribute with a user-managed scratchpad and, when `activation` is set, its post-ops.
+// Throws pare::Error when the activation cannot be fused (check can_fuse_activation first).
+dnnl::primitive_attr fused_attr(const std::optional<ActivationParams>& activation);
+
+}  // namespace pare::kernels::cpu

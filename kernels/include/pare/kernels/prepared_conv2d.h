@@ -1,0 +1,53 @@
+// A convolution prepared once for inference: its weights reordered into the layout oneDNN's
+// fastest kernel wants, the bias and an optional activation fused (post-ops), the src and dst in
+// plain NCHW or in a blocked layout shared with the neighbouring prepared ops (memory_layout.h).
+// No allocation happens in run().
+//
+//   pare::kernels::Conv2dParams params;        // as for cpu::conv2d_forward
+//   pare::kernels::cpu::PreparedConv2dOptions options;
+//   options.activation = pare::kernels::default_activation_params(pare::kernels::Activation::relu);
+//   options.blocked_dst = true;                // keep the output blocked for the next conv
+//   pare::kernels::cpu::PreparedConv2d conv(params, weight, bias, options);
+//   std::vector<std::byte> y(conv.dst_layout().bytes());
+//   conv.run(x, y.data());                      // x in conv.src_layout()
+#pragma once
+
+#include <memory>
+#include <optional>
+
+#include "pare/kernels/activation.h"
+#include "pare/kernels/conv2d.h"
+#include "pare/kernels/memory_layout.h"
+
+namespace pare::kernels::cpu {
+
+struct PreparedConv2dOptions {
+  // Applied after the bias; must pass can_fuse_activation (fused_activation.h).
+  std::optional<ActivationParams> activation;
+  // The layout the caller's src is in: undefined = plain NCHW (converted inside run() when the
+  // primitive prefers another), or a blocked layout a previous prepared op produced.
+  MemoryLayout src_layout;
+  // true: dst stays in the layout the primitive prefers (see dst_layout()); false: plain NCHW.
+  bool blocked_dst = false;
+};
+
+// Contract: requires params.validate(); weight [O, I/groups, kh, kw] and bias [O] (may be null)
+// are copied, so the caller may free them after construction. run() is not re-entrant.
+class PreparedConv2d {
+ public:
+  PreparedConv2d(const Conv2dParams& params, const float* weight, const float* bias,
+                 const PreparedConv2dOptions& options);
+  ~PreparedConv2d();
+  PreparedConv2d(PreparedConv2d&&) noexcept;
+  PreparedConv2d& operator=(PreparedConv2d&&) noexcept;
+
+  const MemoryLayout& src_layout() const;
+  const MemoryLayout& dst_layout() const;
+  void run(const void* src, void* dst);
+
+ private:
+  struct State;
+  std::unique_ptr<State> state_;
+};
+
+}  // namespace pare::kernels::cpu

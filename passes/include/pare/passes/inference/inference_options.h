@@ -1,0 +1,36 @@
+// Switches of the inference path (compiled_graph.h): each optimisation can be turned off alone,
+// to measure what it brings or to rule it out when chasing a difference. With all of them off the
+// compiled graph still runs every node through pare's ordinary kernels, minus the interpreter's
+// per-call bookkeeping.
+//
+//   pare::inference::InferenceOptions options;
+//   options.blocked_layout = false;                 // every tensor plain NCHW between ops
+//   pare::inference::enable(graph_module, options);
+#pragma once
+
+namespace pare::inference {
+
+struct InferenceOptions {
+  // Conv2d -> BatchNorm2d (evaluation mode, running statistics) becomes one Conv2d whose weight
+  // and bias absorb the normalisation.
+  bool fold_batchnorm = true;
+  // Conv2d / Linear -> activation becomes one oneDNN primitive with the activation as a post-op
+  // (for the activations oneDNN computes exactly: fused_activation.h); the bias is always fused.
+  bool fuse_activations = true;
+  // Conv2d / Linear / LSTM weights are reordered once into the layout the primitive prefers.
+  // Off: they run through pare's ordinary kernels (which convert the weights on every call), and
+  // with it fusion and blocked layouts, which need the prepared primitives.
+  bool prepack_weights = true;
+  // Activations stay in oneDNN's blocked layout between consecutive convolutions and pools: one
+  // reorder into the chain, one out of it.
+  bool blocked_layout = true;
+  // Intermediate buffers share one arena, a buffer being reused once its last reader has run.
+  // Off: every intermediate value keeps its own region of the arena.
+  bool memory_plan = true;
+  // The LSTM runs on a prepared oneDNN RNN primitive (weights reordered, biases summed once).
+  bool rnn_primitive = true;
+
+  bool operator==(const InferenceOptions&) const = default;
+};
+
+}  // namespace pare::inference
