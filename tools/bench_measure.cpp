@@ -46,7 +46,11 @@ LoadedModel load_model(const std::string& path, bool optimize) {
     check_not_directory(path);
     LoadedModel model{path, ir::load(path), {}, 0};
     model.graph_module.eval();
-    if (optimize) inference::enable(model.graph_module);
+    if (optimize) {
+      inference::enable(model.graph_module);
+    } else {
+      inference::disable(model.graph_module);
+    }
     for (const ir::Node* placeholder : model.graph_module.graph().placeholders()) {
       PARE_CHECK(placeholder->meta.size() == 1 && !placeholder->meta[0].shape.empty(), "input '",
                  placeholder->name(), "' has no recorded shape with a batch dimension");

@@ -183,7 +183,11 @@ int run(const ParsedArgs& args) {
     return ir::load(model_path);
   });
   model.eval();
-  if (!args.flag("no-optimize")) inference::enable(model);
+  if (args.flag("no-optimize")) {
+    inference::disable(model);
+  } else {
+    inference::enable(model);
+  }
   const std::vector<GraphInput> inputs_wanted = graph_inputs(model);
   std::vector<Tensor> inputs;
   if (input_path) {

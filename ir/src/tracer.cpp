@@ -409,7 +409,8 @@ GraphModule trace_function(const std::shared_ptr<nn::Module>& root,
     try {
       Value replayed;
       try {
-        replayed = graph_module.forward(example_inputs);
+        // The plain interpreter: this checks the trace, not a forward backend's rounding.
+        replayed = graph_module.interpret(example_inputs);
       } catch (const std::exception& error) {
         throw Error(str_cat("trace: running the traced graph of ", root->type_name(),
                             " failed: ", error.what()));

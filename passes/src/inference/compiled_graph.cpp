@@ -155,6 +155,11 @@ struct CompiledGraph::Impl {
   std::vector<int> input_slots;
   ValueTree output;
   std::vector<WatchedTensor> watched;
+  // Every parameter and buffer of the whole model (storage identity) and which modules carry
+  // hooks, when compiled: nodes the interpreter runs (a masked layer) and the shapes flowing
+  // between steps depend on them too, so any change means compiling again.
+  std::vector<std::pair<const TensorImpl*, const void*>> model_tensors;
+  std::vector<bool> module_hooks;
   Tensor arena;
   std::unordered_map<int, int> plain_copy_of;  // blocked slot -> its plain conversion
 
@@ -919,6 +924,27 @@ struct CompiledGraph::Impl {
   }
 };
 
+namespace {
+
+std::vector<std::pair<const TensorImpl*, const void*>> model_tensors(const nn::Module& root) {
+  std::vector<std::pair<const TensorImpl*, const void*>> identities;
+  auto add = [&](const Tensor& tensor) {
+    identities.emplace_back(tensor.impl(), tensor.defined() ? tensor.raw_data() : nullptr);
+  };
+  for (const Tensor& tensor : root.parameters()) add(tensor);
+  for (const Tensor& tensor : root.buffers()) add(tensor);
+  return identities;
+}
+
+std::vector<bool> module_hooks(nn::Module& root) {
+  std::vector<bool> hooks;
+  for (const std::shared_ptr<nn::Module>& module : root.modules())
+    hooks.push_back(module->has_hooks());
+  return hooks;
+}
+
+}  // namespace
+
 CompiledGraph::CompiledGraph(ir::GraphModule& graph_module,
                              const std::vector<ir::TensorMeta>& inputs,
                              const InferenceOptions& options)
@@ -927,6 +953,8 @@ CompiledGraph::CompiledGraph(ir::GraphModule& graph_module,
              "CompiledGraph: the GraphModule is in training mode; call eval() first");
   NoGradGuard no_grad;
   impl_->compile();
+  impl_->model_tensors = model_tensors(graph_module.root());
+  impl_->module_hooks = module_hooks(graph_module.root());
 }
 
 CompiledGraph::~CompiledGraph() = default;
@@ -943,6 +971,9 @@ const InferenceOptions& CompiledGraph::options() const { return impl_->options; 
 const CompileStats& CompiledGraph::stats() const { return impl_->stats; }
 
 bool CompiledGraph::weights_unchanged() const {
+  nn::Module& root = impl_->graph_module.root();
+  if (model_tensors(root) != impl_->model_tensors || module_hooks(root) != impl_->module_hooks)
+    return false;
   for (const WatchedTensor& watched : impl_->watched) {
     const nn::Module& owner = *watched.owner;
     const Tensor now = owner.has_parameter(watched.name) ? owner.get_parameter(watched.name)
