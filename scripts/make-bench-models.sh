@@ -1,9 +1,13 @@
 #!/usr/bin/env bash
 # Builds pare_make_bench_models and the `pare` CLI, and writes the models `pare bench` is measured
-# on (mlp.pare, cnn.pare, lstm.pare, seeded weights) into bench/models/out/ (not committed).
+# on (mlp.pare, cnn.pare, lstm.pare, seeded weights) into bench/models/out/ (not committed), then
+# their 50%-pruned forms (mlp_pruned.pare, cnn_pruned.pare, lstm_pruned.pare) with `pare prune`.
 #
 #   bash scripts/make-bench-models.sh
 #   build/tools/pare bench bench/models/out/{mlp,cnn,lstm}.pare --batch 1,32 --threads 1,2
+#   build/tools/pare bench bench/models/out/cnn.pare bench/models/out/cnn_pruned.pare   # speedup
+#
+# Settings (environment): PARE_BUILD_DIR (build), PARE_JOBS (nproc).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -16,7 +20,14 @@ cmake -S . -B "$build_dir" -G Ninja -DCMAKE_BUILD_TYPE=Release -DPARE_BUILD_BENC
 cmake --build "$build_dir" -j "$jobs" --target pare_make_bench_models pare_cli
 "$build_dir/bench/pare_make_bench_models" "$out_dir"
 
-# TODO(pare prune): once `pare prune` lands, also write the pruned versions here, e.g.
-#   "$build_dir/tools/pare" prune "$out_dir/mlp.pare" -o "$out_dir/mlp_pruned.pare" --sparsity 0.5
-# (likewise cnn and lstm with --pruner lstm_saliency), so that
-# `pare bench "$out_dir/cnn.pare" "$out_dir/cnn_pruned.pare"` shows the speedup.
+# Half of every hidden layer's units or channels, chosen by L1 norm, with the default group list
+# (every Linear, Conv2d and LSTM except the output layer fc3 / fc, whose 10 outputs are the graph's
+# output). The LSTM uses the per-gate saliency pruner: it prunes trunc(H x 0.5) rows in each of
+# the four gate blocks, so the pruned hidden size is exactly 64 whatever the weights, where plain
+# saliency ranks all 4H rows together and the kept width is the number of kept output-gate rows.
+# `pare prune` checks each pruned model against the masked one before writing it.
+pare="$build_dir/tools/pare"
+"$pare" prune "$out_dir/mlp.pare" -o "$out_dir/mlp_pruned.pare" --pruner saliency --sparsity 0.5
+"$pare" prune "$out_dir/cnn.pare" -o "$out_dir/cnn_pruned.pare" --pruner saliency --sparsity 0.5
+"$pare" prune "$out_dir/lstm.pare" -o "$out_dir/lstm_pruned.pare" --pruner lstm_saliency \
+  --sparsity 0.5
