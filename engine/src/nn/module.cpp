@@ -4,6 +4,7 @@
 #include <cxxabi.h>
 
 #include <algorithm>
+#include <atomic>
 #include <cstdlib>
 #include <sstream>
 #include <unordered_set>
@@ -78,7 +79,17 @@ const std::string& Module::type_name() const {
   return type_name_;
 }
 
+namespace {
+// Bumped by every change to any module's parameters, buffers, children or hooks (see
+// Module::structure_version()).
+std::atomic<uint64_t> structure_changes{0};
+void note_structure_change() { structure_changes.fetch_add(1, std::memory_order_relaxed); }
+}  // namespace
+
+uint64_t Module::structure_version() { return structure_changes.load(std::memory_order_relaxed); }
+
 Tensor& Module::register_parameter(const std::string& name, Tensor tensor, bool requires_grad) {
+  note_structure_change();
   check_name(name, "parameter", *this);
   PARE_CHECK(!is_parametrized(name), type_name(), ": parameter '", name,
              "' is parametrized; remove its parametrizations before replacing it");
@@ -97,6 +108,7 @@ Tensor& Module::register_parameter(const std::string& name, Tensor tensor, bool 
 }
 
 Tensor& Module::register_buffer(const std::string& name, Tensor tensor) {
+  note_structure_change();
   check_name(name, "buffer", *this);
   auto found = find_named(buffers_, name);
   if (found != buffers_.end()) {
@@ -108,6 +120,7 @@ Tensor& Module::register_buffer(const std::string& name, Tensor tensor) {
 }
 
 void Module::add_child(const std::string& name, std::shared_ptr<Module> module) {
+  note_structure_change();
   check_name(name, "submodule", *this);
   PARE_CHECK(module != nullptr, type_name(), ": register_module('", name, "') got an empty module");
   auto position = child_positions_.find(name);
@@ -120,12 +133,14 @@ void Module::add_child(const std::string& name, std::shared_ptr<Module> module) 
 }
 
 void Module::unregister_parameter(const std::string& name) {
+  note_structure_change();
   auto found = find_named(parameters_, name);
   PARE_CHECK(found != parameters_.end(), type_name(), ": no parameter named '", name, "'");
   parameters_.erase(found);
 }
 
 void Module::unregister_module(const std::string& name) {
+  note_structure_change();
   auto position = child_positions_.find(name);
   PARE_CHECK(position != child_positions_.end(), type_name(), ": no submodule named '", name, "'");
   children_.erase(children_.begin() + static_cast<std::ptrdiff_t>(position->second));
@@ -320,16 +335,19 @@ void Module::zero_grad(bool set_to_none) {
 }
 
 int Module::register_forward_pre_hook(ForwardPreHook hook, std::string tag) {
+  note_structure_change();
   pre_hooks_.push_back({next_hook_id_, std::move(tag), std::move(hook)});
   return next_hook_id_++;
 }
 
 int Module::register_forward_hook(ForwardHook hook, std::string tag) {
+  note_structure_change();
   hooks_.push_back({next_hook_id_, std::move(tag), std::move(hook)});
   return next_hook_id_++;
 }
 
 void Module::remove_hook(int id) {
+  note_structure_change();
   std::erase_if(pre_hooks_, [id](const auto& entry) { return entry.id == id; });
   std::erase_if(hooks_, [id](const auto& entry) { return entry.id == id; });
 }
@@ -347,6 +365,7 @@ const ForwardHook* Module::forward_hook_with_tag(const std::string& tag) const {
 }
 
 void Module::remove_hooks_with_tag(const std::string& tag) {
+  note_structure_change();
   std::erase_if(pre_hooks_, [&](const auto& entry) { return entry.tag == tag; });
   std::erase_if(hooks_, [&](const auto& entry) { return entry.tag == tag; });
 }

@@ -160,6 +160,9 @@ struct CompiledGraph::Impl {
   // between steps depend on them too, so any change means compiling again.
   std::vector<std::pair<const TensorImpl*, const void*>> model_tensors;
   std::vector<bool> module_hooks;
+  // nn::Module::structure_version() when the fingerprint above was last confirmed: while it has
+  // not moved, nothing in any model was swapped and the check costs one load.
+  uint64_t confirmed_version = 0;
   Tensor arena;
   std::unordered_map<int, int> plain_copy_of;  // blocked slot -> its plain conversion
 
@@ -953,6 +956,7 @@ CompiledGraph::CompiledGraph(ir::GraphModule& graph_module,
              "CompiledGraph: the GraphModule is in training mode; call eval() first");
   NoGradGuard no_grad;
   impl_->compile();
+  impl_->confirmed_version = nn::Module::structure_version();
   impl_->model_tensors = model_tensors(graph_module.root());
   impl_->module_hooks = module_hooks(graph_module.root());
 }
@@ -971,6 +975,8 @@ const InferenceOptions& CompiledGraph::options() const { return impl_->options; 
 const CompileStats& CompiledGraph::stats() const { return impl_->stats; }
 
 bool CompiledGraph::weights_unchanged() const {
+  const uint64_t version = nn::Module::structure_version();
+  if (version == impl_->confirmed_version) return true;
   nn::Module& root = impl_->graph_module.root();
   if (model_tensors(root) != impl_->model_tensors || module_hooks(root) != impl_->module_hooks)
     return false;
@@ -981,6 +987,7 @@ bool CompiledGraph::weights_unchanged() const {
     if (now.impl() != watched.impl || (now.defined() ? now.raw_data() : nullptr) != watched.data)
       return false;
   }
+  impl_->confirmed_version = version;  // another model changed, not this one
   return true;
 }
 

@@ -126,6 +126,11 @@ class Module : public std::enable_shared_from_this<Module> {
   const ForwardHook* forward_hook_with_tag(const std::string& tag) const;
   void remove_hooks_with_tag(const std::string& tag);
   bool has_hooks() const { return !pre_hooks_.empty() || !hooks_.empty(); }
+  // A process-wide counter that changes whenever any module gains, loses or replaces a
+  // parameter, buffer, child or hook. Caches derived from a model (a compiled inference graph)
+  // compare it to know in O(1) that nothing was swapped since they were built. In-place writes to
+  // a tensor's values do not count.
+  static uint64_t structure_version();
 
   // The parametrizations of parameter `name`, or nullptr (see parametrize.h).
   std::shared_ptr<ParametrizationList> parametrization(const std::string& name) const;
