@@ -128,10 +128,5 @@ int main(int argc, char** argv) {
                                int64_t{32})
       ->Unit(benchmark::kMillisecond)
       ->UseRealTime();
-  pare_bench::add_thread_context();
-  benchmark::Initialize(&argc, argv);
-  if (benchmark::ReportUnrecognizedArguments(argc, argv)) return 1;
-  benchmark::RunSpecifiedBenchmarks();
-  benchmark::Shutdown();
-  return 0;
+  return pare_bench::run_benchmarks(argc, argv);
 }

@@ -25,6 +25,7 @@
 #include <unordered_map>
 #include <vector>
 
+#include "onednn_bench_util.h"
 #include "pare/kernels/conv2d.h"
 #include "pare/kernels/linear.h"
 #include "pare/kernels/lstm.h"
@@ -34,23 +35,15 @@ namespace {
 
 using dnnl::memory;
 using pare_bench::ConvShape;
+using pare_bench::engine;
 using pare_bench::Floats;
 using pare_bench::LinearShape;
 using pare_bench::LstmShape;
 using pare_bench::random_floats;
 using pare_bench::report_flops;
+using pare_bench::stream;
 using Tag = memory::format_tag;
 constexpr auto kF32 = memory::data_type::f32;
-
-dnnl::engine& engine() {
-  static dnnl::engine cpu(dnnl::engine::kind::cpu, 0);
-  return cpu;
-}
-
-dnnl::stream& stream() {
-  static dnnl::stream cpu_stream(engine());
-  return cpu_stream;
-}
 
 // A plain user buffer and the layout a primitive chose for it. When they differ, `inner` owns a
 // buffer in the chosen layout and `reorder` converts between the two in the given direction.
@@ -360,10 +353,5 @@ int main(int argc, char** argv) {
     add("lstm", "onednn_plain", shape, lstm_onednn_plain);
     add("lstm", "onednn_packed", shape, lstm_onednn_packed);
   }
-  pare_bench::add_thread_context();
-  benchmark::Initialize(&argc, argv);
-  if (benchmark::ReportUnrecognizedArguments(argc, argv)) return 1;
-  benchmark::RunSpecifiedBenchmarks();
-  benchmark::Shutdown();
-  return 0;
+  return pare_bench::run_benchmarks(argc, argv);
 }

@@ -42,17 +42,20 @@
 #include <utility>
 #include <vector>
 
+#include "onednn_bench_util.h"
 #include "pare/pare.h"
 #include "shapes.h"
 
 namespace {
 
 using dnnl::memory;
+using pare_bench::engine;
 using pare_bench::Floats;
+using pare_bench::stream;
 using Tag = memory::format_tag;
 constexpr auto kF32 = memory::data_type::f32;
 
-// The widths of the models (make_bench_models.cpp) and of what `pare prune --pruner saliency
+// The widths of the models (bench/models/bench_models.h) and of what `pare prune --pruner saliency
 // --sparsity 0.5` makes of them (scripts/make-bench-models.sh; read with `pare info
 // bench/models/out/*_pruned.pare`): every hidden layer keeps half its units or channels; the
 // output layers (fc3, fc: graph outputs) keep their 10.
@@ -74,16 +77,6 @@ constexpr int64_t kLstmPrunedHidden = 64;
 constexpr int64_t kMlpInputs = 784, kClasses = 10;
 constexpr int64_t kImageChannels = 3, kImageSize = 32;
 constexpr int64_t kLstmSteps = 32, kLstmInputs = 64;
-
-dnnl::engine& engine() {
-  static dnnl::engine cpu(dnnl::engine::kind::cpu, 0);
-  return cpu;
-}
-
-dnnl::stream& stream() {
-  static dnnl::stream cpu_stream(engine());
-  return cpu_stream;
-}
 
 // Every primitive of a chain shares one scratchpad that the chain owns.
 dnnl::primitive_attr chain_attr(bool relu = false) {
@@ -464,10 +457,5 @@ int main(int argc, char** argv) {
     add("lstm", batch, [batch] { return lstm(batch, kLstmHidden); });
     add("lstm_pruned", batch, [batch] { return lstm(batch, kLstmPrunedHidden); });
   }
-  pare_bench::add_thread_context();
-  benchmark::Initialize(&argc, argv);
-  if (benchmark::ReportUnrecognizedArguments(argc, argv)) return 1;
-  benchmark::RunSpecifiedBenchmarks();
-  benchmark::Shutdown();
-  return 0;
+  return pare_bench::run_benchmarks(argc, argv);
 }

@@ -55,7 +55,7 @@ ONEDNN_TARGET = 1.1
 PRUNED_SHARE_TARGETS = {("cnn", 32): 0.9, ("cnn", 1): 0.8}
 
 
-# ---- the models in PyTorch (bench/models/make_bench_models.cpp) -------------------------------
+# ---- the models in PyTorch (bench/models/bench_models.h) -------------------------------------
 
 class Mlp(nn.Module):
     def __init__(self, hidden1, hidden2):

@@ -5,6 +5,7 @@
 //     benchmark::RegisterBenchmark(("conv2d/pare/" + shape.label()).c_str(), run, shape);
 //   }
 //   ...inside a benchmark: pare_bench::report_flops(state, shape.flops());
+//   ...at the end of main(): return pare_bench::run_benchmarks(argc, argv);
 #pragma once
 
 #include <benchmark/benchmark.h>
@@ -33,6 +34,17 @@ inline void report_flops(benchmark::State& state, double flops_per_call) {
 inline void add_thread_context() {
   const char* threads = std::getenv("OMP_NUM_THREADS");
   benchmark::AddCustomContext("OMP_NUM_THREADS", threads != nullptr ? threads : "unset");
+}
+
+// The end of each program's main(), once its benchmarks are registered: runs the ones the command
+// line selects, recording the thread count; an unknown flag is an error (exit status 1).
+inline int run_benchmarks(int argc, char** argv) {
+  add_thread_context();
+  benchmark::Initialize(&argc, argv);
+  if (benchmark::ReportUnrecognizedArguments(argc, argv)) return 1;
+  benchmark::RunSpecifiedBenchmarks();
+  benchmark::Shutdown();
+  return 0;
 }
 
 // Buffers start on a 64-byte boundary, as pare's tensor storage does. With std::vector's 16-byte

@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "dnnl_context.h"
+#include "dnnl_dims.h"
 
 namespace pare::kernels::cpu {
 namespace {
@@ -94,42 +95,27 @@ struct ConvEntry {
 // The caller's plain layouts and the layout-free (format_tag::any) descriptors oneDNN chooses
 // from, plus the geometry in oneDNN's conventions.
 struct ConvDescs {
+  ConvDims dims;
   memory::desc user_src, user_weight, user_bias, user_dst;
   memory::desc any_src, any_weight, any_dst;
-  memory::dims strides, dilates, padding;
 
-  explicit ConvDescs(const Conv2dParams& p) {
+  explicit ConvDescs(const Conv2dParams& p) : dims(conv_dims(p)) {
     const auto f32 = memory::data_type::f32;
-    const memory::dims src_dims{p.batch, p.in_channels, p.in_h, p.in_w};
-    const memory::dims dst_dims{p.batch, p.out_channels, p.out_h(), p.out_w()};
-    // PyTorch's [O, I/g, kh, kw] weight is goihw with g = groups when split into groups.
-    const memory::dims weight_dims =
-        p.groups == 1 ? memory::dims{p.out_channels, p.in_channels, p.kernel_h, p.kernel_w}
-                      : memory::dims{p.groups, p.out_channels / p.groups, p.in_channels / p.groups,
-                                     p.kernel_h, p.kernel_w};
-    user_src = memory::desc(src_dims, f32, tag::nchw);
-    user_weight = memory::desc(weight_dims, f32, p.groups == 1 ? tag::oihw : tag::goihw);
+    user_src = memory::desc(dims.src, f32, tag::nchw);
+    user_weight = memory::desc(dims.weight, f32, dims.weight_tag);
     user_bias = memory::desc({p.out_channels}, f32, tag::x);
-    user_dst = memory::desc(dst_dims, f32, tag::nchw);
-    any_src = memory::desc(src_dims, f32, tag::any);
-    any_weight = memory::desc(weight_dims, f32, tag::any);
-    any_dst = memory::desc(dst_dims, f32, tag::any);
-    strides = {p.stride_h, p.stride_w};
-    dilates = {p.dilation_h - 1, p.dilation_w - 1};  // oneDNN counts dilation from 0
-    padding = {p.pad_h, p.pad_w};
+    user_dst = memory::desc(dims.dst, f32, tag::nchw);
+    any_src = memory::desc(dims.src, f32, tag::any);
+    any_weight = memory::desc(dims.weight, f32, tag::any);
+    any_dst = memory::desc(dims.dst, f32, tag::any);
   }
 };
 
 dnnl::convolution_forward::primitive_desc forward_pd(const ConvDescs& d, bool with_bias) {
-  const auto prop = dnnl::prop_kind::forward_training;
-  const auto algorithm = dnnl::algorithm::convolution_direct;
-  const auto desc =
-      with_bias
-          ? dnnl::convolution_forward::desc(prop, algorithm, d.any_src, d.any_weight, d.user_bias,
-                                            d.any_dst, d.strides, d.dilates, d.padding, d.padding)
-          : dnnl::convolution_forward::desc(prop, algorithm, d.any_src, d.any_weight, d.any_dst,
-                                            d.strides, d.dilates, d.padding, d.padding);
-  return dnnl::convolution_forward::primitive_desc(desc, cpu_engine());
+  return dnnl::convolution_forward::primitive_desc(
+      conv_forward_desc(dnnl::prop_kind::forward_training, d.any_src, d.any_weight,
+                        with_bias ? &d.user_bias : nullptr, d.any_dst, d.dims),
+      cpu_engine());
 }
 
 std::shared_ptr<ConvEntry> make_forward(const Conv2dParams& params, bool with_bias) {
@@ -152,8 +138,8 @@ std::shared_ptr<ConvEntry> make_backward_data(const Conv2dParams& params) {
   const ConvDescs d(params);
   const dnnl::convolution_backward_data::primitive_desc pd(
       dnnl::convolution_backward_data::desc(dnnl::algorithm::convolution_direct, d.any_src,
-                                            d.any_weight, d.any_dst, d.strides, d.dilates,
-                                            d.padding, d.padding),
+                                            d.any_weight, d.any_dst, d.dims.strides, d.dims.dilates,
+                                            d.dims.padding, d.dims.padding),
       cpu_engine(), forward_pd(d, false));
   entry->primitive = dnnl::convolution_backward_data(pd);
   entry->arguments.emplace(DNNL_ARG_DIFF_DST, Argument::input(d.user_dst, pd.diff_dst_desc()));
@@ -167,13 +153,12 @@ std::shared_ptr<ConvEntry> make_backward_weights(const Conv2dParams& params, boo
   auto entry = std::make_shared<ConvEntry>();
   const ConvDescs d(params);
   const auto algorithm = dnnl::algorithm::convolution_direct;
-  const auto desc =
-      with_bias
-          ? dnnl::convolution_backward_weights::desc(algorithm, d.any_src, d.any_weight,
-                                                     d.user_bias, d.any_dst, d.strides, d.dilates,
-                                                     d.padding, d.padding)
-          : dnnl::convolution_backward_weights::desc(algorithm, d.any_src, d.any_weight, d.any_dst,
-                                                     d.strides, d.dilates, d.padding, d.padding);
+  const auto desc = with_bias ? dnnl::convolution_backward_weights::desc(
+                                    algorithm, d.any_src, d.any_weight, d.user_bias, d.any_dst,
+                                    d.dims.strides, d.dims.dilates, d.dims.padding, d.dims.padding)
+                              : dnnl::convolution_backward_weights::desc(
+                                    algorithm, d.any_src, d.any_weight, d.any_dst, d.dims.strides,
+                                    d.dims.dilates, d.dims.padding, d.dims.padding);
   const dnnl::convolution_backward_weights::primitive_desc pd(desc, cpu_engine(),
                                                               forward_pd(d, with_bias));
   entry->primitive = dnnl::convolution_backward_weights(pd);

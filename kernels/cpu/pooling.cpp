@@ -6,6 +6,7 @@
 #include <vector>
 
 #include "dnnl_context.h"
+#include "dnnl_dims.h"
 #include "pare/error.h"
 
 namespace pare::kernels::cpu {
@@ -17,24 +18,10 @@ using dnnl::memory;
 // more than it saves there.
 constexpr int64_t kMinParallelWork = int64_t{1} << 15;
 
-// Window geometry of one oneDNN pooling call in PyTorch's terms (dilation 1 = dense).
-struct PoolingGeometry {
-  int64_t batch, channels, in_h, in_w, out_h, out_w, kernel_h, kernel_w, stride_h, stride_w, pad_h,
-      pad_w, dilation_h, dilation_w;
-};
-
 struct PoolingPrimitive {
   memory::desc src_desc, dst_desc;
   dnnl::pooling_v2_forward primitive;
 };
-
-// oneDNN derives the output size from both paddings, so the right padding is whatever makes
-// PyTorch's output size come out: larger than the left one in ceil_mode, negative when floor
-// division drops trailing input rows.
-int64_t right_padding(int64_t in, int64_t out, int64_t kernel, int64_t stride, int64_t pad,
-                      int64_t dilation) {
-  return (out - 1) * stride + (kernel - 1) * dilation + 1 - in - pad;
-}
 
 void onednn_pooling(const char* op, dnnl::algorithm algorithm, const PoolingGeometry& g,
                     const float* src, float* dst) {
@@ -48,13 +35,8 @@ void onednn_pooling(const char* op, dnnl::algorithm algorithm, const PoolingGeom
                             memory::format_tag::nchw);
       memory::desc dst_desc({g.batch, g.channels, g.out_h, g.out_w}, memory::data_type::f32,
                             memory::format_tag::nchw);
-      dnnl::pooling_v2_forward::desc desc(
-          dnnl::prop_kind::forward_inference, algorithm, src_desc, dst_desc,
-          {g.stride_h, g.stride_w}, {g.kernel_h, g.kernel_w}, {g.dilation_h - 1, g.dilation_w - 1},
-          {g.pad_h, g.pad_w},
-          {right_padding(g.in_h, g.out_h, g.kernel_h, g.stride_h, g.pad_h, g.dilation_h),
-           right_padding(g.in_w, g.out_w, g.kernel_w, g.stride_w, g.pad_w, g.dilation_w)});
-      dnnl::pooling_v2_forward::primitive_desc primitive_desc(desc, cpu_engine());
+      dnnl::pooling_v2_forward::primitive_desc primitive_desc(
+          pooling_forward_desc(algorithm, src_desc, dst_desc, g), cpu_engine());
       return std::make_shared<PoolingPrimitive>(
           PoolingPrimitive{src_desc, dst_desc, dnnl::pooling_v2_forward(primitive_desc)});
     });
@@ -62,11 +44,6 @@ void onednn_pooling(const char* op, dnnl::algorithm algorithm, const PoolingGeom
                                            {DNNL_ARG_DST, wrap(entry.dst_desc, dst)}});
     cpu_stream().wait();
   });
-}
-
-PoolingGeometry geometry(const Pool2dParams& p) {
-  return {p.batch,    p.channels, p.in_h,     p.in_w,  p.out_h(), p.out_w(),    p.kernel_h,
-          p.kernel_w, p.stride_h, p.stride_w, p.pad_h, p.pad_w,   p.dilation_h, p.dilation_w};
 }
 
 // Adaptive pooling is plain pooling with kernel = stride = in / out when out divides in.
@@ -78,28 +55,6 @@ PoolingGeometry uniform_geometry(const AdaptivePool2dParams& p) {
   const int64_t window_h = p.in_h / p.out_h, window_w = p.in_w / p.out_w;
   return {p.batch,  p.channels, p.in_h,   p.in_w, p.out_h, p.out_w, window_h,
           window_w, window_h,   window_w, 0,      0,       1,       1};
-}
-
-// With dilation a window can skip over the whole input; PyTorch then yields -inf where oneDNN
-// yields the lowest finite float.
-bool every_window_touches_input(int64_t in, int64_t out, int64_t kernel, int64_t stride,
-                                int64_t pad, int64_t dilation) {
-  for (int64_t o = 0; o < out; ++o) {
-    const int64_t origin = o * stride - pad;
-    const int64_t end = std::min(origin + (kernel - 1) * dilation + 1, in);
-    int64_t first = origin;
-    while (first < 0) first += dilation;
-    if (first >= end) return false;
-  }
-  return true;
-}
-
-// PyTorch's divisor with count_include_pad is the window clipped to the padded input; oneDNN
-// always divides by the full kernel, so the two agree unless a ceil_mode window overhangs the
-// right padding.
-bool windows_stay_in_padded_input(const Pool2dParams& p) {
-  return right_padding(p.in_h, p.out_h(), p.kernel_h, p.stride_h, p.pad_h, 1) <= p.pad_h &&
-         right_padding(p.in_w, p.out_w(), p.kernel_w, p.stride_w, p.pad_w, 1) <= p.pad_w;
 }
 
 // Element visits of an adaptive pooling pass: windows overlap by at most one row and column.
@@ -215,13 +170,9 @@ void check_avg_dilation(const char* op, const Pool2dParams& p) {
 
 void max_pool2d_forward(const Pool2dParams& p, const float* src, float* dst, int64_t* indices) {
   p.validate();
-  const bool onednn_matches =
-      indices == nullptr &&
-      every_window_touches_input(p.in_h, p.out_h(), p.kernel_h, p.stride_h, p.pad_h,
-                                 p.dilation_h) &&
-      every_window_touches_input(p.in_w, p.out_w(), p.kernel_w, p.stride_w, p.pad_w, p.dilation_w);
-  if (onednn_matches) {
-    onednn_pooling("max_pool2d_forward", dnnl::algorithm::pooling_max, geometry(p), src, dst);
+  if (indices == nullptr && onednn_max_pool_matches(p)) {
+    onednn_pooling("max_pool2d_forward", dnnl::algorithm::pooling_max, pooling_geometry(p), src,
+                   dst);
   } else {
     max_pool_loops(p, src, dst, indices);
   }
@@ -238,11 +189,11 @@ void avg_pool2d_forward(const Pool2dParams& p, const float* src, float* dst) {
   p.validate();
   check_avg_dilation("avg_pool2d_forward", p);
   if (!p.count_include_pad) {
-    onednn_pooling("avg_pool2d_forward", dnnl::algorithm::pooling_avg_exclude_padding, geometry(p),
-                   src, dst);
+    onednn_pooling("avg_pool2d_forward", dnnl::algorithm::pooling_avg_exclude_padding,
+                   pooling_geometry(p), src, dst);
   } else if (windows_stay_in_padded_input(p)) {
-    onednn_pooling("avg_pool2d_forward", dnnl::algorithm::pooling_avg_include_padding, geometry(p),
-                   src, dst);
+    onednn_pooling("avg_pool2d_forward", dnnl::algorithm::pooling_avg_include_padding,
+                   pooling_geometry(p), src, dst);
   } else {
     avg_pool_loops(p, src, dst);
   }

@@ -1,6 +1,7 @@
 #include "pare/kernels/prepared_conv2d.h"
 
 #include "dnnl_context.h"
+#include "dnnl_dims.h"
 #include "fused_activation_impl.h"
 #include "memory_layout_impl.h"
 #include "prepared_primitive.h"
@@ -21,39 +22,25 @@ PreparedConv2d::PreparedConv2d(const Conv2dParams& p, const float* weight, const
   PARE_CHECK(weight != nullptr, "PreparedConv2d: the weight is null");
   with_dnnl_errors("PreparedConv2d", [&] {
     const auto f32 = memory::data_type::f32;
-    const memory::dims src_dims{p.batch, p.in_channels, p.in_h, p.in_w};
-    const memory::dims dst_dims{p.batch, p.out_channels, p.out_h(), p.out_w()};
-    const memory::dims weight_dims =
-        p.groups == 1 ? memory::dims{p.out_channels, p.in_channels, p.kernel_h, p.kernel_w}
-                      : memory::dims{p.groups, p.out_channels / p.groups, p.in_channels / p.groups,
-                                     p.kernel_h, p.kernel_w};
-    const memory::desc user_src = desc_or_plain(options.src_layout, src_dims);
+    const ConvDims dims = conv_dims(p);
+    const memory::desc user_src = desc_or_plain(options.src_layout, dims.src);
     const bool src_given = options.src_layout.defined() && !options.src_layout.is_plain();
     const memory::desc src_any =
-        src_given ? user_src : memory::desc(src_dims, f32, memory::format_tag::any);
-    const memory::desc weight_any(weight_dims, f32, memory::format_tag::any);
-    const memory::desc dst_any(dst_dims, f32, memory::format_tag::any);
+        src_given ? user_src : memory::desc(dims.src, f32, memory::format_tag::any);
+    const memory::desc weight_any(dims.weight, f32, memory::format_tag::any);
+    const memory::desc dst_any(dims.dst, f32, memory::format_tag::any);
     const memory::desc bias_desc({p.out_channels}, f32, memory::format_tag::x);
-    const memory::dims strides{p.stride_h, p.stride_w};
-    const memory::dims dilates{p.dilation_h - 1, p.dilation_w - 1};  // oneDNN counts from 0
-    const memory::dims padding{p.pad_h, p.pad_w};
-    const auto prop = dnnl::prop_kind::forward_inference;
-    const auto algorithm = dnnl::algorithm::convolution_direct;
-    const auto desc =
-        bias ? dnnl::convolution_forward::desc(prop, algorithm, src_any, weight_any, bias_desc,
-                                               dst_any, strides, dilates, padding, padding)
-             : dnnl::convolution_forward::desc(prop, algorithm, src_any, weight_any, dst_any,
-                                               strides, dilates, padding, padding);
-    const dnnl::convolution_forward::primitive_desc pd(desc, fused_attr(options.activation),
-                                                       cpu_engine());
+    const dnnl::convolution_forward::primitive_desc pd(
+        conv_forward_desc(dnnl::prop_kind::forward_inference, src_any, weight_any,
+                          bias ? &bias_desc : nullptr, dst_any, dims),
+        fused_attr(options.activation), cpu_engine());
     state_->primitive.emplace(dnnl::convolution_forward(pd), pd.scratchpad_desc());
     PreparedPrimitive& primitive = *state_->primitive;
-    const memory::desc user_weight(
-        weight_dims, f32, p.groups == 1 ? memory::format_tag::oihw : memory::format_tag::goihw);
+    const memory::desc user_weight(dims.weight, f32, dims.weight_tag);
     primitive.add_constant(DNNL_ARG_WEIGHTS, user_weight, weight, pd.weights_desc());
     if (bias) primitive.add_constant(DNNL_ARG_BIAS, bias_desc, bias, pd.bias_desc());
     primitive.set_src(user_src, pd.src_desc());
-    const memory::desc user_dst = options.blocked_dst ? pd.dst_desc() : plain_desc(dst_dims);
+    const memory::desc user_dst = options.blocked_dst ? pd.dst_desc() : plain_desc(dims.dst);
     primitive.set_dst(user_dst, pd.dst_desc());
     state_->src_layout = layout_of(user_src);
     state_->dst_layout = layout_of(user_dst);

@@ -1,52 +1,19 @@
 #include "pare/kernels/prepared_pool2d.h"
 
-#include <algorithm>
-
 #include "dnnl_context.h"
+#include "dnnl_dims.h"
 #include "memory_layout_impl.h"
 #include "prepared_primitive.h"
 
 namespace pare::kernels::cpu {
-namespace {
 
 using dnnl::memory;
 
-// oneDNN derives the output size from both paddings, so the right padding is whatever gives
-// PyTorch's output size (the same rule as kernels/cpu/pooling.cpp).
-int64_t right_padding(int64_t in, int64_t out, int64_t kernel, int64_t stride, int64_t pad,
-                      int64_t dilation) {
-  return (out - 1) * stride + (kernel - 1) * dilation + 1 - in - pad;
-}
-
-// PyTorch yields -inf for a window that skips the whole input, oneDNN the lowest float.
-bool every_window_touches_input(int64_t in, int64_t out, int64_t kernel, int64_t stride,
-                                int64_t pad, int64_t dilation) {
-  for (int64_t o = 0; o < out; ++o) {
-    const int64_t origin = o * stride - pad;
-    const int64_t end = std::min(origin + (kernel - 1) * dilation + 1, in);
-    int64_t first = origin;
-    while (first < 0) first += dilation;
-    if (first >= end) return false;
-  }
-  return true;
-}
-
-}  // namespace
-
 bool PreparedPool2d::supports(Kind kind, const Pool2dParams& p) {
   p.validate();
-  if (kind == Kind::max) {
-    return every_window_touches_input(p.in_h, p.out_h(), p.kernel_h, p.stride_h, p.pad_h,
-                                      p.dilation_h) &&
-           every_window_touches_input(p.in_w, p.out_w(), p.kernel_w, p.stride_w, p.pad_w,
-                                      p.dilation_w);
-  }
+  if (kind == Kind::max) return onednn_max_pool_matches(p);
   if (p.dilation_h != 1 || p.dilation_w != 1) return false;
-  // With count_include_pad PyTorch divides by the window clipped to the padded input, oneDNN by
-  // the whole kernel: they agree unless a ceil_mode window overhangs the right padding.
-  return !p.count_include_pad ||
-         (right_padding(p.in_h, p.out_h(), p.kernel_h, p.stride_h, p.pad_h, 1) <= p.pad_h &&
-          right_padding(p.in_w, p.out_w(), p.kernel_w, p.stride_w, p.pad_w, 1) <= p.pad_w);
+  return !p.count_include_pad || windows_stay_in_padded_input(p);
 }
 
 struct PreparedPool2d::State {
@@ -69,14 +36,10 @@ PreparedPool2d::PreparedPool2d(Kind kind, const Pool2dParams& p, const MemoryLay
                                       : p.count_include_pad
                                           ? dnnl::algorithm::pooling_avg_include_padding
                                           : dnnl::algorithm::pooling_avg_exclude_padding;
-    const dnnl::pooling_v2_forward::desc desc(
-        dnnl::prop_kind::forward_inference, algorithm, src, dst_any, {p.stride_h, p.stride_w},
-        {p.kernel_h, p.kernel_w}, {p.dilation_h - 1, p.dilation_w - 1}, {p.pad_h, p.pad_w},
-        {right_padding(p.in_h, p.out_h(), p.kernel_h, p.stride_h, p.pad_h, p.dilation_h),
-         right_padding(p.in_w, p.out_w(), p.kernel_w, p.stride_w, p.pad_w, p.dilation_w)});
     dnnl::primitive_attr attr;
     attr.set_scratchpad_mode(dnnl::scratchpad_mode::user);
-    const dnnl::pooling_v2_forward::primitive_desc pd(desc, attr, cpu_engine());
+    const dnnl::pooling_v2_forward::primitive_desc pd(
+        pooling_forward_desc(algorithm, src, dst_any, pooling_geometry(p)), attr, cpu_engine());
     state_->primitive.emplace(dnnl::pooling_v2_forward(pd), pd.scratchpad_desc());
     state_->primitive->set_src(src, pd.src_desc());
     const memory::desc user_dst = blocked_dst ? pd.dst_desc() : plain_desc(dst_dims);
