@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Inference latency of the benchmark models: pare against PyTorch 1.13 and raw oneDNN, same run.
 
-For each model (bench/models/out/*.pare from scripts/make-bench-models.sh), batch size and thread
+For each model (bench/models/*.pare from scripts/make-bench-models.sh), batch size and thread
 count, one row times, interleaved in rounds with each other and with the row of the model's
 pruned (or dense) form, so that they share the machine's noise:
 
@@ -416,7 +416,7 @@ def main():
                         help="more `pare bench` flags, e.g. '--no-optimize' (the interpreter)")
     parser.add_argument("--onednn", default=os.path.join(root, "build/bench/bench_models_onednn"),
                         help="bench_models_onednn; '' to leave the oneDNN column out")
-    parser.add_argument("--models", default=os.path.join(root, "bench/models/out"))
+    parser.add_argument("--models", default=os.path.join(root, "bench/models"))
     parser.add_argument("--only", default="", help="comma-separated model names (default: all)")
     parser.add_argument("--threads", default="1,2")
     parser.add_argument("--warmup", type=int, default=10)

@@ -1,11 +1,11 @@
 #!/usr/bin/env bash
 # Builds pare_make_bench_models and the `pare` CLI, and writes the models `pare bench` is measured
-# on (mlp.pare, cnn.pare, lstm.pare, seeded weights) into bench/models/out/ (not committed), then
+# on (mlp.pare, cnn.pare, lstm.pare, seeded weights) into bench/models/ (not committed), then
 # their 50%-pruned forms (mlp_pruned.pare, cnn_pruned.pare, lstm_pruned.pare) with `pare prune`.
 #
 #   bash scripts/make-bench-models.sh
-#   build/tools/pare bench bench/models/out/{mlp,cnn,lstm}.pare --batch 1,32 --threads 1,2
-#   build/tools/pare bench bench/models/out/cnn.pare bench/models/out/cnn_pruned.pare   # speedup
+#   build/tools/pare bench bench/models/{mlp,cnn,lstm}.pare --batch 1,32 --threads 1,2
+#   build/tools/pare bench bench/models/cnn.pare bench/models/cnn_pruned.pare   # speedup
 #
 # Settings (environment): PARE_BUILD_DIR (build), PARE_JOBS (nproc).
 set -euo pipefail
@@ -15,7 +15,7 @@ bash scripts/install-deps.sh
 
 build_dir=${PARE_BUILD_DIR:-build}
 jobs=${PARE_JOBS:-$(nproc)}
-out_dir=bench/models/out
+out_dir=bench/models
 cmake -S . -B "$build_dir" -G Ninja -DCMAKE_BUILD_TYPE=Release -DPARE_BUILD_BENCH=ON
 cmake --build "$build_dir" -j "$jobs" --target pare_make_bench_models pare_cli
 "$build_dir/bench/pare_make_bench_models" "$out_dir"
