@@ -137,6 +137,7 @@ std::vector<Node*> Node::input_nodes() const {
 }
 
 void Node::refresh_users_of_inputs(const std::vector<Node*>& before, bool is_last) {
+  ++graph_->version_;  // every change of args or kwargs, and every new node, passes here
   for (Node* input : before) std::erase(input->users_, this);
   for (Node* input : input_nodes()) {
     input->users_.push_back(this);
@@ -144,6 +145,11 @@ void Node::refresh_users_of_inputs(const std::vector<Node*>& before, bool is_las
     // the end is already in order, which keeps building a graph linear in its size.
     if (!is_last) graph_->sort_users(input);
   }
+}
+
+void Node::set_target(std::string target) {
+  target_ = std::move(target);
+  ++graph_->version_;
 }
 
 void Node::set_args(std::vector<Argument> args) {
@@ -249,6 +255,7 @@ void Graph::erase_node(Node* node) {
   for (Node* input : node->input_nodes()) std::erase(input->users_, node);
   names_.erase(node->name());
   nodes_.erase(it);
+  ++version_;
 }
 
 void Graph::sort_users(Node* node) {

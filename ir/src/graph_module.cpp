@@ -253,10 +253,14 @@ Value call_module(nn::Module& module, const std::vector<Value>& args) {
 struct ExecutionPlanCache {
   std::mutex mutex;
   std::shared_ptr<const ExecutionPlan> plan;
+  uint64_t plan_version = 0;
 
   std::shared_ptr<const ExecutionPlan> get(const Graph& graph) {
     std::lock_guard<std::mutex> lock(mutex);
+    // The version check is O(1); plan_matches stays as the guard when the graph changed.
+    if (plan && plan_version == graph.version()) return plan;
     if (!plan || !plan_matches(*plan, graph)) plan = build_plan(graph);
+    plan_version = graph.version();
     return plan;
   }
 };

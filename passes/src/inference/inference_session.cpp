@@ -9,33 +9,8 @@ namespace {
 constexpr size_t kMaxCompiledShapes = 8;
 }  // namespace
 
-// What the compiled graphs were built from: every node's identity, op, target, args and kwargs.
-struct InferenceSession::GraphSnapshot {
-  struct NodeState {
-    const ir::Node* node;
-    ir::OpKind op;
-    std::string target;
-    std::vector<ir::Argument> args;
-    ir::Kwargs kwargs;
-  };
-  std::vector<NodeState> nodes;
-
-  explicit GraphSnapshot(const ir::Graph& graph) {
-    for (const ir::Node* node : graph.nodes())
-      nodes.push_back({node, node->op(), node->target(), node->args(), node->kwargs()});
-  }
-};
-
 bool InferenceSession::graph_unchanged(const ir::Graph& graph) const {
-  if (!snapshot_ || snapshot_->nodes.size() != graph.size()) return false;
-  size_t i = 0;
-  for (const ir::Node* node : graph.nodes()) {
-    const GraphSnapshot::NodeState& state = snapshot_->nodes[i++];
-    if (state.node != node || state.op != node->op() || state.target != node->target() ||
-        state.args != node->args() || state.kwargs != node->kwargs())
-      return false;
-  }
-  return true;
+  return graph_ == &graph && graph_version_ == graph.version();
 }
 
 CompiledGraph& InferenceSession::compiled(ir::GraphModule& graph_module,
@@ -43,7 +18,8 @@ CompiledGraph& InferenceSession::compiled(ir::GraphModule& graph_module,
   std::lock_guard<std::mutex> lock(mutex_);
   if (!graph_unchanged(graph_module.graph())) {
     compiled_.clear();
-    snapshot_ = std::make_shared<GraphSnapshot>(graph_module.graph());
+    graph_ = &graph_module.graph();
+    graph_version_ = graph_module.graph().version();
   }
   for (auto it = compiled_.begin(); it != compiled_.end(); ++it) {
     if (!(*it)->matches(inputs)) continue;
@@ -81,7 +57,7 @@ std::optional<ir::Value> InferenceSession::forward(ir::GraphModule& graph_module
 void InferenceSession::invalidate() {
   std::lock_guard<std::mutex> lock(mutex_);
   compiled_.clear();
-  snapshot_.reset();
+  graph_ = nullptr;
 }
 
 size_t InferenceSession::compiled_count() const {

@@ -124,7 +124,7 @@ class Node {
   void set_args(std::vector<Argument> args);
   void set_kwargs(Kwargs kwargs);
   void set_kwarg(const std::string& key, Argument value);
-  void set_target(std::string target) { target_ = std::move(target); }
+  void set_target(std::string target);
   // Every node this node's args and kwargs reference, in order of first appearance.
   std::vector<Node*> input_nodes() const;
   // Makes every user of this node use `replacement` instead. Returns the users changed.
@@ -180,6 +180,9 @@ class Graph {
 
   // Nodes in order.
   std::vector<Node*> nodes() const;
+  // Changes whenever a node is added or erased or gets new args, kwargs or target, so that a
+  // cache built from the graph (a compiled inference graph) can tell in O(1) that it is current.
+  uint64_t version() const { return version_; }
   size_t size() const { return nodes_.size(); }
   Node* find(const std::string& name) const;
   std::vector<Node*> placeholders() const;
@@ -201,6 +204,7 @@ class Graph {
   std::list<std::unique_ptr<Node>> nodes_;
   std::list<std::unique_ptr<Node>>::iterator insert_at_ = nodes_.end();
   std::unordered_set<std::string> names_;
+  uint64_t version_ = 0;
 };
 
 // "[1, 3, 32, 32] float32", "([2, 5, 8] float32, [1, 2, 8] float32, ...)".

@@ -13,6 +13,7 @@
 //   pare::inference::enable_by_default();        // every GraphModule constructed from now on
 #pragma once
 
+#include <cstdint>
 #include <memory>
 #include <mutex>
 #include <vector>
@@ -40,13 +41,14 @@ class InferenceSession : public ir::ForwardBackend {
   size_t compiled_count() const;
 
  private:
-  struct GraphSnapshot;
   bool graph_unchanged(const ir::Graph& graph) const;
 
   InferenceOptions options_;
   mutable std::mutex mutex_;
   std::vector<std::unique_ptr<CompiledGraph>> compiled_;
-  std::shared_ptr<const GraphSnapshot> snapshot_;
+  // The graph the compiled graphs were built from, and its version then.
+  const ir::Graph* graph_ = nullptr;
+  uint64_t graph_version_ = 0;
 };
 
 // Installs an InferenceSession with `options` as graph_module's forward backend; returns it.
