@@ -2,6 +2,7 @@
 #include "pare/passes/pruning/patterns.h"
 
 #include <algorithm>
+#include <utility>
 
 #include "pare/error.h"
 #include "pare/passes/pruning/prune_functions.h"
@@ -99,37 +100,34 @@ const std::vector<std::string>& activation_function_names() {
   return names;
 }
 
-PatternElement activation() {
+namespace {
+
+// An element accepting these module types and these function names, shown as `label`.
+PatternElement alternatives(std::vector<std::string> module_types,
+                            std::vector<std::string> function_names, std::string label) {
   PatternElement element;
-  element.module_types = activation_module_types();
-  element.function_names = activation_function_names();
-  element.label = "act";
+  element.module_types = std::move(module_types);
+  element.function_names = std::move(function_names);
+  element.label = std::move(label);
   return element;
+}
+
+}  // namespace
+
+PatternElement activation() {
+  return alternatives(activation_module_types(), activation_function_names(), "act");
 }
 
 PatternElement pool2d() {
-  PatternElement element;
-  element.module_types = {"MaxPool2d", "AvgPool2d"};
-  element.function_names = {"max_pool2d", "avg_pool2d"};
-  element.label = "pool";
-  return element;
+  return alternatives({"MaxPool2d", "AvgPool2d"}, {"max_pool2d", "avg_pool2d"}, "pool");
 }
 
 PatternElement adaptive_pool2d() {
-  PatternElement element;
-  element.module_types = {"AdaptiveAvgPool2d", "AdaptiveMaxPool2d"};
-  element.function_names = {"adaptive_avg_pool2d", "adaptive_max_pool2d"};
-  element.label = "adaptive pool";
-  return element;
+  return alternatives({"AdaptiveAvgPool2d", "AdaptiveMaxPool2d"},
+                      {"adaptive_avg_pool2d", "adaptive_max_pool2d"}, "adaptive pool");
 }
 
-PatternElement flatten() {
-  PatternElement element;
-  element.module_types = {"Flatten"};
-  element.function_names = {"flatten"};
-  element.label = "flatten";
-  return element;
-}
+PatternElement flatten() { return alternatives({"Flatten"}, {"flatten"}, "flatten"); }
 
 std::shared_ptr<nn::Module> PatternMatch::module(size_t index) const {
   PARE_CHECK(index < nodes.size(), "PatternMatch: no node ", index, " in a match of ",
