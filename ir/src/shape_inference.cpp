@@ -195,13 +195,15 @@ Shape pool2d_shape(const TensorMeta& x, const PoolGeometry& geometry, std::strin
   PARE_CHECK(p.first >= 0 && p.second >= 0 && p.first <= k.first / 2 && p.second <= k.second / 2,
              op, ": padding should be at most half of the kernel size, got padding ", p.vec(),
              " and kernel_size ", k.vec());
-  const int64_t stride_h = geometry.stride.first == 0 ? k.first : geometry.stride.first;
-  const int64_t stride_w = geometry.stride.second == 0 ? k.second : geometry.stride.second;
   const size_t rank = x.shape.size();
-  const int64_t out_h = kernels::pool_output_size(x.shape[rank - 2], k.first, p.first, stride_h,
-                                                  d.first, geometry.ceil_mode);
-  const int64_t out_w = kernels::pool_output_size(x.shape[rank - 1], k.second, p.second, stride_w,
-                                                  d.second, geometry.ceil_mode);
+  kernels::Pool2dParams window;  // the kernels' own output-size rule
+  window.in_h = x.shape[rank - 2];
+  window.in_w = x.shape[rank - 1];
+  window.set_window(k.first, k.second, geometry.stride.first, geometry.stride.second, p.first,
+                    p.second, d.first, d.second);
+  window.ceil_mode = geometry.ceil_mode;
+  const int64_t out_h = window.out_h();
+  const int64_t out_w = window.out_w();
   PARE_CHECK(out_h >= 1 && out_w >= 1, op, ": input of shape ", x.shape,
              " is too small for kernel_size ", k.vec(), ", padding ", p.vec(), " and dilation ",
              d.vec(), " (output size ", Shape{out_h, out_w}, ")");

@@ -51,6 +51,19 @@ int64_t Pool2dParams::out_w() const {
   return pool_output_size(in_w, kernel_w, pad_w, stride_w, dilation_w, ceil_mode);
 }
 
+void Pool2dParams::set_window(int64_t kernel_h_in, int64_t kernel_w_in, int64_t stride_h_in,
+                              int64_t stride_w_in, int64_t pad_h_in, int64_t pad_w_in,
+                              int64_t dilation_h_in, int64_t dilation_w_in) {
+  kernel_h = kernel_h_in;
+  kernel_w = kernel_w_in;
+  stride_h = stride_h_in == 0 ? kernel_h_in : stride_h_in;
+  stride_w = stride_w_in == 0 ? kernel_w_in : stride_w_in;
+  pad_h = pad_h_in;
+  pad_w = pad_w_in;
+  dilation_h = dilation_h_in;
+  dilation_w = dilation_w_in;
+}
+
 void Pool2dParams::validate() const {
   PARE_CHECK(batch > 0 && channels > 0 && in_h > 0 && in_w > 0,
              "pool2d: input sizes must be positive, got input shape ", input_shape(*this));

@@ -48,14 +48,8 @@ kernels::Pool2dParams make_pool_params(const Tensor& x, const IntPair& kernel_si
   params.channels = x.size(-3);
   params.in_h = x.size(-2);
   params.in_w = x.size(-1);
-  params.kernel_h = kernel_size.first;
-  params.kernel_w = kernel_size.second;
-  params.stride_h = stride.first == 0 ? kernel_size.first : stride.first;
-  params.stride_w = stride.second == 0 ? kernel_size.second : stride.second;
-  params.pad_h = padding.first;
-  params.pad_w = padding.second;
-  params.dilation_h = dilation.first;
-  params.dilation_w = dilation.second;
+  params.set_window(kernel_size.first, kernel_size.second, stride.first, stride.second,
+                    padding.first, padding.second, dilation.first, dilation.second);
   params.ceil_mode = ceil_mode;
   PARE_CHECK(params.out_h() >= 1 && params.out_w() >= 1, op, ": input of shape ", x.sizes(),
              " is too small for kernel_size ", kernel_size.vec(), ", padding ", padding.vec(),

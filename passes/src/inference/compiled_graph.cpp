@@ -305,14 +305,8 @@ struct CompiledGraph::Impl {
     auto set_window = [&](std::pair<int64_t, int64_t> kernel, std::pair<int64_t, int64_t> stride,
                           std::pair<int64_t, int64_t> padding,
                           std::pair<int64_t, int64_t> dilation) {
-      p.kernel_h = kernel.first;
-      p.kernel_w = kernel.second;
-      p.stride_h = stride.first == 0 ? kernel.first : stride.first;
-      p.stride_w = stride.second == 0 ? kernel.second : stride.second;
-      p.pad_h = padding.first;
-      p.pad_w = padding.second;
-      p.dilation_h = dilation.first;
-      p.dilation_w = dilation.second;
+      p.set_window(kernel.first, kernel.second, stride.first, stride.second, padding.first,
+                   padding.second, dilation.first, dilation.second);
     };
     // Adaptive pooling is plain pooling when the output divides the input.
     auto set_adaptive = [&](std::pair<int64_t, int64_t> out) {

@@ -35,6 +35,10 @@ struct Pool2dParams {
   int64_t out_h() const;
   int64_t out_w() const;
   void validate() const;
+  // Sets the window the way torch.nn.functional takes it: a stride of 0 means "the kernel size"
+  // (PyTorch's stride=None).
+  void set_window(int64_t kernel_h, int64_t kernel_w, int64_t stride_h, int64_t stride_w,
+                  int64_t pad_h, int64_t pad_w, int64_t dilation_h = 1, int64_t dilation_w = 1);
 };
 
 // AdaptiveAvgPool2d / AdaptiveMaxPool2d geometry: output cell i covers input rows
