@@ -18,7 +18,6 @@
 #include "pare/data/data.h"
 #include "pare/ir/ir.h"
 #include "pare/pare.h"
-#include "pare/passes/inference/inference.h"
 #include "pare/passes/pruning/pruning.h"
 
 namespace pare::demo {
@@ -286,10 +285,8 @@ DemoSummary run_demo(const DemoOptions& options, std::ostream& log) {
   ir::GraphModule pruned_loaded = ir::load(pruned_path);
   dense_loaded.eval();
   pruned_loaded.eval();
-  // Both run on the compiled inference path (fused, prepacked oneDNN primitives), as an app
-  // loading the files would.
-  inference::enable(dense_loaded);
-  inference::enable(pruned_loaded);
+  // Both run on the compiled inference path (fused, prepacked oneDNN primitives), GraphModule's
+  // default in eval mode, as in an app loading the files.
   summary.pruned.accuracy =
       accuracy([&](const Tensor& x) { return pruned_loaded.forward({x}).tensor(); }, test_set);
   describe_file(dense_path, summary.dense);
