@@ -4,7 +4,9 @@
 set -euo pipefail
 
 packages=(cmake ninja-build g++ ccache pkg-config libdnnl-dev libeigen3-dev nlohmann-json3-dev
-          doctest-dev libbenchmark-dev zlib1g-dev)
+          doctest-dev libbenchmark-dev zlib1g-dev
+          # libdnnl-dev only recommends the OpenCL loader, but its CMake config requires it.
+          ocl-icd-opencl-dev)
 if [[ "${PARE_WITH_DATASET:-0}" == 1 ]]; then
   packages+=(dataset-fashion-mnist)
 fi
