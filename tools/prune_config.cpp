@@ -6,6 +6,7 @@
 #include <set>
 #include <sstream>
 
+#include "pare/bounded_json.h"
 #include "pare/error.h"
 
 namespace pare::cli {
@@ -15,7 +16,7 @@ namespace {
 using Json = nlohmann::json;
 
 std::string entry_label(size_t index, const Json& entry) {
-  return str_cat("entry ", index, " (", entry.dump(), ")");
+  return str_cat("entry ", index, " (", json_excerpt(entry), ")");
 }
 
 std::string chain_text(const std::vector<ir::Node*>& chain) {
@@ -76,12 +77,7 @@ std::vector<Json> read_prune_config(const std::string& path) {
   PARE_CHECK(stream.good(), "cannot open the config file");
   std::ostringstream text;
   text << stream.rdbuf();
-  Json config;
-  try {
-    config = Json::parse(text.str());
-  } catch (const Json::parse_error& error) {
-    throw Error(str_cat("not valid JSON: ", error.what()));
-  }
+  const Json config = parse_bounded_json<Json>(text.str(), "the config");
   PARE_CHECK(config.is_array(),
              "expected a JSON array of groups such as [{\"tensor_fqn\": \"conv1.weight\", "
              "\"sparsity_level\": 0.3}], got a JSON ",

@@ -11,6 +11,7 @@
 #include <nlohmann/json.hpp>
 #include <sstream>
 
+#include "pare/bounded_json.h"
 #include "pare/creation.h"
 
 namespace pare {
@@ -101,12 +102,8 @@ SafetensorsFile decode_safetensors(const std::string& bytes, const std::string& 
              ": header size ", header_size, " is larger than the file (", bytes.size(),
              " bytes) allows");
   // ordered_json keeps the file's tensor order (nlohmann::json would sort the names).
-  nlohmann::ordered_json header;
-  try {
-    header = nlohmann::ordered_json::parse(bytes.begin() + 8, bytes.begin() + 8 + header_size);
-  } catch (const nlohmann::json::exception& error) {
-    throw Error(str_cat(source, ": the header is not valid JSON: ", error.what()));
-  }
+  const nlohmann::ordered_json header = parse_bounded_json<nlohmann::ordered_json>(
+      std::string_view(bytes).substr(8, header_size), str_cat(source, ": the header"));
   PARE_CHECK(header.is_object(), source, ": the header is not a JSON object");
   const uint64_t buffer_size = bytes.size() - 8 - header_size;
   const char* buffer = bytes.data() + 8 + header_size;
@@ -135,14 +132,14 @@ SafetensorsFile decode_safetensors(const std::string& bytes, const std::string& 
                source, ": tensor '", name, "' lacks dtype, shape or data_offsets");
     Entry entry{name, DType::f32, {}, 0, 0};
     PARE_CHECK(value["dtype"].is_string() && parse_safetensors_dtype(value["dtype"], entry.dtype),
-               source, ": tensor '", name, "' has unsupported dtype ", value["dtype"].dump(),
+               source, ": tensor '", name, "' has unsupported dtype ", json_excerpt(value["dtype"]),
                " (pare reads F32, I64, U8, BOOL)");
     const auto& shape = value["shape"];
     PARE_CHECK(shape.is_array(), source, ": tensor '", name, "' has a shape that is not a list");
     uint64_t elements = 1;
     for (const auto& dim : shape) {
       PARE_CHECK(dim.is_number_unsigned() || (dim.is_number_integer() && dim.get<int64_t>() >= 0),
-                 source, ": tensor '", name, "' has an invalid dimension ", dim.dump());
+                 source, ": tensor '", name, "' has an invalid dimension ", json_excerpt(dim));
       uint64_t size = dim.get<uint64_t>();
       PARE_CHECK(size == 0 || elements <= std::numeric_limits<uint64_t>::max() / size, source,
                  ": tensor '", name, "' has a shape whose size overflows");
@@ -152,7 +149,7 @@ SafetensorsFile decode_safetensors(const std::string& bytes, const std::string& 
     const auto& offsets = value["data_offsets"];
     PARE_CHECK(offsets.is_array() && offsets.size() == 2 && offsets[0].is_number_unsigned() &&
                    offsets[1].is_number_unsigned(),
-               source, ": tensor '", name, "' has invalid data_offsets ", offsets.dump());
+               source, ": tensor '", name, "' has invalid data_offsets ", json_excerpt(offsets));
     entry.begin = offsets[0].get<uint64_t>();
     entry.end = offsets[1].get<uint64_t>();
     PARE_CHECK(entry.begin <= entry.end && entry.end <= buffer_size, source, ": tensor '", name,

@@ -10,6 +10,7 @@
 #include <unordered_map>
 #include <unordered_set>
 
+#include "pare/bounded_json.h"
 #include "pare/error.h"
 #include "pare/ir/graph_module.h"
 #include "pare/safetensors.h"
@@ -88,9 +89,9 @@ class GraphParser {
   ParsedGraph parse(const std::string& text) {
     Json root;
     try {
-      root = Json::parse(text);
-    } catch (const nlohmann::json::exception& error) {
-      fail("pare.graph is not valid JSON (", error.what(), ")");
+      root = parse_bounded_json<Json>(text, "pare.graph");
+    } catch (const Error& error) {
+      fail(error.what());
     }
     require(root.is_object(), "pare.graph must be a JSON object, got ", describe(root));
     for (auto it = root.begin(); it != root.end(); ++it) {
