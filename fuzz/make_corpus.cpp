@@ -1,6 +1,8 @@
-// Writes the fuzzer's seed corpus: small valid .pare files (an MLP, a CNN, an LSTM model and the
-// format's example) and invalid variants that stop at different checks of the reader. Files
-// carry no .pare extension so that git keeps them.
+// Writes the fuzzer's seed corpus, each file starting with the byte that picks its reader
+// (fuzz_pare_inputs.cpp): 'P', small valid .pare files (an MLP, a CNN, an LSTM model) and
+// invalid variants that stop at different checks of the reader; 'G', graph JSON, valid, deeply
+// nested and with huge shapes and sizes; 'C', prune configs; 'M', masks files. Files carry no
+// .pare extension so that git keeps them.
 //
 //   make_pare_corpus fuzz/corpus
 #include <cstdio>
@@ -11,6 +13,7 @@
 #include <nlohmann/json.hpp>
 #include <string>
 
+#include "fuzz_inputs.h"
 #include "pare/ir/pare_file.h"
 #include "pare/pare.h"
 
@@ -110,10 +113,22 @@ std::string edited(
   return pare::encode_safetensors(file.tensors, file.metadata);
 }
 
-void write(const std::filesystem::path& folder, const std::string& name, const std::string& bytes) {
+// Writes `kind` followed by `bytes`.
+void write(const std::filesystem::path& folder, const std::string& name, char kind,
+           const std::string& bytes) {
   std::ofstream stream(folder / name, std::ios::binary | std::ios::trunc);
+  stream.put(kind);
   stream.write(bytes.data(), static_cast<std::streamsize>(bytes.size()));
   if (!stream.good()) throw std::runtime_error("cannot write " + (folder / name).string());
+}
+
+// A safetensors file whose header is `header` (padded to 8 bytes) and whose buffer is empty.
+std::string safetensors_with_header(std::string header) {
+  header.append((8 - header.size() % 8) % 8, ' ');
+  std::string bytes;
+  for (int i = 0; i < 8; ++i)
+    bytes.push_back(static_cast<char>((static_cast<uint64_t>(header.size()) >> (8 * i)) & 0xff));
+  return bytes + header;
 }
 
 }  // namespace
@@ -126,23 +141,59 @@ int main(int argc, char** argv) {
   const std::filesystem::path folder = argv[1];
   std::filesystem::create_directories(folder);
   const std::string mlp_bytes = pare::ir::encode_pare(mlp());
-  write(folder, "valid_mlp", mlp_bytes);
-  write(folder, "valid_cnn", pare::ir::encode_pare(cnn()));
-  write(folder, "valid_lstm", pare::ir::encode_pare(lstm()));
+  write(folder, "valid_mlp", 'P', mlp_bytes);
+  write(folder, "valid_cnn", 'P', pare::ir::encode_pare(cnn()));
+  write(folder, "valid_lstm", 'P', pare::ir::encode_pare(lstm()));
 
   auto keep = [](Json&) {};
-  write(folder, "invalid_truncated", mlp_bytes.substr(0, mlp_bytes.size() / 2));
-  write(folder, "invalid_version",
+  write(folder, "invalid_truncated", 'P', mlp_bytes.substr(0, mlp_bytes.size() / 2));
+  write(folder, "invalid_version", 'P',
         edited(mlp_bytes, keep, [](auto& meta) { meta["pare.version"] = "2"; }));
-  write(folder, "invalid_target",
+  write(folder, "invalid_target", 'P',
         edited(mlp_bytes, [](Json& graph) { graph["nodes"][6]["target"] = "softmaxx"; }));
-  write(folder, "invalid_attribute",
+  write(folder, "invalid_attribute", 'P',
         edited(mlp_bytes, [](Json& graph) { graph["modules"]["fc1"]["in_features"] = 5; }));
-  write(folder, "invalid_reference",
+  write(folder, "invalid_reference", 'P',
         edited(mlp_bytes, [](Json& graph) { graph["nodes"][1]["args"][0]["node"] = "fc2"; }));
-  write(folder, "invalid_inputs", edited(mlp_bytes, [](Json& graph) {
+  write(folder, "invalid_inputs", 'P', edited(mlp_bytes, [](Json& graph) {
           graph["inputs"][0]["shape"] = {1, -3};
         }));
+  const std::string deep = std::string(1000, '[') + "1" + std::string(1000, ']');
+  write(folder, "deep_header", 'P', safetensors_with_header("{\"a\": " + deep + ", \"b\": 1}"));
+
+  // Graph JSON, against the tensors of pare::fuzz::small_mlp().
+  const std::string small_bytes = pare::ir::encode_pare(pare::fuzz::small_mlp());
+  const Json small_graph =
+      Json::parse(pare::decode_safetensors(small_bytes, "seed").metadata.at("pare.graph"));
+  write(folder, "graph_valid", 'G', small_graph.dump());
+  write(folder, "graph_deep", 'G',
+        "{\"inputs\": " + deep + ", \"modules\": {}, \"nodes\": []}");
+  Json huge_input = small_graph;
+  huge_input["inputs"][0]["shape"] = {int64_t{1} << 62, 3};
+  write(folder, "graph_huge_input", 'G', huge_input.dump());
+  Json huge_linear = small_graph;
+  huge_linear["modules"]["fc1"]["in_features"] = int64_t{1} << 40;
+  write(folder, "graph_huge_linear", 'G', huge_linear.dump());
+  Json huge_pool = small_graph;
+  huge_pool["inputs"][0]["shape"] = {1, 3, 4, 4};
+  huge_pool["nodes"][1] = {{"name", "fc1"},
+                           {"op", "call_function"},
+                           {"target", "adaptive_avg_pool2d"},
+                           {"args", {{{"node", "x"}}}},
+                           {"kwargs", {{"output_size", {int64_t{1} << 31, 1}}}}};
+  write(folder, "graph_huge_pool", 'G', huge_pool.dump());
+
+  // Prune configs and masks, against pare::fuzz::small_mlp().
+  write(folder, "config_valid", 'C',
+        R"([{"tensor_fqn": "fc1.weight", "sparsity_level": 0.5, "prune_bias": true}])");
+  write(folder, "config_bias", 'C', R"([{"tensor_fqn": "fc1.bias"}])");
+  write(folder, "config_deep", 'C', "[{\"tensor_fqn\": \"fc1.weight\", \"x\": " + deep + "}]");
+  write(folder, "masks_valid", 'M',
+        pare::encode_safetensors({{"fc1.weight", pare::ones({4}).to(pare::kBool)}}));
+  write(folder, "masks_deep", 'M', safetensors_with_header("{\"fc1.weight\": " + deep + "}"));
+  write(folder, "masks_huge", 'M',
+        safetensors_with_header(R"({"fc1.weight": {"dtype": "BOOL", "shape": [4294967296, )"
+                                R"(4294967296], "data_offsets": [0, 0]}})"));
   std::cout << "wrote the corpus to " << folder << "\n";
   return 0;
 }

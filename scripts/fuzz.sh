@@ -33,7 +33,7 @@ fi
 cmake -S . -B "$build_dir" -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo \
   -DCMAKE_CXX_COMPILER=clang++ -DPARE_FUZZ=ON \
   -DPARE_BUILD_TESTS=OFF -DPARE_BUILD_BENCH=OFF -DPARE_BUILD_EXAMPLES=OFF >/dev/null
-cmake --build "$build_dir" --target fuzz_pare_reader make_pare_corpus -j "$jobs"
+cmake --build "$build_dir" --target fuzz_pare_inputs make_pare_corpus -j "$jobs"
 
 # New inputs the fuzzer finds go to the working corpus; fuzz/corpus stays as committed.
 mkdir -p "$build_dir/corpus" "$build_dir/artifacts"
@@ -41,7 +41,7 @@ export OMP_NUM_THREADS=1
 export ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=1:allocator_may_return_null=0}
 export UBSAN_OPTIONS=${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1}
 set +e
-"$build_dir/fuzz/fuzz_pare_reader" -max_total_time="$seconds" -timeout=10 -rss_limit_mb=2048 \
+"$build_dir/fuzz/fuzz_pare_inputs" -max_total_time="$seconds" -timeout=10 -rss_limit_mb=2048 \
   -max_len=16384 -dict=fuzz/pare.dict -print_final_stats=1 \
   -artifact_prefix="$build_dir/artifacts/" "$build_dir/corpus" fuzz/corpus 2>&1 |
   tee "$build_dir/fuzz.log"

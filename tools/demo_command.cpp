@@ -55,6 +55,11 @@ Subcommand demo_command() {
         options.train_limit = args.get_int("train-limit").value_or(0);
         options.test_limit = args.get_int("test-limit").value_or(0);
         options.progress = !args.flag("quiet");
+        try {
+          demo::validate_options(options);
+        } catch (const Error& error) {
+          throw UsageError(error.what());
+        }
         demo::run_demo(options, std::cout);
         return 0;
       }};

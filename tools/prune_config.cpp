@@ -77,7 +77,11 @@ std::vector<Json> read_prune_config(const std::string& path) {
   PARE_CHECK(stream.good(), "cannot open the config file");
   std::ostringstream text;
   text << stream.rdbuf();
-  const Json config = parse_bounded_json<Json>(text.str(), "the config");
+  return parse_prune_config(text.str());
+}
+
+std::vector<Json> parse_prune_config(std::string_view text) {
+  const Json config = parse_bounded_json<Json>(text, "the config");
   PARE_CHECK(config.is_array(),
              "expected a JSON array of groups such as [{\"tensor_fqn\": \"conv1.weight\", "
              "\"sparsity_level\": 0.3}], got a JSON ",

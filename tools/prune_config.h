@@ -10,6 +10,7 @@
 
 #include <nlohmann/json.hpp>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "pare/ir/graph_module.h"
@@ -22,6 +23,8 @@ namespace pare::cli {
 // when given a sparsity_level in [0, 1) and a boolean prune_bias. Errors name the entry (its
 // index and text); the caller prefixes the file.
 std::vector<nlohmann::json> read_prune_config(const std::string& path);
+// The same checks on the file's text (the fuzz target feeds it bytes).
+std::vector<nlohmann::json> parse_prune_config(std::string_view text);
 
 struct LeftOut {
   std::string module;  // qualified name

@@ -38,7 +38,10 @@ std::vector<uint8_t> mask_values(const std::string& name, const Tensor& mask) {
 }  // namespace
 
 ExplicitMasks read_masks(const std::string& path, nn::Module& model) {
-  const SafetensorsFile file = read_safetensors(path);
+  return masks_from_file(read_safetensors(path), model);
+}
+
+ExplicitMasks masks_from_file(const SafetensorsFile& file, nn::Module& model) {
   const nn::NamedList<Tensor> parameters = model.named_parameters();
   ExplicitMasks masks;
   for (const auto& [name, mask] : file.tensors) {

@@ -17,6 +17,7 @@
 
 #include "pare/nn/module.h"
 #include "pare/passes/pruning/base_sparsifier.h"
+#include "pare/safetensors.h"
 
 namespace pare::cli {
 
@@ -30,6 +31,8 @@ using ExplicitMasks = std::vector<ExplicitMask>;
 // Conv2d's weight, an LSTM's weight_ih_l{k} / weight_hh_l{k}) and every mask a 1-d BOOL / U8 of
 // its row count holding 0 and 1 only. Errors name the tensor; the caller prefixes the file.
 ExplicitMasks read_masks(const std::string& path, nn::Module& model);
+// The same checks on a file already read (the fuzz target feeds it decoded bytes).
+ExplicitMasks masks_from_file(const SafetensorsFile& file, nn::Module& model);
 
 // Sets "mask" in the config entry of every masked tensor, appending an entry where none exists.
 void add_mask_groups(std::vector<nlohmann::json>& config, const ExplicitMasks& masks);

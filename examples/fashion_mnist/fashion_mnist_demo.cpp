@@ -6,6 +6,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <cmath>
 #include <chrono>
 #include <cstdio>
 #include <filesystem>
@@ -211,7 +212,7 @@ std::string with_thousands(int64_t value) {
 
 }  // namespace
 
-DemoSummary run_demo(const DemoOptions& options, std::ostream& log) {
+void validate_options(const DemoOptions& options) {
   PARE_CHECK(options.epochs >= 1, "demo: --epochs must be at least 1, got ", options.epochs);
   PARE_CHECK(options.finetune_epochs >= 0, "demo: --finetune-epochs must be >= 0, got ",
              options.finetune_epochs);
@@ -219,6 +220,30 @@ DemoSummary run_demo(const DemoOptions& options, std::ostream& log) {
              "demo: --sparsity must be in [0, 1), got ", options.sparsity);
   PARE_CHECK(options.batch_size >= 1, "demo: --batch-size must be positive, got ",
              options.batch_size);
+  PARE_CHECK(options.pruner == "saliency" || options.pruner == "fpgm",
+             "demo: --pruner must be saliency or fpgm, got '", options.pruner, "'");
+  PARE_CHECK(options.optimizer == "adamw" || options.optimizer == "sgd",
+             "demo: --optimizer must be adamw or sgd, got '", options.optimizer, "'");
+  PARE_CHECK(std::isfinite(options.lr) && options.lr > 0, "demo: --lr must be positive, got ",
+             options.lr);
+  PARE_CHECK(std::isfinite(options.finetune_lr) && options.finetune_lr > 0,
+             "demo: --finetune-lr must be positive, got ", options.finetune_lr);
+  // omp_set_num_threads takes an int; more threads than that is a typo, not a machine.
+  constexpr int64_t kMaxThreads = 4096;
+  PARE_CHECK(options.threads >= 0 && options.threads <= kMaxThreads,
+             "demo: --threads must be from 0 (every core) to ", kMaxThreads, ", got ",
+             options.threads);
+  PARE_CHECK(options.latency_threads >= 0 && options.latency_threads <= kMaxThreads,
+             "demo: --latency-threads must be from 0 (as for training) to ", kMaxThreads, ", got ",
+             options.latency_threads);
+  PARE_CHECK(options.train_limit >= 0, "demo: --train-limit must be >= 0, got ",
+             options.train_limit);
+  PARE_CHECK(options.test_limit >= 0, "demo: --test-limit must be >= 0, got ",
+             options.test_limit);
+}
+
+DemoSummary run_demo(const DemoOptions& options, std::ostream& log) {
+  validate_options(options);
   const Clock::time_point start = Clock::now();
   if (options.threads > 0) omp_set_num_threads(static_cast<int>(options.threads));
   manual_seed(options.seed);

@@ -60,8 +60,12 @@ struct DemoSummary {
   double seconds = 0;
 };
 
+// Throws pare::Error naming the flag when an option is out of range or unknown ("--sparsity
+// must be in [0, 1), got 1.5"); `pare demo` turns that into a usage error (exit 2).
+void validate_options(const DemoOptions& options);
+
 // Runs the whole demo, printing progress and the final table to `log`. Throws pare::Error for
-// bad options or missing data (the message says how to get it).
+// bad options (validate_options) or missing data (the message says how to get it).
 DemoSummary run_demo(const DemoOptions& options, std::ostream& log);
 
 // {"dense": {"accuracy", "params", "macs", "bytes", "latency_ms": {"1", "64"}}, "pruned": {...},

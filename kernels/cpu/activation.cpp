@@ -47,14 +47,19 @@ std::optional<EltwiseAlgorithm> onednn_algorithm(const ActivationParams& params,
   using dnnl::algorithm;
   switch (params.kind) {
     case Activation::relu:
+      // oneDNN's forward relu (alpha 0) and clip compute max(x, lower), which is `lower` for NaN;
+      // PyTorch propagates NaN, so their forward passes are own loops (as fast: memory-bound).
+      if (pass == Pass::forward) return std::nullopt;
       return EltwiseAlgorithm{algorithm::eltwise_relu};
     case Activation::leaky_relu:
       return EltwiseAlgorithm{algorithm::eltwise_relu, params.alpha};
     case Activation::rrelu:
       return EltwiseAlgorithm{algorithm::eltwise_relu, 0.5f * (params.alpha + params.beta)};
     case Activation::hardtanh:
+      if (pass == Pass::forward) return std::nullopt;
       return EltwiseAlgorithm{algorithm::eltwise_clip_v2, params.alpha, params.beta};
     case Activation::relu6:
+      if (pass == Pass::forward) return std::nullopt;
       return EltwiseAlgorithm{algorithm::eltwise_clip_v2, 0.0f, 6.0f};
     case Activation::sigmoid:
       return EltwiseAlgorithm{algorithm::eltwise_logistic};
@@ -174,6 +179,15 @@ void loop_forward(const ActivationParams& params, const float* src, float* dst, 
   const float alpha = params.alpha;
   const float beta = params.beta;
   switch (params.kind) {
+    // The comparisons are false for NaN, which then passes through.
+    case Activation::relu:
+      return map_forward(src, dst, count, [](float x) { return x <= 0.0f ? 0.0f : x; });
+    case Activation::relu6:
+      return map_forward(src, dst, count,
+                         [](float x) { return x <= 0.0f ? 0.0f : (x >= 6.0f ? 6.0f : x); });
+    case Activation::hardtanh:
+      return map_forward(src, dst, count,
+                         [=](float x) { return x <= alpha ? alpha : (x >= beta ? beta : x); });
     case Activation::hardsigmoid:
       return map_forward(src, dst, count,
                          [](float x) { return std::min(std::max(x + 3.0f, 0.0f), 6.0f) / 6.0f; });

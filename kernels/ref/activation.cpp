@@ -38,7 +38,7 @@ double value(const ActivationParams& params, double x) {
   const double beta = params.beta;
   switch (params.kind) {
     case Activation::relu:
-      return x > 0 ? x : 0.0;
+      return x <= 0 ? 0.0 : x;  // NaN passes through, as in PyTorch
     case Activation::rrelu:
       return x > 0 ? x : x * rrelu_eval_slope(params);
     case Activation::leaky_relu:

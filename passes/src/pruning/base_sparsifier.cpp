@@ -6,6 +6,7 @@
 #include <unordered_map>
 #include <utility>
 
+#include "pare/bounded_json.h"
 #include "pare/error.h"
 #include "pare/nn/lstm.h"
 #include "pare/nn/parametrize.h"
@@ -53,13 +54,13 @@ TensorInfo tensor_info_from_fqn(const std::shared_ptr<nn::Module>& model,
 BaseSparsifier::BaseSparsifier(nlohmann::json defaults_in) : defaults(std::move(defaults_in)) {
   if (defaults.is_null()) defaults = nlohmann::json::object();
   PARE_CHECK(defaults.is_object(), "sparsifier: defaults must be a JSON object, got ",
-             defaults.dump());
+             json_excerpt(defaults));
 }
 
 std::vector<nlohmann::json> BaseSparsifier::config_entries(const nlohmann::json& config) {
   if (config.is_null()) return {};
   PARE_CHECK(config.is_array(), "sparsifier config: expected a JSON array of entries, got ",
-             config.dump());
+             json_excerpt(config));
   return std::vector<nlohmann::json>(config.begin(), config.end());
 }
 
@@ -94,7 +95,7 @@ std::vector<nlohmann::json> BaseSparsifier::make_config_from_model(
 }
 
 nlohmann::json BaseSparsifier::make_group(const nlohmann::json& entry, TensorInfo& info) const {
-  const std::string shown = entry.dump();
+  const std::string shown = json_excerpt(entry);
   PARE_CHECK(entry.is_object(), "sparsifier config ", shown, ": an entry must be a JSON object");
   PARE_CHECK(entry.contains("tensor_fqn") && entry["tensor_fqn"].is_string(), "sparsifier config ",
              shown, ": tensor_fqn (a string) is required");
@@ -136,7 +137,7 @@ void BaseSparsifier::prepare(const std::shared_ptr<nn::Module>& model,
       TensorInfo info;
       nlohmann::json group = make_group(entry, info);
       const std::string tensor_fqn = group["tensor_fqn"].get<std::string>();
-      PARE_CHECK(seen.insert(tensor_fqn).second, "sparsifier config ", entry.dump(), ": tensor '",
+      PARE_CHECK(seen.insert(tensor_fqn).second, "sparsifier config ", json_excerpt(entry), ": tensor '",
                  tensor_fqn, "' is configured twice");
       PARE_CHECK(!info.module->is_parametrized(info.tensor_name), name(), "::prepare: '",
                  tensor_fqn,
@@ -223,11 +224,11 @@ void BaseSparsifier::load_state_dict(const SparsifierStateDict& state_dict, bool
   std::vector<std::shared_ptr<nn::Module>> new_modules;
   for (const nlohmann::json& saved : state_dict.groups) {
     PARE_CHECK(saved.is_object() && saved.contains("tensor_fqn") && saved["tensor_fqn"].is_string(),
-               name(), "::load_state_dict: group ", saved.dump(), " has no tensor_fqn");
+               name(), "::load_state_dict: group ", json_excerpt(saved), " has no tensor_fqn");
     const std::string tensor_fqn = saved["tensor_fqn"].get<std::string>();
     TensorInfo info;
     try {
-      info = tensor_info_from_fqn(model_, tensor_fqn, saved.dump());
+      info = tensor_info_from_fqn(model_, tensor_fqn, json_excerpt(saved));
     } catch (const Error&) {
       if (strict) throw;
       continue;

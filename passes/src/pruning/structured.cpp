@@ -5,6 +5,7 @@
 #include <utility>
 
 #include "pare/autograd.h"
+#include "pare/bounded_json.h"
 #include "pare/creation.h"
 #include "pare/elementwise.h"
 #include "pare/error.h"
@@ -133,7 +134,7 @@ Tensor BaseStructuredSparsifier::make_mask(size_t index) const {
   if (!group.contains("mask") || group["mask"].is_null()) return ones({rows}, kBool);
   const nlohmann::json& given = group["mask"];
   PARE_CHECK(given.is_array(), name(), "::prepare: ", where,
-             ": 'mask' must be a list of bools or 0/1, got ", given.dump());
+             ": 'mask' must be a list of bools or 0/1, got ", json_excerpt(given));
   PARE_CHECK(static_cast<int64_t>(given.size()) == rows, name(), "::prepare: ", where, " has ",
              rows, " rows but its 'mask' has ", given.size(), " entries");
   std::vector<uint8_t> values;
@@ -142,7 +143,7 @@ Tensor BaseStructuredSparsifier::make_mask(size_t index) const {
         entry.is_boolean() ||
         (entry.is_number_integer() && (entry.get<int64_t>() == 0 || entry.get<int64_t>() == 1));
     PARE_CHECK(valid, name(), "::prepare: ", where, ": 'mask' entries must be bools or 0/1, got ",
-               entry.dump());
+               json_excerpt(entry));
     values.push_back(entry.is_boolean() ? entry.get<bool>() : entry.get<int64_t>() == 1);
   }
   return bool_tensor(values, {rows});
