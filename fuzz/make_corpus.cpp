@@ -166,8 +166,7 @@ int main(int argc, char** argv) {
   const Json small_graph =
       Json::parse(pare::decode_safetensors(small_bytes, "seed").metadata.at("pare.graph"));
   write(folder, "graph_valid", 'G', small_graph.dump());
-  write(folder, "graph_deep", 'G',
-        "{\"inputs\": " + deep + ", \"modules\": {}, \"nodes\": []}");
+  write(folder, "graph_deep", 'G', "{\"inputs\": " + deep + ", \"modules\": {}, \"nodes\": []}");
   Json huge_input = small_graph;
   huge_input["inputs"][0]["shape"] = {int64_t{1} << 62, 3};
   write(folder, "graph_huge_input", 'G', huge_input.dump());

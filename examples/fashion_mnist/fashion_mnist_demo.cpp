@@ -6,8 +6,8 @@
 #include <unistd.h>
 
 #include <algorithm>
-#include <cmath>
 #include <chrono>
+#include <cmath>
 #include <cstdio>
 #include <filesystem>
 #include <iomanip>
@@ -238,8 +238,7 @@ void validate_options(const DemoOptions& options) {
              options.latency_threads);
   PARE_CHECK(options.train_limit >= 0, "demo: --train-limit must be >= 0, got ",
              options.train_limit);
-  PARE_CHECK(options.test_limit >= 0, "demo: --test-limit must be >= 0, got ",
-             options.test_limit);
+  PARE_CHECK(options.test_limit >= 0, "demo: --test-limit must be >= 0, got ", options.test_limit);
 }
 
 DemoSummary run_demo(const DemoOptions& options, std::ostream& log) {

@@ -83,14 +83,13 @@ TEST_CASE("bounded json: nesting beyond the bound is refused while parsing, not 
       "x nests deeper than 64 levels"));
   CHECK(pare::testing::contains(error_of([] { pare::parse_bounded_json(kDeepHeader, "x"); }),
                                 "x nests deeper than 64 levels"));
-  CHECK(pare::testing::contains(
-      error_of([] {
-        std::string text;
-        for (int i = 0; i < 1000; ++i) text += "{\"k\": ";
-        text += "1" + std::string(1000, '}');
-        pare::parse_bounded_json(text, "x");
-      }),
-      "nests deeper"));
+  CHECK(pare::testing::contains(error_of([] {
+                                  std::string text;
+                                  for (int i = 0; i < 1000; ++i) text += "{\"k\": ";
+                                  text.append("1").append(1000, '}');
+                                  pare::parse_bounded_json(text, "x");
+                                }),
+                                "nests deeper"));
   CHECK(pare::testing::contains(error_of([] { pare::parse_bounded_json("{\"a\": ", "x"); }),
                                 "x is not valid JSON"));
 }
@@ -152,8 +151,8 @@ TEST_CASE("hostile json: pare prune --config, deep or huge, gets a short message
 
   const std::string deep = dir.file("deep.json");
   write_bytes(deep, "[{\"tensor_fqn\": \"fc1.weight\", \"x\": " + nested_arrays(kDeep) + "}]");
-  const pare::testing::Result deep_result = run_pare({"prune", model, "-o", pruned, "--config",
-                                                      deep});
+  const pare::testing::Result deep_result =
+      run_pare({"prune", model, "-o", pruned, "--config", deep});
   check_file_error_ignoring_stdout(deep_result, deep, "the config nests deeper than 64 levels");
   CHECK_FALSE(std::filesystem::exists(pruned));
 

@@ -23,13 +23,6 @@ using pare::testing::random_tensor;
 
 const float kNaN = std::numeric_limits<float>::quiet_NaN();
 
-// A [2, 3] tensor of small values whose element 4 is NaN.
-Tensor with_one_nan() {
-  Tensor x = random_tensor({2, 3}, 5);
-  x.data_ptr<float>()[4] = kNaN;
-  return x;
-}
-
 int count_nan(const Tensor& tensor) {
   const Tensor values = tensor.contiguous();
   int count = 0;
@@ -107,7 +100,7 @@ TEST_CASE("nan: a NaN weight makes every output NaN, eagerly, interpreted and co
   pare::ir::GraphModule traced = pare::ir::trace(net, {x});
   {
     pare::NoGradGuard no_grad;
-    net->conv->weight.data_ptr<float>()[0] = kNaN;
+    net->conv->weight().data_ptr<float>()[0] = kNaN;
   }
   pare::NoGradGuard no_grad;
   CHECK(count_nan(net->forward(x)) == 6);

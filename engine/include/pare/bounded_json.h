@@ -29,8 +29,9 @@ inline constexpr int kMaxJsonDepth = 64;
 template <typename Json = nlohmann::json>
 Json parse_bounded_json(std::string_view text, const std::string& what,
                         int max_depth = kMaxJsonDepth) {
+  // `depth` counts the containers already open: 0 when the outermost one starts.
   auto refuse_deep_nesting = [&](int depth, typename Json::parse_event_t event, Json&) {
-    if (depth > max_depth &&
+    if (depth >= max_depth &&
         (event == Json::parse_event_t::object_start || event == Json::parse_event_t::array_start))
       throw Error(str_cat(what, " nests deeper than ", max_depth, " levels"));
     return true;

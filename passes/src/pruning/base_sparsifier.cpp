@@ -137,8 +137,8 @@ void BaseSparsifier::prepare(const std::shared_ptr<nn::Module>& model,
       TensorInfo info;
       nlohmann::json group = make_group(entry, info);
       const std::string tensor_fqn = group["tensor_fqn"].get<std::string>();
-      PARE_CHECK(seen.insert(tensor_fqn).second, "sparsifier config ", json_excerpt(entry), ": tensor '",
-                 tensor_fqn, "' is configured twice");
+      PARE_CHECK(seen.insert(tensor_fqn).second, "sparsifier config ", json_excerpt(entry),
+                 ": tensor '", tensor_fqn, "' is configured twice");
       PARE_CHECK(!info.module->is_parametrized(info.tensor_name), name(), "::prepare: '",
                  tensor_fqn,
                  "' already carries a parametrization (is the model prepared "

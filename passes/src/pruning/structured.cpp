@@ -107,8 +107,17 @@ void BaseStructuredSparsifier::check_groups() const {
     configured.emplace(group["module_fqn"].get<std::string>(),
                        group["tensor_name"].get<std::string>());
   for (size_t index = 0; index < groups.size(); ++index) {
-    if (dynamic_cast<const nn::LSTMImpl*>(group_modules[index].get()) == nullptr) continue;
+    // prepare() hands a module's bias to a BiasHook that follows the weight's row mask, so a
+    // bias cannot carry a mask of its own.
     const std::string module_fqn = groups[index]["module_fqn"].get<std::string>();
+    PARE_CHECK(groups[index]["tensor_name"] != "bias", name(), "::prepare: '", module_fqn,
+               ".bias': only weights can be pruned (a Linear's or Conv2d's weight, an LSTM's "
+               "weight_ih_l<k> / weight_hh_l<k>); a bias loses the rows its weight loses: "
+               "configure '",
+               module_fqn,
+               ".weight' instead (prune_bias decides whether the pruned rows' bias "
+               "moves into the next layer)");
+    if (dynamic_cast<const nn::LSTMImpl*>(group_modules[index].get()) == nullptr) continue;
     const auto [kind, layer] = lstm_weight_kind(groups[index]["tensor_name"].get<std::string>());
     if (kind.empty()) continue;
     const std::string partner =
