@@ -4,6 +4,7 @@
 #include <cmath>
 #include <cstring>
 
+#include "pare/checked_math.h"
 #include "pare/observer.h"
 #include "strided_loop.h"
 
@@ -11,8 +12,12 @@ namespace pare {
 
 namespace {
 
-void check_shape(const Shape& shape, const char* op) {
+// The byte size of a new tensor of `shape`, refusing negative sizes and more than
+// kMaxTensorBytes.
+size_t checked_bytes(const Shape& shape, DType dtype, const char* op) {
   for (int64_t size : shape) PARE_CHECK(size >= 0, op, ": negative size in shape ", shape);
+  return static_cast<size_t>(
+      checked_tensor_bytes(shape, static_cast<int64_t>(element_size(dtype)), op));
 }
 
 template <typename T>
@@ -28,12 +33,12 @@ Tensor from_values(const std::vector<T>& values, const Shape& shape, DType dtype
 }  // namespace
 
 Tensor empty(const Shape& shape, DType dtype) {
-  check_shape(shape, "empty");
+  const size_t nbytes = checked_bytes(shape, dtype, "empty");
   auto impl = std::make_shared<TensorImpl>();
   impl->sizes = shape;
   impl->strides = contiguous_strides(shape);
   impl->dtype = dtype;
-  impl->storage = Storage::allocate(static_cast<size_t>(shape_numel(shape)) * element_size(dtype));
+  impl->storage = Storage::allocate(nbytes);
   return Tensor(impl);
 }
 
@@ -69,7 +74,12 @@ Tensor arange(double start, double end, double step, DType dtype) {
   PARE_CHECK(step != 0.0, "arange: step must be non-zero");
   PARE_CHECK((end - start) / step >= 0, "arange: start ", start, ", end ", end, " and step ", step,
              " give a negative length");
-  int64_t count = static_cast<int64_t>(std::ceil((end - start) / step));
+  const double length = std::ceil((end - start) / step);
+  // Converting a double beyond int64's range (or NaN) is undefined; empty() refuses the rest.
+  PARE_CHECK(std::isfinite(length) && length <= static_cast<double>(kMaxTensorBytes),
+             "arange: start ", start, ", end ", end, " and step ", step, " give ", length,
+             " elements, more than the largest tensor pare allows");
+  int64_t count = static_cast<int64_t>(length);
   Tensor result = empty({count}, dtype);
   detail::dispatch_dtype(dtype, [&](auto* tag) {
     using T = std::remove_pointer_t<decltype(tag)>;
@@ -109,14 +119,13 @@ Tensor bool_tensor(const std::vector<uint8_t>& values, const Shape& shape) {
 }
 
 Tensor from_blob(void* data, const Shape& shape, DType dtype, std::function<void(void*)> deleter) {
-  check_shape(shape, "from_blob");
-  PARE_CHECK(data != nullptr || shape_numel(shape) == 0, "from_blob: null data pointer");
+  const size_t nbytes = checked_bytes(shape, dtype, "from_blob");
+  PARE_CHECK(data != nullptr || nbytes == 0, "from_blob: null data pointer");
   auto impl = std::make_shared<TensorImpl>();
   impl->sizes = shape;
   impl->strides = contiguous_strides(shape);
   impl->dtype = dtype;
-  impl->storage = Storage::wrap(data, static_cast<size_t>(shape_numel(shape)) * element_size(dtype),
-                                std::move(deleter));
+  impl->storage = Storage::wrap(data, nbytes, std::move(deleter));
   return Tensor(impl);
 }
 

@@ -5,9 +5,9 @@
 #include <cmath>
 #include <cstdlib>
 #include <cstring>
-#include <numeric>
 
 #include "pare/autograd.h"
+#include "pare/checked_math.h"
 #include "pare/creation.h"
 #include "pare/indexing.h"
 #include "pare/observer.h"
@@ -48,7 +48,7 @@ Shape infer_shape(const Shape& shape, int64_t numel, const char* op) {
       infer_at = static_cast<int64_t>(i);
     } else {
       PARE_CHECK(shape[i] >= 0, op, ": invalid size in shape ", shape);
-      known *= shape[i];
+      known = checked_mul(known, shape[i], op, ": shape ", shape);
     }
   }
   if (infer_at >= 0) {
@@ -99,6 +99,9 @@ void check_inplace_allowed(const Tensor& tensor, const char* op) {
 Storage Storage::allocate(size_t nbytes, Device device) {
   PARE_CHECK(device.is_cpu(), "Storage::allocate: device ", device,
              " is not available in this build");
+  // Above the limit, the rounding below could wrap and aligned_alloc hand back a tiny block.
+  PARE_CHECK(nbytes <= static_cast<size_t>(kMaxTensorBytes), "Storage::allocate: ", nbytes,
+             " bytes is more than the largest tensor pare allows (2^48 bytes)");
   Storage storage;
   size_t rounded =
       (std::max<size_t>(nbytes, 1) + kStorageAlignment - 1) / kStorageAlignment * kStorageAlignment;
@@ -130,14 +133,13 @@ Shape contiguous_strides(const Shape& sizes) {
   int64_t running = 1;
   for (int64_t i = static_cast<int64_t>(sizes.size()) - 1; i >= 0; --i) {
     strides[i] = running;
-    running *= std::max<int64_t>(sizes[i], 1);
+    running =
+        checked_mul(running, std::max<int64_t>(sizes[i], 1), "contiguous_strides: shape ", sizes);
   }
   return strides;
 }
 
-int64_t shape_numel(const Shape& sizes) {
-  return std::accumulate(sizes.begin(), sizes.end(), int64_t{1}, std::multiplies<int64_t>());
-}
+int64_t shape_numel(const Shape& sizes) { return checked_numel(sizes, "shape_numel"); }
 
 int64_t wrap_dim(int64_t dim, int64_t rank, const char* op) {
   int64_t effective_rank = std::max<int64_t>(rank, 1);
@@ -159,7 +161,10 @@ int64_t Tensor::numel() const { return shape_numel(sizes()); }
 DType Tensor::dtype() const { return checked(*this, "dtype").dtype; }
 Device Tensor::device() const { return checked(*this, "device").device; }
 size_t Tensor::element_size() const { return pare::element_size(dtype()); }
-size_t Tensor::nbytes() const { return static_cast<size_t>(numel()) * element_size(); }
+size_t Tensor::nbytes() const {
+  return static_cast<size_t>(
+      checked_tensor_bytes(sizes(), static_cast<int64_t>(element_size()), "nbytes"));
+}
 int64_t Tensor::storage_offset() const { return checked(*this, "storage_offset").offset; }
 const Storage& Tensor::storage() const { return checked(*this, "storage").storage; }
 
@@ -270,8 +275,9 @@ Tensor Tensor::narrow(int64_t dim, int64_t start, int64_t length) const {
   PARE_CHECK(length >= 0, "narrow: negative length ", length);
   int64_t d = wrap_dim(dim, this->dim(), "narrow");
   int64_t begin = start < 0 ? start + size(d) : start;
-  PARE_CHECK(begin >= 0 && begin + length <= size(d), "narrow: range [", start, ", ",
-             start + length, ") is out of bounds for dim ", d, " of shape ", sizes());
+  // Compared as `length <= size - begin` because begin + length can overflow.
+  PARE_CHECK(begin >= 0 && begin <= size(d) && length <= size(d) - begin, "narrow: start ", start,
+             " and length ", length, " are out of bounds for dim ", d, " of shape ", sizes());
   Tensor result = slice(d, begin, begin + length);
   if (scope.should_report()) {
     notify_function("narrow", {*this}, {{"dim", dim}, {"start", start}, {"length", length}},
@@ -295,8 +301,10 @@ Tensor Tensor::slice(int64_t dim, int64_t start, int64_t end, int64_t step) cons
   end = std::clamp<int64_t>(end, start, length);
   Shape sizes = impl.sizes;
   Shape strides = impl.strides;
-  sizes[d] = (end - start + step - 1) / step;
-  strides[d] *= step;
+  // ceil((end - start) / step), written so that a huge step cannot overflow.
+  sizes[d] = end == start ? 0 : (end - start - 1) / step + 1;
+  // The stride of a dim of size 0 or 1 is never used to step, so a huge step need not fit in it.
+  if (sizes[d] > 1) strides[d] = checked_mul(strides[d], step, "slice: step of dim ", d);
   Tensor result = make_view(*this, sizes, strides, impl.offset + start * impl.strides[d]);
   Shape input_shape = impl.sizes;
   DType dtype = impl.dtype;
@@ -396,6 +404,7 @@ Tensor Tensor::expand(const Shape& shape) const {
     sizes[i] = wanted;
     strides[i] = own == wanted ? impl.strides[i - lead] : 0;
   }
+  checked_numel(sizes, "expand: shape ", shape);
   Tensor result = make_view(*this, sizes, strides, impl.offset);
   Shape input_shape = impl.sizes;
   autograd::record("expand", {*this}, {result}, [input_shape](const std::vector<Tensor>& grads) {
@@ -416,7 +425,8 @@ Tensor Tensor::flatten(int64_t start_dim, int64_t end_dim) const {
                " for shape ", sizes());
     Shape shape(sizes().begin(), sizes().begin() + start);
     int64_t merged = 1;
-    for (int64_t i = start; i <= end; ++i) merged *= size(i);
+    for (int64_t i = start; i <= end; ++i)
+      merged = checked_mul(merged, size(i), "flatten: shape ", sizes());
     shape.push_back(merged);
     shape.insert(shape.end(), sizes().begin() + end + 1, sizes().end());
     result = reshape(shape);

@@ -6,6 +6,7 @@
 #include <unordered_set>
 #include <variant>
 
+#include "pare/checked_math.h"
 #include "pare/error.h"
 #include "pare/ir/shape_inference.h"
 
@@ -29,12 +30,16 @@ bool config_flag(const nn::Module& module, const std::string& key) {
 int64_t linear_macs(const Shape& input, const Shape& weight) {
   PARE_CHECK(weight.size() == 2, "linear: expected a 2-d weight, got ", weight);
   // rows * in_features * out_features, where rows * in_features is the input's size.
-  return shape_numel(input) * weight[0];
+  return checked_mul(shape_numel(input), weight[0], "linear: MACs of input ", input, " and weight ",
+                     weight);
 }
 
 int64_t conv2d_macs(const Shape& output, const Shape& weight) {
   PARE_CHECK(weight.size() == 4, "conv2d: expected a 4-d weight, got ", weight);
-  return shape_numel(output) * weight[1] * weight[2] * weight[3];
+  int64_t macs = shape_numel(output);
+  for (size_t i = 1; i < 4; ++i)
+    macs = checked_mul(macs, weight[i], "conv2d: MACs of output ", output, " and weight ", weight);
+  return macs;
 }
 
 // T * N * (|w_ih| + |w_hh|) per layer, which is T * N * 4H * (layer_input + H).
@@ -44,8 +49,10 @@ int64_t lstm_macs(const Shape& input, bool batch_first, const std::vector<Shape>
   const int64_t steps = input.size() == 3 && batch_first ? input[1] : input[0];
   const int64_t batch = input.size() == 3 ? (batch_first ? input[0] : input[1]) : 1;
   int64_t per_step = 0;
-  for (const Shape& weight : layer_weights) per_step += shape_numel(weight);
-  return steps * batch * per_step;
+  for (const Shape& weight : layer_weights)
+    per_step = checked_add(per_step, shape_numel(weight), "lstm: MACs per step of input ", input);
+  const char* what = "lstm: MACs of input";
+  return checked_mul(checked_mul(steps, batch, what, " ", input), per_step, what, " ", input);
 }
 
 const TensorMeta& tensor_meta_of_arg(const Node& node, size_t index) {
@@ -80,7 +87,7 @@ int64_t unique_parameter_count(const std::vector<Tensor>& parameters) {
   int64_t count = 0;
   for (const Tensor& parameter : parameters) {
     if (!parameter.defined() || !seen.insert(parameter.impl()).second) continue;
-    count += parameter.numel();
+    count = checked_add(count, parameter.numel(), "parameter count");
   }
   return count;
 }
@@ -106,7 +113,8 @@ ModelStats collect(GraphModule& graph_module) {
         }
         ModuleStats& entry = stats.modules[found->second];
         entry.calls += 1;
-        entry.macs += module_macs(*module, tensor_meta_of_arg(*node, 0));
+        entry.macs = checked_add(entry.macs, module_macs(*module, tensor_meta_of_arg(*node, 0)),
+                                 "MACs of module '", node->target(), "'");
       } else if (node->op() == OpKind::call_function &&
                  (node->target() == "linear" || node->target() == "conv2d" ||
                   node->target() == "lstm")) {
@@ -117,8 +125,12 @@ ModelStats collect(GraphModule& graph_module) {
                           node->target(), "): ", error.what()));
     }
   }
-  for (const ModuleStats& module : stats.modules) stats.macs += module.macs;
-  for (const FunctionStats& function : stats.functions) stats.macs += function.macs;
+  for (const ModuleStats& module : stats.modules)
+    stats.macs = checked_add(stats.macs, module.macs, "model_stats: total MACs at module '",
+                             module.name, "'");
+  for (const FunctionStats& function : stats.functions)
+    stats.macs = checked_add(stats.macs, function.macs, "model_stats: total MACs at node '",
+                             function.node, "'");
   stats.params = unique_parameter_count(graph_module.root().parameters());
   return stats;
 }
@@ -144,7 +156,8 @@ int64_t module_macs(const nn::Module& module, const TensorMeta& input) {
     int64_t macs = 0;
     TensorMeta current = input;
     for (const auto& [name, child] : module.named_children()) {
-      macs += module_macs(*child, current);
+      macs =
+          checked_add(macs, module_macs(*child, current), "Sequential: MACs at child '", name, "'");
       current = infer_module_outputs(*child, current).at(0);
     }
     return macs;

@@ -12,9 +12,11 @@
 #include <unordered_map>
 
 #include "interpreter_functions.h"
+#include "pare/checked_math.h"
 #include "pare/elementwise.h"
 #include "pare/error.h"
 #include "pare/functional.h"
+#include "pare/kernels/conv2d.h"
 #include "pare/kernels/pooling.h"
 
 namespace pare::ir {
@@ -87,11 +89,6 @@ DType scalar_dtype(DType tensor_dtype, double scalar) {
   return is_whole(scalar) ? tensor_dtype : kFloat32;
 }
 
-int64_t conv_size(int64_t in, int64_t kernel, int64_t stride, int64_t pad, int64_t dilation) {
-  const int64_t span = in + 2 * pad - dilation * (kernel - 1) - 1;
-  return span < 0 ? 0 : span / stride + 1;
-}
-
 void require_float(const TensorMeta& meta, std::string_view op, std::string_view role) {
   PARE_CHECK(meta.dtype == kFloat32, op, ": expected a float32 ", role, ", got ",
              dtype_name(meta.dtype), " of shape ", meta.shape);
@@ -138,9 +135,11 @@ Shape conv2d_shape(const TensorMeta& x, const TensorMeta& weight, const TensorMe
              " output channels, which do not divide by groups");
   const size_t rank = x.shape.size();
   const int64_t channels = x.shape[rank - 3];
-  PARE_CHECK(channels == weight.shape[1] * groups, "conv2d: given groups=", groups,
-             ", weight of size ", weight.shape, ", expected input ", x.shape, " to have ",
-             weight.shape[1] * groups, " channels, but got ", channels, " channels instead");
+  const int64_t expected_channels = checked_mul(
+      weight.shape[1], groups, "conv2d: in_channels of weight ", weight.shape, " times groups");
+  PARE_CHECK(channels == expected_channels, "conv2d: given groups=", groups, ", weight of size ",
+             weight.shape, ", expected input ", x.shape, " to have ", expected_channels,
+             " channels, but got ", channels, " channels instead");
   PARE_CHECK(bias == nullptr || bias->shape == Shape{weight.shape[0]},
              "conv2d: expected a bias of shape ", Shape{weight.shape[0]}, " for weight of size ",
              weight.shape, ", got shape ", bias->shape);
@@ -156,11 +155,24 @@ Shape conv2d_shape(const TensorMeta& x, const TensorMeta& weight, const TensorMe
       std::all_of(weight.shape.begin(), weight.shape.end(), [](int64_t v) { return v > 0; });
   PARE_CHECK(positive, "conv2d: sizes must be positive, got input ", x.shape, " and weight ",
              weight.shape);
-  const int64_t out_h = conv_size(x.shape[rank - 2], weight.shape[2], s.first, p.first, d.first);
-  const int64_t out_w = conv_size(x.shape[rank - 1], weight.shape[3], s.second, p.second, d.second);
-  PARE_CHECK(out_h >= 1 && out_w >= 1, "conv2d: output would be empty for input ", x.shape,
-             ", weight ", weight.shape, ", stride ", s.vec(), ", padding ", p.vec(), ", dilation ",
-             d.vec());
+  kernels::Conv2dParams params;  // the kernels' own output-size rule and limits
+  params.batch = rank == 4 ? x.shape[0] : 1;
+  params.in_channels = channels;
+  params.in_h = x.shape[rank - 2];
+  params.in_w = x.shape[rank - 1];
+  params.out_channels = weight.shape[0];
+  params.kernel_h = weight.shape[2];
+  params.kernel_w = weight.shape[3];
+  params.stride_h = s.first;
+  params.stride_w = s.second;
+  params.pad_h = p.first;
+  params.pad_w = p.second;
+  params.dilation_h = d.first;
+  params.dilation_w = d.second;
+  params.groups = groups;
+  params.validate();
+  const int64_t out_h = params.out_h();
+  const int64_t out_w = params.out_w();
   Shape out = x.shape;
   out[rank - 3] = weight.shape[0];
   out[rank - 2] = out_h;
@@ -196,7 +208,9 @@ Shape pool2d_shape(const TensorMeta& x, const PoolGeometry& geometry, std::strin
              op, ": padding should be at most half of the kernel size, got padding ", p.vec(),
              " and kernel_size ", k.vec());
   const size_t rank = x.shape.size();
-  kernels::Pool2dParams window;  // the kernels' own output-size rule
+  kernels::Pool2dParams window;  // the kernels' own output-size rule and limits
+  window.batch = rank == 4 ? x.shape[0] : 1;
+  window.channels = x.shape[rank - 3];
   window.in_h = x.shape[rank - 2];
   window.in_w = x.shape[rank - 1];
   window.set_window(k.first, k.second, geometry.stride.first, geometry.stride.second, p.first,
@@ -207,6 +221,7 @@ Shape pool2d_shape(const TensorMeta& x, const PoolGeometry& geometry, std::strin
   PARE_CHECK(out_h >= 1 && out_w >= 1, op, ": input of shape ", x.shape,
              " is too small for kernel_size ", k.vec(), ", padding ", p.vec(), " and dilation ",
              d.vec(), " (output size ", Shape{out_h, out_w}, ")");
+  window.validate();
   Shape out = x.shape;
   out[rank - 2] = out_h;
   out[rank - 1] = out_w;
@@ -218,6 +233,14 @@ Shape adaptive_pool2d_shape(const TensorMeta& x, IntPair output_size, std::strin
   PARE_CHECK(output_size.first > 0 && output_size.second > 0, op,
              ": output_size must be positive, got ", output_size.vec(), " for input of shape ",
              x.shape);
+  kernels::AdaptivePool2dParams params;  // the kernels' limits
+  params.batch = x.shape.size() == 4 ? x.shape[0] : 1;
+  params.channels = x.shape[x.shape.size() - 3];
+  params.in_h = x.shape[x.shape.size() - 2];
+  params.in_w = x.shape[x.shape.size() - 1];
+  params.out_h = output_size.first;
+  params.out_w = output_size.second;
+  params.validate();
   Shape out = x.shape;
   out[out.size() - 2] = output_size.first;
   out[out.size() - 1] = output_size.second;
@@ -233,7 +256,8 @@ Shape flatten_shape(const Shape& shape, int64_t start_dim, int64_t end_dim) {
              " for shape ", shape);
   Shape out(shape.begin(), shape.begin() + start);
   int64_t merged = 1;
-  for (int64_t i = start; i <= end; ++i) merged *= shape[i];
+  for (int64_t i = start; i <= end; ++i)
+    merged = checked_mul(merged, shape[i], "flatten: shape ", shape);
   out.push_back(merged);
   out.insert(out.end(), shape.begin() + end + 1, shape.end());
   return out;
@@ -251,7 +275,7 @@ Shape reshape_shape(const Shape& shape, const Shape& wanted) {
       infer_at = static_cast<int64_t>(i);
     } else {
       PARE_CHECK(wanted[i] >= 0, "reshape: invalid size in shape ", wanted);
-      known *= wanted[i];
+      known = checked_mul(known, wanted[i], "reshape: shape ", wanted);
     }
   }
   if (infer_at >= 0) {
@@ -751,7 +775,8 @@ TensorMeta cat_meta(const std::vector<TensorMeta>& tensors, int64_t dim) {
       compatible = k == d || t.shape[k] == first.shape[k];
     PARE_CHECK(compatible, "cat: sizes must match except in dim ", d, ", got shapes ", first.shape,
                " (position ", parts[0], ") and ", t.shape, " (position ", i, ")");
-    out[d] += t.shape[d];
+    out[d] = checked_add(out[d], t.shape[d], "cat: dim ", d, " of shapes ", first.shape, " and ",
+                         t.shape);
   }
   return TensorMeta{out, first.dtype};
 }
@@ -854,7 +879,8 @@ Symbol infer_chunk(const Call& call) {
   PARE_CHECK(!x.shape.empty(), "chunk: cannot chunk a 0-d tensor");
   const int64_t d =
       wrap_dim(call.integer("dim", 2, 0), static_cast<int64_t>(x.shape.size()), "chunk");
-  return split_pieces(x, (x.shape[d] + chunks - 1) / chunks, d);
+  const int64_t length = x.shape[d];
+  return split_pieces(x, length <= 0 ? 0 : (length - 1) / chunks + 1, d);
 }
 
 // matmul (torch.matmul's rules: 1-d operands promoted and the added dim removed, batch dims
@@ -1064,7 +1090,7 @@ Shape slice_shape(const Shape& shape, int64_t dim, int64_t start, int64_t end, i
   start = std::clamp<int64_t>(start, 0, length);
   end = std::clamp<int64_t>(end, start, length);
   Shape out = shape;
-  out[d] = (end - start + step - 1) / step;
+  out[d] = end == start ? 0 : (end - start - 1) / step + 1;  // ceil, without overflow
   return out;
 }
 
@@ -1085,8 +1111,9 @@ Symbol infer_narrow(const Call& call) {
   const int64_t d = wrap_dim(dim, static_cast<int64_t>(x.shape.size()), "narrow");
   const int64_t size = x.shape.empty() ? 1 : x.shape[d];
   const int64_t begin = start < 0 ? start + size : start;
-  PARE_CHECK(begin >= 0 && begin + length <= size, "narrow: range [", start, ", ", start + length,
-             ") is out of bounds for dim ", d, " of shape ", x.shape);
+  // Compared as `length <= size - begin` because begin + length can overflow.
+  PARE_CHECK(begin >= 0 && begin <= size && length <= size - begin, "narrow: start ", start,
+             " and length ", length, " are out of bounds for dim ", d, " of shape ", x.shape);
   return Symbol::of(slice_shape(x.shape, d, begin, begin + length, 1), x.dtype);
 }
 
@@ -1344,7 +1371,8 @@ Symbol infer_unary_module(const nn::Module& module, const TensorMeta& x) {
     geometry.dilation = config_pair(config, "dilation", module);
     geometry.groups = config_int(config, "groups", module);
     if (weight.shape.size() == 4 && (x.shape.size() == 3 || x.shape.size() == 4)) {
-      const int64_t in_channels = weight.shape[1] * geometry.groups;
+      const int64_t in_channels = checked_mul(weight.shape[1], geometry.groups,
+                                              "Conv2d: in_channels of weight ", weight.shape);
       PARE_CHECK(x.shape[x.shape.size() - 3] == in_channels, "input ", x.shape,
                  " does not match in_channels=", in_channels, " (dim ",
                  x.shape.size() == 4 ? "1" : "0", " must be the channels)");
@@ -1515,6 +1543,13 @@ Symbol infer_node(const Node& node, const GraphModule& graph_module,
   return Symbol();
 }
 
+// Refuses a shape no tensor pare can hold (checked_tensor_bytes): checked at every node, so that
+// the error names the node, and no later product of its sizes (a kernel's, a MAC count) can wrap.
+void check_holdable(const Symbol& symbol, const char* role) {
+  for (const TensorMeta& meta : flatten(symbol))
+    checked_tensor_bytes(meta.shape, static_cast<int64_t>(element_size(meta.dtype)), role);
+}
+
 }  // namespace
 
 void infer_shapes(GraphModule& graph_module, const std::vector<TensorMeta>& inputs) {
@@ -1528,9 +1563,15 @@ void infer_shapes(GraphModule& graph_module, const std::vector<TensorMeta>& inpu
     if (node->op() == OpKind::placeholder) {
       const TensorMeta& input = inputs[next_input++];
       symbol = Symbol::of(input.shape, input.dtype);
+      try {
+        check_holdable(symbol, "input");
+      } catch (const std::exception& error) {
+        throw Error(str_cat(node_label(*node, graph_module), ": ", error.what()));
+      }
     } else {
       try {
         symbol = infer_node(*node, graph_module, symbols);
+        check_holdable(symbol, "output");
       } catch (const std::exception& error) {
         throw Error(str_cat(node_label(*node, graph_module), ", input shapes ",
                             input_shapes(*node, symbols), ": ", error.what()));

@@ -1,17 +1,23 @@
 #include "pare/kernels/conv2d.h"
 
+#include <string>
 #include <vector>
 
+#include "pare/checked_math.h"
 #include "pare/error.h"
 
 namespace pare::kernels {
 namespace {
 
 // PyTorch's floor((in + 2 * pad - dilation * (kernel - 1) - 1) / stride) + 1, which is 0 or less
-// when the dilated kernel does not fit the padded input.
+// when the dilated kernel does not fit the padded input. Checked, because shape inference asks
+// for it before validate() has bounded the parameters.
 int64_t output_size(int64_t in, int64_t kernel, int64_t stride, int64_t pad, int64_t dilation) {
-  const int64_t span = in + 2 * pad - dilation * (kernel - 1) - 1;
-  return span < 0 ? 0 : span / stride + 1;
+  const char* what = "conv2d: output size";
+  const int64_t padded = checked_add(in, checked_mul(2, pad, what), what);
+  const int64_t extent = checked_mul(dilation, checked_sub(kernel, 1, what), what);
+  const int64_t span = checked_sub(checked_sub(padded, extent, what), 1, what);
+  return span < 0 || stride <= 0 ? 0 : span / stride + 1;
 }
 
 }  // namespace
@@ -40,10 +46,23 @@ void Conv2dParams::validate() const {
   PARE_CHECK(groups > 0 && in_channels % groups == 0 && out_channels % groups == 0,
              "conv2d: in_channels and out_channels must divide by groups, got in_channels ",
              in_channels, ", out_channels ", out_channels, ", groups ", groups);
+  const std::string geometry = str_cat("conv2d: input ", input_shape, ", weight ", weight_shape,
+                                       ", stride ", std::vector<int64_t>{stride_h, stride_w},
+                                       ", padding ", std::vector<int64_t>{pad_h, pad_w},
+                                       ", dilation ", std::vector<int64_t>{dilation_h, dilation_w});
+  for (int64_t value : {batch, in_channels, in_h, in_w, out_channels, kernel_h, kernel_w, stride_h,
+                        stride_w, pad_h, pad_w, dilation_h, dilation_w, groups}) {
+    check_kernel_dim(value, geometry);
+  }
   PARE_CHECK(out_h() >= 1 && out_w() >= 1, "conv2d: output would be empty for input ", input_shape,
              ", weight ", weight_shape, ", stride ", std::vector<int64_t>{stride_h, stride_w},
              ", padding ", std::vector<int64_t>{pad_h, pad_w}, ", dilation ",
              std::vector<int64_t>{dilation_h, dilation_w});
+  // oneDNN 2.6 also multiplies a plane's height by its width in `int`.
+  const std::vector<int64_t> output_plane{out_h(), out_w()};
+  check_kernel_dim(in_h * in_w, geometry, ": input plane");
+  check_kernel_dim(checked_mul(out_h(), out_w(), geometry), geometry, ": output plane ",
+                   output_plane);
 }
 
 namespace ref {

@@ -2,8 +2,10 @@
 
 #include <algorithm>
 #include <limits>
+#include <string>
 #include <vector>
 
+#include "pare/checked_math.h"
 #include "pare/error.h"
 
 namespace pare::kernels {
@@ -36,10 +38,15 @@ int64_t adaptive_end(int64_t i, int64_t out, int64_t in) { return 1 + ((i + 1) *
 
 int64_t pool_output_size(int64_t in, int64_t kernel, int64_t pad, int64_t stride, int64_t dilation,
                          bool ceil_mode) {
-  int64_t out =
-      floor_div(in + 2 * pad - dilation * (kernel - 1) - 1 + (ceil_mode ? stride - 1 : 0), stride) +
-      1;
-  if (ceil_mode && (out - 1) * stride >= in + pad) --out;
+  // Checked, because shape inference and the engine ask for it before validate() has bounded the
+  // parameters.
+  const char* what = "pool2d: output size";
+  PARE_CHECK(stride > 0, "pool2d: stride must be positive, got ", stride);
+  const int64_t padded = checked_add(in, checked_mul(2, pad, what), what);
+  const int64_t extent = checked_mul(dilation, checked_sub(kernel, 1, what), what);
+  const int64_t span = checked_sub(checked_sub(padded, extent, what), 1, what);
+  int64_t out = floor_div(checked_add(span, ceil_mode ? stride - 1 : 0, what), stride) + 1;
+  if (ceil_mode && checked_mul(out - 1, stride, what) >= checked_add(in, pad, what)) --out;
   return out;
 }
 
@@ -79,6 +86,18 @@ void Pool2dParams::validate() const {
              std::vector<int64_t>{kernel_h, kernel_w});
   PARE_CHECK(out_h() >= 1 && out_w() >= 1, "pool2d: output size is too small, got input shape ",
              input_shape(*this), " and output size ", std::vector<int64_t>{out_h(), out_w()});
+  const std::string geometry = str_cat("pool2d: input ", input_shape(*this), ", kernel ",
+                                       std::vector<int64_t>{kernel_h, kernel_w}, ", stride ",
+                                       std::vector<int64_t>{stride_h, stride_w}, ", padding ",
+                                       std::vector<int64_t>{pad_h, pad_w}, ", dilation ",
+                                       std::vector<int64_t>{dilation_h, dilation_w});
+  for (int64_t value : {batch, channels, in_h, in_w, kernel_h, kernel_w, stride_h, stride_w, pad_h,
+                        pad_w, dilation_h, dilation_w})
+    check_kernel_dim(value, geometry);
+  // oneDNN 2.6 also multiplies a plane's height by its width in `int`.
+  check_kernel_dim(in_h * in_w, geometry, ": input plane");
+  check_kernel_dim(checked_mul(out_h(), out_w(), geometry), geometry, ": output plane ",
+                   std::vector<int64_t>{out_h(), out_w()});
 }
 
 void AdaptivePool2dParams::validate() const {
@@ -86,6 +105,13 @@ void AdaptivePool2dParams::validate() const {
              "adaptive_pool2d: sizes must be positive, got input shape ",
              std::vector<int64_t>{batch, channels, in_h, in_w}, " and output size ",
              std::vector<int64_t>{out_h, out_w});
+  const std::string geometry =
+      str_cat("adaptive_pool2d: input shape ", std::vector<int64_t>{batch, channels, in_h, in_w},
+              " and output size ", std::vector<int64_t>{out_h, out_w});
+  for (int64_t value : {batch, channels, in_h, in_w, out_h, out_w})
+    check_kernel_dim(value, geometry);
+  check_kernel_dim(in_h * in_w, geometry, ": input plane");
+  check_kernel_dim(out_h * out_w, geometry, ": output plane");
 }
 
 namespace ref {

@@ -3,6 +3,7 @@
 
 #include "../kernel_dispatch.h"
 #include "pare/autograd.h"
+#include "pare/checked_math.h"
 #include "pare/creation.h"
 #include "pare/functional.h"
 #include "pare/observer.h"
@@ -29,9 +30,11 @@ void check_conv2d_inputs(const Tensor& x, const Tensor& weight, const Tensor& bi
              weight.sizes(), " has ", weight.size(0), " output channels, which do not divide by ",
              "groups");
   const int64_t channels = x.size(-3);
-  PARE_CHECK(channels == weight.size(1) * groups, "conv2d: given groups=", groups,
-             ", weight of size ", weight.sizes(), ", expected input", x.sizes(), " to have ",
-             weight.size(1) * groups, " channels, but got ", channels, " channels instead");
+  const int64_t expected_channels = checked_mul(
+      weight.size(1), groups, "conv2d: in_channels of weight ", weight.sizes(), " times groups");
+  PARE_CHECK(channels == expected_channels, "conv2d: given groups=", groups, ", weight of size ",
+             weight.sizes(), ", expected input", x.sizes(), " to have ", expected_channels,
+             " channels, but got ", channels, " channels instead");
   PARE_CHECK(!bias.defined() || (bias.dim() == 1 && bias.size(0) == weight.size(0)),
              "conv2d: expected a bias of shape ", Shape{weight.size(0)}, " for weight of size ",
              weight.sizes(), ", got shape ", bias.sizes());

@@ -16,6 +16,7 @@
 #include <type_traits>
 
 #include "pare/autograd.h"
+#include "pare/checked_math.h"
 #include "pare/creation.h"
 #include "pare/observer.h"
 #include "strided_loop.h"
@@ -153,7 +154,9 @@ Tensor cat(const std::vector<Tensor>& tensors, int64_t dim) {
       compatible = k == d || t.size(k) == first.size(k);
     PARE_CHECK(compatible, "cat: sizes must match except in dim ", d, ", got shapes ",
                first.sizes(), " (position ", parts[0], ") and ", t.sizes(), " (position ", i, ")");
-    result_shape[d] += t.size(d);
+    // Expanded inputs can be huge without storage, so their sum can overflow.
+    result_shape[d] = checked_add(result_shape[d], t.size(d), "cat: dim ", d, " of shapes ",
+                                  first.sizes(), " and ", t.sizes());
   }
   Tensor result = empty(result_shape, first.dtype());
   const int64_t outer = product(result_shape, 0, d);
@@ -243,7 +246,7 @@ std::vector<Tensor> chunk(const Tensor& x, int64_t chunks, int64_t dim) {
   const int64_t d = wrap_dim(dim, x.dim(), "chunk");
   const int64_t length = x.size(d);
   // PyTorch's rule: equal pieces of ceil(length / chunks), so fewer chunks may come back.
-  const int64_t split_size = (length + chunks - 1) / chunks;
+  const int64_t split_size = length == 0 ? 0 : (length - 1) / chunks + 1;  // cannot overflow
   std::vector<Tensor> pieces = split(x, split_size, d);
   if (scope.should_report()) {
     if (pieces.size() == 1) {
