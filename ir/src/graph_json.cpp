@@ -11,6 +11,7 @@
 #include <unordered_set>
 
 #include "pare/bounded_json.h"
+#include "pare/checked_math.h"
 #include "pare/error.h"
 #include "pare/ir/graph_module.h"
 #include "pare/safetensors.h"
@@ -327,6 +328,13 @@ class GraphParser {
       const std::string dtype = entry["dtype"].get<std::string>();
       require(parse_safetensors_dtype(dtype, meta.dtype), "input '", name, "': unknown dtype '",
               dtype, "' (expected F32, I64, U8 or BOOL)");
+      // `pare run` allocates an input of this shape: no shape a tensor cannot have.
+      try {
+        checked_tensor_bytes(meta.shape, static_cast<int64_t>(element_size(meta.dtype)),
+                             "input '", name, "'");
+      } catch (const Error& error) {
+        fail(error.what());
+      }
       placeholder->meta = {meta};
     }
   }
