@@ -14,6 +14,7 @@
 
 #include <omp.h>
 
+#include <atomic>
 #include <cmath>
 #include <cstring>
 #include <functional>
@@ -161,8 +162,9 @@ struct CompiledGraph::Impl {
   std::vector<std::pair<const TensorImpl*, const void*>> model_tensors;
   std::vector<bool> module_hooks;
   // nn::Module::structure_version() when the fingerprint above was last confirmed: while it has
-  // not moved, nothing in any model was swapped and the check costs one load.
-  uint64_t confirmed_version = 0;
+  // not moved, nothing in any model was swapped and the check costs one load. Atomic: callers
+  // may ask weights_unchanged() from several threads.
+  std::atomic<uint64_t> confirmed_version{0};
   Tensor arena;
   std::unordered_map<int, int> plain_copy_of;  // blocked slot -> its plain conversion
 
@@ -970,7 +972,7 @@ const CompileStats& CompiledGraph::stats() const { return impl_->stats; }
 
 bool CompiledGraph::weights_unchanged() const {
   const uint64_t version = nn::Module::structure_version();
-  if (version == impl_->confirmed_version) return true;
+  if (version == impl_->confirmed_version.load(std::memory_order_relaxed)) return true;
   nn::Module& root = impl_->graph_module.root();
   if (model_tensors(root) != impl_->model_tensors || module_hooks(root) != impl_->module_hooks)
     return false;
@@ -981,7 +983,8 @@ bool CompiledGraph::weights_unchanged() const {
     if (now.impl() != watched.impl || (now.defined() ? now.raw_data() : nullptr) != watched.data)
       return false;
   }
-  impl_->confirmed_version = version;  // another model changed, not this one
+  // Another model changed, not this one.
+  impl_->confirmed_version.store(version, std::memory_order_relaxed);
   return true;
 }
 

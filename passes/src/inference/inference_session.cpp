@@ -1,36 +1,103 @@
 #include "pare/passes/inference/inference_session.h"
 
+#include <omp.h>
+
+#include <algorithm>
+
 #include "pare/autograd.h"
 #include "pare/error.h"
 
 namespace pare::inference {
 
+// One cached input shape: the compiled graphs for it that no caller holds. `mutex` guards `idle`
+// and `cached`; it is taken alone (a Lease returning its graph) or inside the session's mutex,
+// never the other way round.
+struct InferenceSession::ShapeEntry {
+  ShapeEntry(std::vector<ir::TensorMeta> shapes, int thread_count)
+      : inputs(std::move(shapes)), threads(thread_count) {
+    // Returning a graph then never allocates, so a Lease's destructor cannot throw.
+    idle.reserve(kMaxInstancesPerShape);
+  }
+
+  const std::vector<ir::TensorMeta> inputs;
+  // oneDNN's kernels keep the OpenMP thread count they were created for, and that count is per
+  // thread (omp_set_num_threads): it is part of the key.
+  const int threads;
+  std::mutex mutex;
+  std::vector<std::shared_ptr<CompiledGraph>> idle;
+  // False once the session evicted this shape: graphs handed back are dropped.
+  bool cached = true;
+};
+
 namespace {
-constexpr size_t kMaxCompiledShapes = 8;
+
+void retire(InferenceSession::ShapeEntry& entry) {
+  std::lock_guard<std::mutex> lock(entry.mutex);
+  entry.cached = false;
+  entry.idle.clear();
+}
+
 }  // namespace
+
+InferenceSession::Lease::Lease(std::shared_ptr<ShapeEntry> entry,
+                               std::shared_ptr<CompiledGraph> graph)
+    : entry_(std::move(entry)), graph_(std::move(graph)) {}
+
+InferenceSession::Lease::~Lease() {
+  if (!entry_ || !graph_) return;  // moved from
+  std::lock_guard<std::mutex> lock(entry_->mutex);
+  // Beyond the bound (more callers ran this shape at once than are worth keeping graphs for) or
+  // after eviction, the graph is freed with the lease, outside the lock.
+  if (entry_->cached && entry_->idle.size() < kMaxInstancesPerShape)
+    entry_->idle.push_back(std::move(graph_));
+}
 
 bool InferenceSession::graph_unchanged(const ir::Graph& graph) const {
   return graph_ == &graph && graph_version_ == graph.version();
 }
 
-CompiledGraph& InferenceSession::compiled(ir::GraphModule& graph_module,
-                                          const std::vector<ir::TensorMeta>& inputs) {
-  std::lock_guard<std::mutex> lock(mutex_);
-  if (!graph_unchanged(graph_module.graph())) {
-    compiled_.clear();
-    graph_ = &graph_module.graph();
-    graph_version_ = graph_module.graph().version();
+void InferenceSession::evict_all() {
+  for (const std::shared_ptr<ShapeEntry>& entry : entries_) retire(*entry);
+  entries_.clear();
+}
+
+InferenceSession::Lease InferenceSession::checkout(ir::GraphModule& graph_module,
+                                                   const std::vector<ir::TensorMeta>& inputs) {
+  const int threads = omp_get_max_threads();
+  std::shared_ptr<ShapeEntry> entry;
+  std::shared_ptr<CompiledGraph> graph;
+  {
+    std::lock_guard<std::mutex> lock(mutex_);
+    if (!graph_unchanged(graph_module.graph())) {
+      evict_all();
+      graph_ = &graph_module.graph();
+      graph_version_ = graph_module.graph().version();
+    }
+    auto found = std::find_if(entries_.begin(), entries_.end(), [&](const auto& candidate) {
+      return candidate->threads == threads && candidate->inputs == inputs;
+    });
+    if (found != entries_.end()) {
+      std::rotate(found, found + 1, entries_.end());  // now the most recently used
+    } else {
+      // A model fed ever new shapes would otherwise keep every compiled graph (and arena).
+      if (entries_.size() >= kMaxCompiledShapes) {
+        retire(*entries_.front());
+        entries_.erase(entries_.begin());
+      }
+      entries_.push_back(std::make_shared<ShapeEntry>(inputs, threads));
+    }
+    entry = entries_.back();
+    std::lock_guard<std::mutex> entry_lock(entry->mutex);
+    if (!entry->idle.empty()) {
+      graph = std::move(entry->idle.back());
+      entry->idle.pop_back();
+    }
   }
-  for (auto it = compiled_.begin(); it != compiled_.end(); ++it) {
-    if (!(*it)->matches(inputs)) continue;
-    if ((*it)->weights_unchanged()) return **it;
-    compiled_.erase(it);
-    break;
-  }
-  // A model fed ever new shapes would otherwise keep every compiled graph (and arena).
-  if (compiled_.size() >= kMaxCompiledShapes) compiled_.erase(compiled_.begin());
-  compiled_.push_back(std::make_unique<CompiledGraph>(graph_module, inputs, options_));
-  return *compiled_.back();
+  // The graph is this caller's alone from here, so neither the check (which updates the graph's
+  // record of what it confirmed) nor compiling needs the session's lock: other callers go on.
+  if (graph != nullptr && !graph->weights_unchanged()) graph.reset();
+  if (graph == nullptr) graph = std::make_shared<CompiledGraph>(graph_module, inputs, options_);
+  return Lease(std::move(entry), std::move(graph));
 }
 
 ir::Value InferenceSession::run(ir::GraphModule& graph_module, const std::vector<Tensor>& inputs) {
@@ -42,7 +109,9 @@ ir::Value InferenceSession::run(ir::GraphModule& graph_module, const std::vector
     PARE_CHECK(input.defined(), "InferenceSession: input ", metas.size(), " is undefined");
     metas.push_back({input.sizes(), input.dtype()});
   }
-  return compiled(graph_module, metas).run(inputs);
+  // Held until run() returns: the compiled graph and its arena are this call's alone.
+  const Lease lease = checkout(graph_module, metas);
+  return lease->run(inputs);
 }
 
 std::optional<ir::Value> InferenceSession::forward(ir::GraphModule& graph_module,
@@ -56,13 +125,13 @@ std::optional<ir::Value> InferenceSession::forward(ir::GraphModule& graph_module
 
 void InferenceSession::invalidate() {
   std::lock_guard<std::mutex> lock(mutex_);
-  compiled_.clear();
+  evict_all();
   graph_ = nullptr;
 }
 
 size_t InferenceSession::compiled_count() const {
   std::lock_guard<std::mutex> lock(mutex_);
-  return compiled_.size();
+  return entries_.size();
 }
 
 std::shared_ptr<InferenceSession> enable(ir::GraphModule& graph_module,

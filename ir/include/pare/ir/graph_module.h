@@ -5,6 +5,19 @@
 //   pare::ir::GraphModule gm = pare::ir::trace(net, {pare::randn({1, 1, 28, 28})});
 //   pare::Tensor y = gm.forward({x});            // one tensor output converts implicitly
 //   pare::ir::Value all = gm.forward({x});       // or inspect a tuple: all.items()[1].tensor()
+//
+// Threads. Safe: forward() and interpret() called from several threads at once on one
+// GraphModule (or on copies of it, which share its modules), with the model in evaluation mode
+// and grad mode off in each calling thread (NoGradGuard is per thread), each thread with its own
+// input tensors; likewise separate GraphModules in separate threads. The interpreter keeps no
+// per-call state in the GraphModule (its execution plan is immutable and shared under a lock),
+// and the inference backend (passes/inference) gives every concurrent call its own compiled graph
+// and arena. Not safe while another thread runs forward() on the same model: train() / eval(),
+// forward() in training mode or with grad mode on (it updates BatchNorm statistics and
+// invalidates the backend), editing the graph, record_meta(), replacing or writing parameters or
+// buffers (load_state_dict, pruning, an optimizer step), adding hooks or parametrizations, and
+// set_forward_backend() (pare::inference::enable / disable). Finish those first, then share the
+// model. A module's pre/post hooks run in the calling thread and must be thread-safe themselves.
 #pragma once
 
 #include <functional>

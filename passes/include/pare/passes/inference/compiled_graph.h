@@ -17,7 +17,10 @@
 // changing a parameter or buffer in place, compile again (InferenceSession notices replaced
 // tensors and graph edits itself). run() allocates nothing but the returned tensors once the first
 // call has run, unless the graph holds nodes that run through the interpreter. Calls are
-// serialised (one arena).
+// serialised by a lock (one arena, prepared primitives bound to it per call): threads sharing one
+// CompiledGraph wait for each other. InferenceSession, which GraphModule::forward uses, avoids
+// that wait by checking a compiled graph out to one caller at a time and compiling another one for
+// a second concurrent caller of the same shape.
 #pragma once
 
 #include <cstddef>
