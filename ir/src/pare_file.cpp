@@ -184,7 +184,6 @@ class PareReader {
     for (const Node* node : parsed.graph->nodes())
       if (node->op() == OpKind::get_attr) attach_attribute(*node);
     refuse_unclaimed_tensors();
-    adopt_module_tensors(parsed.modules);
     GraphModule graph_module(root_, parsed.graph);
     graph_module.eval();
     return graph_module;
@@ -274,6 +273,8 @@ class PareReader {
             "module '", name, "' collides with a module or tensor of the same name");
     parent->register_module(parts.back(), module);
     built_[name] = module;
+    // At once, so that at most one module's freshly built weights exist at a time.
+    adopt_module_tensors(spec, *module);
   }
 
   void check_module_tensor(const ModuleSpec& spec, const std::string& local, const Shape& shape,
@@ -351,23 +352,21 @@ class PareReader {
   // Every module tensor was checked against the file's shape and dtype; the module now takes the
   // file's tensor itself in place of the one it allocated, rather than copying its values: a
   // tensor read from a mapped file points into the mapping, so loading copies no weights.
-  void adopt_module_tensors(const std::vector<ModuleSpec>& modules) {
-    for (const ModuleSpec& spec : modules) {
-      const std::shared_ptr<nn::Module>& module = built_.at(spec.name);
-      // state_dict() entries are detached, so requires_grad is read from the module's own.
-      for (const auto& [local, allocated] : module->state_dict()) {
-        (void)allocated;
-        const std::vector<std::string> parts = split_path(local);
-        std::shared_ptr<nn::Module> owner = module;
-        for (size_t i = 0; i + 1 < parts.size(); ++i) owner = owner->get_child(parts[i]);
-        require(owner != nullptr, "module '", spec.name, "': no submodule holds '", local, "'");
-        const Tensor& loaded = tensors_.at(spec.name + "." + local);
-        if (owner->has_parameter(parts.back())) {
-          const bool requires_grad = owner->get_parameter(parts.back()).requires_grad();
-          owner->register_parameter(parts.back(), loaded, requires_grad);
-        } else {
-          owner->register_buffer(parts.back(), loaded);
-        }
+  void adopt_module_tensors(const ModuleSpec& spec, nn::Module& module) {
+    // state_dict() entries are detached, so requires_grad is read from the module's own.
+    for (const auto& [local, allocated] : module.state_dict()) {
+      (void)allocated;
+      const std::vector<std::string> parts = split_path(local);
+      nn::Module* owner = &module;
+      for (size_t i = 0; i + 1 < parts.size() && owner != nullptr; ++i)
+        owner = owner->get_child(parts[i]).get();
+      require(owner != nullptr, "module '", spec.name, "': no submodule holds '", local, "'");
+      const Tensor& loaded = tensors_.at(spec.name + "." + local);
+      if (owner->has_parameter(parts.back())) {
+        const bool requires_grad = owner->get_parameter(parts.back()).requires_grad();
+        owner->register_parameter(parts.back(), loaded, requires_grad);
+      } else {
+        owner->register_buffer(parts.back(), loaded);
       }
     }
   }
