@@ -3,9 +3,6 @@
 #include "pare/ir/pare_file.h"
 
 #include <algorithm>
-#include <cerrno>
-#include <cstring>
-#include <fstream>
 #include <functional>
 #include <limits>
 #include <map>
@@ -174,8 +171,7 @@ void expect_builtin_tensors(const ModuleSpec& spec, const ExpectTensor& check) {
 
 class PareReader {
  public:
-  PareReader(const std::string& bytes, const std::string& source)
-      : source_(source), file_(decode_safetensors(bytes, source)) {
+  explicit PareReader(SafetensorsFile file) : source_(file.source), file_(std::move(file)) {
     for (const auto& [name, tensor] : file_.tensors) tensors_[name] = tensor;
   }
 
@@ -188,7 +184,6 @@ class PareReader {
     for (const Node* node : parsed.graph->nodes())
       if (node->op() == OpKind::get_attr) attach_attribute(*node);
     refuse_unclaimed_tensors();
-    copy_module_tensors(parsed.modules);
     GraphModule graph_module(root_, parsed.graph);
     graph_module.eval();
     return graph_module;
@@ -278,6 +273,8 @@ class PareReader {
             "module '", name, "' collides with a module or tensor of the same name");
     parent->register_module(parts.back(), module);
     built_[name] = module;
+    // At once, so that at most one module's freshly built weights exist at a time.
+    adopt_module_tensors(spec, *module);
   }
 
   void check_module_tensor(const ModuleSpec& spec, const std::string& local, const Shape& shape,
@@ -352,17 +349,24 @@ class PareReader {
     }
   }
 
-  void copy_module_tensors(const std::vector<ModuleSpec>& modules) {
-    for (const ModuleSpec& spec : modules) {
-      const std::shared_ptr<nn::Module>& module = built_.at(spec.name);
-      nn::StateDict state;
-      for (const auto& [local, tensor] : module->state_dict())
-        state.emplace_back(local, tensors_.at(spec.name + "." + local));
-      try {
-        NoGradGuard no_grad;
-        module->load_state_dict(state, /*strict=*/true);
-      } catch (const Error& error) {
-        fail("module '", spec.name, "': ", error.what());
+  // Every module tensor was checked against the file's shape and dtype; the module now takes the
+  // file's tensor itself in place of the one it allocated, rather than copying its values: a
+  // tensor read from a mapped file points into the mapping, so loading copies no weights.
+  void adopt_module_tensors(const ModuleSpec& spec, nn::Module& module) {
+    // state_dict() entries are detached, so requires_grad is read from the module's own.
+    for (const auto& [local, allocated] : module.state_dict()) {
+      (void)allocated;
+      const std::vector<std::string> parts = split_path(local);
+      nn::Module* owner = &module;
+      for (size_t i = 0; i + 1 < parts.size() && owner != nullptr; ++i)
+        owner = owner->get_child(parts[i]).get();
+      require(owner != nullptr, "module '", spec.name, "': no submodule holds '", local, "'");
+      const Tensor& loaded = tensors_.at(spec.name + "." + local);
+      if (owner->has_parameter(parts.back())) {
+        const bool requires_grad = owner->get_parameter(parts.back()).requires_grad();
+        owner->register_parameter(parts.back(), loaded, requires_grad);
+      } else {
+        owner->register_buffer(parts.back(), loaded);
       }
     }
   }
@@ -379,7 +383,15 @@ class PareReader {
 
 }  // namespace
 
-std::string encode_pare(const GraphModule& graph_module) {
+namespace {
+
+// What a .pare file holds: the tensors (in the model's state_dict order) and the metadata.
+struct PareContents {
+  std::vector<std::pair<std::string, Tensor>> tensors;
+  std::map<std::string, std::string> metadata;
+};
+
+PareContents collect_contents(const GraphModule& graph_module) {
   const Graph& graph = graph_module.graph();
   nn::Module& root = *graph_module.root_ptr();
   std::vector<ModuleSpec> modules;
@@ -429,30 +441,31 @@ std::string encode_pare(const GraphModule& graph_module) {
   std::map<std::string, std::string> metadata = {{kFormatKey, kFormatName},
                                                  {kVersionKey, std::to_string(kMajorVersion)},
                                                  {kGraphKey, graph_to_json(graph, modules)}};
-  return encode_safetensors(tensors, metadata);
+  return {std::move(tensors), std::move(metadata)};
+}
+
+}  // namespace
+
+std::string encode_pare(const GraphModule& graph_module) {
+  const PareContents contents = collect_contents(graph_module);
+  return encode_safetensors(contents.tensors, contents.metadata);
 }
 
 GraphModule decode_pare(const std::string& bytes, const std::string& source) {
-  return PareReader(bytes, source).read();
+  return PareReader(decode_safetensors(bytes, source)).read();
 }
 
 void save(const GraphModule& graph_module, const std::string& path) {
-  std::string bytes;
+  PareContents contents;
   try {
-    bytes = encode_pare(graph_module);
+    contents = collect_contents(graph_module);
   } catch (const Error& error) {
     throw Error(str_cat(path, ": ", error.what()));
   }
-  write_file_atomically(path, bytes);
+  // Streamed: the header, then each tensor from its own memory.
+  write_safetensors(path, contents.tensors, contents.metadata);
 }
 
-GraphModule load(const std::string& path) {
-  std::ifstream stream(path, std::ios::binary);
-  PARE_CHECK(stream.good(), path, ": cannot open (", std::strerror(errno), ")");
-  std::ostringstream contents;
-  contents << stream.rdbuf();
-  PARE_CHECK(!stream.bad(), path, ": read failed (", std::strerror(errno), ")");
-  return decode_pare(contents.str(), path);
-}
+GraphModule load(const std::string& path) { return PareReader(read_safetensors(path)).read(); }
 
 }  // namespace pare::ir

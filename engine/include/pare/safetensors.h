@@ -1,6 +1,8 @@
 // The safetensors container (spec/pare-format.md, "Container"): an 8-byte little-endian header
 // size, a JSON header naming every tensor's dtype, shape and byte range, then the raw bytes.
-// The reader trusts nothing in the file: every size, offset and dtype is checked before use.
+// The reader trusts nothing in the file: every size, offset and dtype is checked before use, and
+// it reads exactly what the header declares (the 8-byte size, the header, then the data buffer
+// its tensors tile), refusing a file that is shorter or longer.
 //
 //   pare::write_safetensors("w.safetensors", {{"fc.weight", w}, {"fc.bias", b}}, {{"k", "v"}});
 //   pare::SafetensorsFile file = pare::read_safetensors("w.safetensors");
@@ -9,9 +11,11 @@
 
 #include <map>
 #include <string>
+#include <string_view>
 #include <utility>
 #include <vector>
 
+#include "pare/output_file.h"
 #include "pare/tensor.h"
 
 namespace pare {
@@ -25,25 +29,27 @@ struct SafetensorsFile {
   std::string source;  // the file name, for messages
 };
 
-// Serialises to bytes (header padded with spaces to a multiple of 8, as the reference writer
-// does). Tensors may be any layout; they are written contiguous.
+// Serialises to bytes (the header padded with spaces so that the data starts 64-byte aligned).
+// Tensors may be any layout; they are written contiguous.
 std::string encode_safetensors(const std::vector<std::pair<std::string, Tensor>>& tensors,
                                const std::map<std::string, std::string>& metadata = {});
-// Parses bytes; `source` names the origin in error messages.
-SafetensorsFile decode_safetensors(const std::string& bytes, const std::string& source);
+// Parses bytes; `source` names the origin in error messages. The tensors are copies.
+SafetensorsFile decode_safetensors(std::string_view bytes, const std::string& source);
 
-// Writes through a temporary file in the same folder and renames it into place, so a failure
-// never leaves a partial file at `path`.
+// Streams the header and then each tensor's bytes to `path` through an OutputFile
+// (output_file.h: a regular file is replaced atomically, a FIFO or device written into).
 void write_safetensors(const std::string& path,
                        const std::vector<std::pair<std::string, Tensor>>& tensors,
                        const std::map<std::string, std::string>& metadata = {});
+// A regular file is mapped (copy-on-write) and its tensors point into the mapping, which lives
+// as long as any of them: loading costs no copy of the weights. A tensor whose bytes are not
+// 64-byte aligned (as pare's own allocations are) is copied. A pipe, FIFO or character device is
+// read as a stream: exactly the bytes the header declares, each tensor straight into its own
+// memory, and the stream must end there (so `/dev/zero` is refused at its header).
 SafetensorsFile read_safetensors(const std::string& path);
 
 // The format's dtype names ("F32", "I64", "U8", "BOOL"); parse returns false for any other.
 const char* safetensors_dtype_name(DType dtype);
 bool parse_safetensors_dtype(const std::string& name, DType& dtype);
-
-// Writes `bytes` to `path` atomically (temporary file + rename). Shared by every pare writer.
-void write_file_atomically(const std::string& path, const std::string& bytes);
 
 }  // namespace pare

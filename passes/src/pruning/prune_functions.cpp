@@ -30,10 +30,11 @@ Tensor index_tensor(const Indices& indices) {
   return tensor(indices, {static_cast<int64_t>(indices.size())});
 }
 
-// Rows / columns `indices` of `source` along `dim`, as a fresh contiguous tensor.
+// Rows / columns `indices` of `source` along `dim`, as a fresh contiguous tensor (index_select
+// always writes a new one, so no further copy is needed).
 Tensor take(const Tensor& source, int64_t dim, const Indices& indices) {
   NoGradGuard no_grad;
-  return index_select(source.detach(), dim, index_tensor(indices)).contiguous().clone();
+  return index_select(source.detach(), dim, index_tensor(indices));
 }
 
 std::string module_label(const PatternMatch& match, size_t index) {
@@ -152,11 +153,10 @@ Producer read_producer(const PatternMatch& match, const std::string& pattern) {
   return producer;
 }
 
-// Removes A's mask and bias hook; its weight keeps the masked values and `bias` comes back from
-// the side slot with pruned entries set to their constants.
-void unmask_producer(const Producer& producer) {
+// Removes A's bias hook; `bias` comes back from the side slot with pruned entries set to their
+// constants.
+void restore_producer_bias(const Producer& producer) {
   nn::Module& module = *producer.module;
-  nn::remove_parametrizations(producer.module, "weight", /*leave_parametrized=*/true);
   module.remove_hooks_with_tag(BiasHook::kTag);
   if (!has_defined(module, "_bias")) return;
   Tensor bias = module.get_parameter("_bias");
@@ -168,13 +168,36 @@ void unmask_producer(const Producer& producer) {
   set_bias_option(module, true);
 }
 
-// Unmasks A and keeps only its kept rows.
+// Removes A's mask and bias hook; its weight keeps the masked values.
+void unmask_producer(const Producer& producer) {
+  nn::remove_parametrizations(producer.module, "weight", /*leave_parametrized=*/true);
+  restore_producer_bias(producer);
+}
+
+// True when the only parametrization of A's weight is its row mask: the masked weight's kept rows
+// are then the stored weight's rows times 1.0, that is the same values.
+bool only_row_mask(const nn::Module& module) {
+  std::shared_ptr<nn::ParametrizationList> list = module.parametrization("weight");
+  return list != nullptr && list->size() == 1 &&
+         std::dynamic_pointer_cast<FakeStructuredSparsity>(list->at(0)) != nullptr;
+}
+
+// Unmasks A and keeps only its kept rows. With only the row mask on the weight, the kept rows are
+// taken from the stored weight directly: materialising the whole masked weight (and its clone)
+// first would cost two full copies of the layer for rows that are dropped right after.
 void shrink_producer(const Producer& producer) {
-  unmask_producer(producer);
   nn::Module& module = *producer.module;
-  const bool weight_grad = module.get_parameter("weight").requires_grad();
-  module.register_parameter("weight", take(module.get_parameter("weight"), 0, producer.kept),
-                            weight_grad);
+  const bool weight_grad = stored_weight(module, "weight").requires_grad();
+  Tensor kept_rows;
+  if (only_row_mask(module)) {
+    kept_rows = take(stored_weight(module, "weight"), 0, producer.kept);
+    nn::remove_parametrizations(producer.module, "weight", /*leave_parametrized=*/false);
+    restore_producer_bias(producer);
+  } else {
+    unmask_producer(producer);
+    kept_rows = take(module.get_parameter("weight"), 0, producer.kept);
+  }
+  module.register_parameter("weight", kept_rows, weight_grad);
   if (has_defined(module, "bias")) {
     const bool bias_grad = module.get_parameter("bias").requires_grad();
     module.register_parameter("bias", take(module.get_parameter("bias"), 0, producer.kept),
@@ -321,9 +344,13 @@ void prune_producer_chain(PatternMatch& match) {
            str_cat(module_label(match, last), " is not a Linear, a Conv2d or the output"));
 
   const Tensor received = propagate(match, make_probe(match, producer, pattern), last, pattern);
-  const Tensor effective_weight = consumer->get_parameter("weight").detach();  // B's masked weight
-  const int64_t out = effective_weight.size(0);
-  const int64_t in = effective_weight.size(1);
+  // B's shape. A row mask keeps it, so B's masked weight itself is only materialised when a
+  // constant must be folded (or another parametrization could change the shape).
+  const bool shape_kept = !consumer->is_parametrized("weight") || only_row_mask(*consumer);
+  const Shape consumer_shape = shape_kept ? stored_weight(*consumer, "weight").sizes()
+                                          : consumer->get_parameter("weight").sizes();
+  const int64_t out = consumer_shape[0];
+  const int64_t in = consumer_shape[1];
   std::vector<float> folded(static_cast<size_t>(in), 0.0f);  // v per input channel of B
   Indices kept_inputs;
   bool exact = true;
@@ -384,8 +411,8 @@ void prune_producer_chain(PatternMatch& match) {
   }
   if (any_constant) {
     NoGradGuard no_grad;
-    Tensor weight = effective_weight;
-    if (weight.dim() == 4) weight = sum(weight, {2, 3});  // [out, in]: every tap sees v
+    Tensor weight = consumer->get_parameter("weight").detach();  // B's masked weight
+    if (weight.dim() == 4) weight = sum(weight, {2, 3});         // [out, in]: every tap sees v
     const Tensor delta = matmul(weight, tensor(folded, {in, 1})).reshape({out});
     add_to_bias(*consumer, delta);
   }

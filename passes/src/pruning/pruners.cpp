@@ -21,11 +21,13 @@ double sparsity_level_of(const nlohmann::json& group, const std::string& pruner)
   return group["sparsity_level"].get<double>();
 }
 
-// The current (masked) weight as a [rows, features] row-major buffer of doubles.
+// The current (masked) weight viewed as [rows, features], row-major. The values stay in the
+// weight's own float tensor: a copy into a std::vector (let alone one of doubles) would cost one
+// to three times the layer again, which for a large layer is the peak of the whole prune.
 struct Rows {
   int64_t count = 0;
   int64_t features = 0;
-  std::vector<double> values;
+  Tensor weight;  // contiguous float32
 };
 
 Rows masked_rows(const nn::Module& module, const std::string& tensor_name,
@@ -38,15 +40,14 @@ Rows masked_rows(const nn::Module& module, const std::string& tensor_name,
   Rows rows;
   rows.count = weight.dim() == 0 ? 1 : weight.size(0);
   rows.features = rows.count == 0 ? 0 : weight.numel() / rows.count;
-  const std::vector<float> flat = to_float_vector(weight.contiguous());
-  rows.values.assign(flat.begin(), flat.end());
+  rows.weight = weight.detach().to(kFloat32).contiguous();
   return rows;
 }
 
 double row_l1(const Rows& rows, int64_t row) {
+  const float* values = rows.weight.data_ptr<float>() + row * rows.features;
   double total = 0.0;
-  for (int64_t j = 0; j < rows.features; ++j)
-    total += std::fabs(rows.values[static_cast<size_t>(row * rows.features + j)]);
+  for (int64_t j = 0; j < rows.features; ++j) total += std::fabs(static_cast<double>(values[j]));
   return total;
 }
 
@@ -153,11 +154,11 @@ void FPGMPruner::update_mask(const std::shared_ptr<nn::Module>& module,
     return;
   }
   const Rows rows = masked_rows(*module, tensor_name, name(), 1);
-  std::vector<float> flat(rows.values.begin(), rows.values.end());
   Tensor distances;
   {
     NoGradGuard no_grad;
-    distances = dist_(tensor(flat, {rows.count, rows.features}));
+    // A copy: the distance function may be the caller's and must not see into the mask's input.
+    distances = dist_(rows.weight.reshape({rows.count, rows.features}).clone());
   }
   PARE_CHECK(distances.defined() && distances.sizes() == Shape({rows.count, rows.count}), name(),
              ": the distance function must return [", rows.count, ", ", rows.count, "], got shape ",

@@ -13,9 +13,12 @@
 
 namespace pare::ir {
 
-// Writes through a temporary file and renames it into place.
+// Streams the file through pare::OutputFile (pare/output_file.h): a regular file is replaced
+// atomically, a FIFO or character device is written into.
 void save(const GraphModule& graph_module, const std::string& path);
 // Validates everything the format lists; errors name the file and the node, module or tensor.
+// Reads through pare::read_safetensors: a regular file is mapped and the modules' tensors point
+// into the mapping (no copy of the weights); a pipe or device is read as a bounded stream.
 GraphModule load(const std::string& path);
 
 // The same, in memory (the fuzz target and tests use these).
