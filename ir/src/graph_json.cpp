@@ -330,8 +330,8 @@ class GraphParser {
               dtype, "' (expected F32, I64, U8 or BOOL)");
       // `pare run` allocates an input of this shape: no shape a tensor cannot have.
       try {
-        checked_tensor_bytes(meta.shape, static_cast<int64_t>(element_size(meta.dtype)),
-                             "input '", name, "'");
+        checked_tensor_bytes(meta.shape, static_cast<int64_t>(element_size(meta.dtype)), "input '",
+                             name, "'");
       } catch (const Error& error) {
         fail(error.what());
       }

@@ -71,6 +71,16 @@ std::vector<EltwiseStep> chain_for(const ActivationParams& p) {
 
 bool can_fuse_activation(const ActivationParams& params) { return !chain_for(params).empty(); }
 
+bool fused_activation_keeps_nan(const ActivationParams& params) {
+  for (const EltwiseStep& step : chain_for(params)) {
+    const bool max_with_zero = step.kind == algorithm::eltwise_relu && step.alpha == 0.0f;
+    if (max_with_zero || step.kind == algorithm::eltwise_clip ||
+        step.kind == algorithm::eltwise_clip_v2)
+      return false;
+  }
+  return true;
+}
+
 dnnl::primitive_attr fused_attr(const std::optional<ActivationParams>& activation) {
   dnnl::primitive_attr attr;
   attr.set_scratchpad_mode(dnnl::scratchpad_mode::user);

@@ -126,3 +126,53 @@ TEST_CASE("nan: a NaN input element reaches the outputs it feeds, also through f
     }
   }
 }
+
+namespace {
+
+// fc (one NaN weight in row 0) -> `activation`, which the compiled path fuses into fc when it can.
+struct LinearThen : pare::nn::Module {
+  explicit LinearThen(std::function<Tensor(const Tensor&)> activation_in)
+      : activation(std::move(activation_in)) {
+    fc = register_module("fc", pare::nn::Linear(4, 3));
+    fill_parameters(*this, 13);
+  }
+  Tensor forward(const Tensor& x) { return activation(fc(x)); }
+  std::function<Tensor(const Tensor&)> activation;
+  pare::nn::Linear fc{nullptr};
+};
+
+}  // namespace
+
+TEST_CASE("nan: the compiled path keeps NaN through every fusable activation") {
+  const std::vector<std::pair<std::string, std::function<Tensor(const Tensor&)>>> activations = {
+      {"relu", [](const Tensor& x) { return pare::relu(x); }},
+      {"leaky_relu", [](const Tensor& x) { return pare::leaky_relu(x); }},
+      {"hardtanh", [](const Tensor& x) { return pare::hardtanh(x, -0.5, 0.5); }},
+      {"relu6", [](const Tensor& x) { return pare::relu6(x); }},
+      {"sigmoid", [](const Tensor& x) { return pare::sigmoid(x); }},
+      {"hardsigmoid", [](const Tensor& x) { return pare::hardsigmoid(x); }},
+      {"tanh", [](const Tensor& x) { return pare::tanh(x); }},
+      {"silu", [](const Tensor& x) { return pare::silu(x); }},
+      {"mish", [](const Tensor& x) { return pare::mish(x); }},
+      {"hardswish", [](const Tensor& x) { return pare::hardswish(x); }},
+      {"elu", [](const Tensor& x) { return pare::elu(x); }},
+      {"selu", [](const Tensor& x) { return pare::selu(x); }},
+      {"logsigmoid", [](const Tensor& x) { return pare::logsigmoid(x); }},
+      {"gelu", [](const Tensor& x) { return pare::gelu(x); }},
+      {"gelu tanh", [](const Tensor& x) { return pare::gelu(x, "tanh"); }},
+  };
+  const Tensor x = random_tensor({2, 4}, 21);
+  for (const auto& [name, activation] : activations) {
+    CAPTURE(name);
+    auto net = std::make_shared<LinearThen>(activation);
+    net->eval();
+    pare::ir::GraphModule traced = pare::ir::trace(net, {x});
+    traced.eval();
+    pare::NoGradGuard no_grad;
+    net->fc->weight().data_ptr<float>()[0] = kNaN;  // row 0: output column 0 of every sample
+    const Tensor y = traced.forward({x});
+    CHECK(count_nan(y) == 2);
+    CHECK(std::isnan(y.data_ptr<float>()[0]));
+    CHECK(std::isnan(y.data_ptr<float>()[3]));
+  }
+}

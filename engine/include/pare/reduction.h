@@ -5,6 +5,7 @@
 //   auto [values, indices] = pare::max(logits, 1);
 //   auto predicted = pare::argmax(logits, 1);
 //   auto l2 = pare::norm(w, 2.0, {1});                     // per-row L2 norms
+//   if (!pare::all_finite(loss)) ...                      // NaN or inf anywhere
 #pragma once
 
 #include <tuple>
@@ -29,5 +30,8 @@ Tensor norm(const Tensor& x, double p = 2.0);
 Tensor norm(const Tensor& x, double p, const Shape& dims, bool keepdim = false);
 // Variance with Bessel's correction when `unbiased`.
 Tensor var(const Tensor& x, const Shape& dims, bool unbiased = true, bool keepdim = false);
+// True when no element is NaN or infinite (always for integer and bool tensors, and for an
+// undefined one): torch.isfinite(x).all() without the intermediate tensor.
+bool all_finite(const Tensor& x);
 
 }  // namespace pare

@@ -14,6 +14,7 @@
 
 #include <omp.h>
 
+#include <algorithm>
 #include <atomic>
 #include <cmath>
 #include <cstring>
@@ -46,6 +47,7 @@
 #include "pare/nn/normalization.h"
 #include "pare/nn/pooling.h"
 #include "pare/passes/inference/memory_plan.h"
+#include "pare/reduction.h"
 
 namespace pare::inference {
 
@@ -148,6 +150,7 @@ struct CompiledGraph::Impl {
   int threads = 1;
   InferenceOptions options;
   CompileStats stats;
+  std::optional<bool> model_finite;  // model_is_finite(), computed on first use
   std::mutex mutex;
 
   std::vector<Slot> slots;
@@ -399,6 +402,18 @@ struct CompiledGraph::Impl {
     return pool_spec(*user).has_value();
   }
 
+  // Whether every parameter and buffer is finite. A NaN weight makes NaN that flows on through
+  // every later layer, which a fused relu or clip (fused_activation_keeps_nan) would turn into a
+  // number; finite inputs are the session's check.
+  bool model_is_finite() {
+    if (!model_finite) {
+      model_finite = true;
+      for (const auto& [name, tensor] : graph_module.root().state_dict())
+        if (!all_finite(tensor)) model_finite = false;
+    }
+    return *model_finite;
+  }
+
   bool all_users_read_blocked(const ir::Node* node) const {
     if (!options.blocked_layout || node->users().empty()) return false;
     for (const ir::Node* user : node->users())
@@ -415,6 +430,8 @@ struct CompiledGraph::Impl {
       return std::nullopt;
     std::optional<ActivationParams> activation = detail::activation_of(graph_module, *user);
     if (!activation || !kernels::cpu::can_fuse_activation(*activation)) return std::nullopt;
+    if (!kernels::cpu::fused_activation_keeps_nan(*activation) && !model_is_finite())
+      return std::nullopt;
     absorbed.insert(user);
     last = user;
     ++stats.fused_activations;

@@ -6,6 +6,7 @@
 
 #include "pare/autograd.h"
 #include "pare/error.h"
+#include "pare/reduction.h"
 
 namespace pare::inference {
 
@@ -119,6 +120,9 @@ std::optional<ir::Value> InferenceSession::forward(ir::GraphModule& graph_module
   for (const Tensor& input : inputs) {
     // Undefined or non-CPU inputs: the interpreter reports or handles them.
     if (!input.defined() || input.device() != kCPU) return std::nullopt;
+    // A fused relu or clip turns NaN into a number (fused_activation_keeps_nan); the interpreter
+    // propagates it as PyTorch does. One pass over the input, cheap beside the layers it feeds.
+    if (!all_finite(input)) return std::nullopt;
   }
   return run(graph_module, inputs);
 }

@@ -15,4 +15,10 @@ namespace pare::kernels::cpu {
 // True when the post-op chain computes PyTorch's forward values for `params` (to float rounding).
 bool can_fuse_activation(const ActivationParams& params);
 
+// False when the chain turns NaN into a number, as oneDNN's relu (slope 0) and clip post-ops do:
+// they compute max(x, lower). Such a fusion is exact only where the product cannot be NaN, so the
+// inference compiler fuses it only for finite weights and runs non-finite inputs on the
+// interpreter.
+bool fused_activation_keeps_nan(const ActivationParams& params);
+
 }  // namespace pare::kernels::cpu
