@@ -186,6 +186,10 @@ TEST_CASE("inference threads: a checked-out compiled graph outlives its eviction
     for (size_t index = 1; index < static_cast<size_t>(kBatchSizes); ++index)
       model.forward({reference.inputs[index]});
     CHECK(session->compiled_count() == pare::inference::InferenceSession::kMaxCompiledShapes);
+    // An input the graph cannot take (4 channels where the conv wants 3) is refused, and takes no
+    // place in the cache.
+    CHECK_THROWS_AS(model.forward({pare::zeros({1, 4, kImageSize, kImageSize})}), pare::Error);
+    CHECK(session->compiled_count() == pare::inference::InferenceSession::kMaxCompiledShapes);
     session->invalidate();
     CHECK(session->compiled_count() == 0);
     const Tensor output = lease->run({reference.inputs[0]});

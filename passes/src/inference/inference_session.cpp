@@ -65,6 +65,9 @@ void InferenceSession::evict_all() {
 InferenceSession::Lease InferenceSession::checkout(ir::GraphModule& graph_module,
                                                    const std::vector<ir::TensorMeta>& inputs) {
   const int threads = omp_get_max_threads();
+  auto matches = [&](const std::shared_ptr<ShapeEntry>& candidate) {
+    return candidate->threads == threads && candidate->inputs == inputs;
+  };
   std::shared_ptr<ShapeEntry> entry;
   std::shared_ptr<CompiledGraph> graph;
   {
@@ -74,11 +77,28 @@ InferenceSession::Lease InferenceSession::checkout(ir::GraphModule& graph_module
       graph_ = &graph_module.graph();
       graph_version_ = graph_module.graph().version();
     }
-    auto found = std::find_if(entries_.begin(), entries_.end(), [&](const auto& candidate) {
-      return candidate->threads == threads && candidate->inputs == inputs;
-    });
+    auto found = std::find_if(entries_.begin(), entries_.end(), matches);
     if (found != entries_.end()) {
       std::rotate(found, found + 1, entries_.end());  // now the most recently used
+      entry = entries_.back();
+      std::lock_guard<std::mutex> entry_lock(entry->mutex);
+      if (!entry->idle.empty()) {
+        graph = std::move(entry->idle.back());
+        entry->idle.pop_back();
+      }
+    }
+  }
+  // The graph is this caller's alone from here, so neither the check (which updates the graph's
+  // record of what it confirmed) nor compiling needs the session's lock: other callers go on.
+  if (graph != nullptr && !graph->weights_unchanged()) graph.reset();
+  // Inputs the graph cannot take throw here, before the cache is touched: they evict nothing.
+  if (graph == nullptr) graph = std::make_shared<CompiledGraph>(graph_module, inputs, options_);
+  if (entry == nullptr) {
+    std::lock_guard<std::mutex> lock(mutex_);
+    // Another caller may have cached this shape while this one compiled.
+    auto found = std::find_if(entries_.begin(), entries_.end(), matches);
+    if (found != entries_.end()) {
+      std::rotate(found, found + 1, entries_.end());
     } else {
       // A model fed ever new shapes would otherwise keep every compiled graph (and arena).
       if (entries_.size() >= kMaxCompiledShapes) {
@@ -88,16 +108,7 @@ InferenceSession::Lease InferenceSession::checkout(ir::GraphModule& graph_module
       entries_.push_back(std::make_shared<ShapeEntry>(inputs, threads));
     }
     entry = entries_.back();
-    std::lock_guard<std::mutex> entry_lock(entry->mutex);
-    if (!entry->idle.empty()) {
-      graph = std::move(entry->idle.back());
-      entry->idle.pop_back();
-    }
   }
-  // The graph is this caller's alone from here, so neither the check (which updates the graph's
-  // record of what it confirmed) nor compiling needs the session's lock: other callers go on.
-  if (graph != nullptr && !graph->weights_unchanged()) graph.reset();
-  if (graph == nullptr) graph = std::make_shared<CompiledGraph>(graph_module, inputs, options_);
   return Lease(std::move(entry), std::move(graph));
 }
 
