@@ -2,11 +2,9 @@
 // [--iters N] [--min-time S] [--json FILE]`: latency, throughput, MACs, GFLOP/s and peak memory
 // of each model at each batch size and thread count; later models against the first.
 #include <omp.h>
-#include <unistd.h>
 
 #include <cstdio>
 #include <filesystem>
-#include <fstream>
 #include <iostream>
 #include <nlohmann/json.hpp>
 #include <string>
@@ -16,6 +14,7 @@
 #include "bench_measure.h"
 #include "bench_stats.h"
 #include "command.h"
+#include "pare/output_file.h"
 
 namespace pare::cli {
 
@@ -98,27 +97,6 @@ bool same_file(const std::string& a, const std::string& b) {
   return std::filesystem::equivalent(a, b, ignored);
 }
 
-// Through a temporary name and a rename, so that a failure never leaves half a file.
-void write_text_file(const std::string& path, const std::string& text) {
-  const std::string temporary = path + ".tmp-" + std::to_string(getpid());
-  {
-    std::ofstream stream(temporary, std::ios::binary | std::ios::trunc);
-    PARE_CHECK(stream.is_open(), path, ": cannot write");
-    stream << text;
-    stream.close();
-    if (!stream) {
-      std::filesystem::remove(temporary);
-      throw Error(path + ": cannot write");
-    }
-  }
-  std::error_code error;
-  std::filesystem::rename(temporary, path, error);
-  if (error) {
-    std::filesystem::remove(temporary);
-    throw Error(path + ": cannot write: " + error.message());
-  }
-}
-
 int64_t checked_count(const ParsedArgs& args, const std::string& name, int64_t fallback,
                       int64_t min) {
   const int64_t value = args.get_int(name).value_or(fallback);
@@ -186,7 +164,7 @@ int bench(const ParsedArgs& args) {
   if (json_path) {
     Json out_rows = Json::array();
     for (const BenchRow& row : rows) out_rows.push_back(row_to_json(row));
-    write_text_file(*json_path, Json{{"rows", std::move(out_rows)}}.dump(2) + "\n");
+    write_file_atomically(*json_path, Json{{"rows", std::move(out_rows)}}.dump(2) + "\n");
   }
   return 0;
 }

@@ -1,6 +1,7 @@
 // `pare`: one binary, one subcommand per job (spec/cli.md). Exit status 0 on success, 1 when a
 // file or config is bad (one line on stderr naming the file), 2 on wrong usage (with the usage).
 #include <algorithm>
+#include <csignal>
 #include <iostream>
 #include <new>
 #include <string>
@@ -108,5 +109,9 @@ int main_with_arguments(const std::vector<std::string>& arguments) {
 }  // namespace pare::cli
 
 int main(int argc, char** argv) {
+  // A reader that goes away (`pare run --output /dev/stdout | head -c 8`, a FIFO whose reader
+  // exits) then makes the write fail with EPIPE, reported as an error naming the output, instead
+  // of killing pare silently.
+  std::signal(SIGPIPE, SIG_IGN);
   return pare::cli::main_with_arguments(std::vector<std::string>(argv + 1, argv + argc));
 }
