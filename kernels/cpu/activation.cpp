@@ -16,13 +16,13 @@
 // RReLU's training mode, which oneDNN 2.6 does not have.
 #include "pare/kernels/activation.h"
 
+#include <omp.h>
+
 #include <algorithm>
 #include <cmath>
 #include <cstring>
 #include <optional>
 #include <string>
-
-#include <omp.h>
 
 #include "dnnl_context.h"
 
