@@ -239,7 +239,9 @@ void BaseSparsifier::load_state_dict(const SparsifierStateDict& state_dict, bool
     new_groups.push_back(std::move(group));
     new_modules.push_back(info.module);
   }
-  for (const auto& [tensor_fqn, entries] : state_dict.state) {
+  for (const auto& state_entry : state_dict.state) {
+    // A named reference, not a structured binding: clang before 16 cannot capture bindings.
+    const std::string& tensor_fqn = state_entry.first;
     auto has_group = std::any_of(new_groups.begin(), new_groups.end(), [&](const auto& group) {
       return group["tensor_fqn"].template get<std::string>() == tensor_fqn;
     });
