@@ -44,7 +44,11 @@ ExplicitMasks read_masks(const std::string& path, nn::Module& model) {
 ExplicitMasks masks_from_file(const SafetensorsFile& file, nn::Module& model) {
   const nn::NamedList<Tensor> parameters = model.named_parameters();
   ExplicitMasks masks;
-  for (const auto& [name, mask] : file.tensors) {
+  for (const auto& named_mask : file.tensors) {
+    // Named references, not structured bindings: clang before 16 (the fuzz build's) cannot
+    // capture bindings in a lambda.
+    const std::string& name = named_mask.first;
+    const Tensor& mask = named_mask.second;
     auto found = std::find_if(parameters.begin(), parameters.end(),
                               [&](const auto& parameter) { return parameter.first == name; });
     PARE_CHECK(found != parameters.end(), "mask '", name, "': the model has no tensor '", name,
