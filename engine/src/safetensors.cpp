@@ -274,7 +274,15 @@ std::string encode_header(const std::vector<std::pair<std::string, Tensor>>& ten
                     {"data_offsets", {offset, offset + bytes}}};
     offset += bytes;
   }
-  std::string header_text = header.dump();
+  std::string header_text;
+  try {
+    header_text = header.dump();
+  } catch (const nlohmann::json::exception&) {
+    // JSON holds UTF-8 only; a reader could not parse the header otherwise.
+    throw Error(
+        "safetensors: a tensor name or metadata value is not valid UTF-8, which the JSON header "
+        "cannot hold");
+  }
   header_text.append(
       (kStorageAlignment - (8 + header_text.size()) % kStorageAlignment) % kStorageAlignment, ' ');
   std::string out;

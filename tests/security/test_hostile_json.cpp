@@ -165,3 +165,11 @@ TEST_CASE("hostile json: pare prune --config, deep or huge, gets a short message
   CHECK(huge_result.err.size() < 400);
   CHECK_FALSE(std::filesystem::exists(pruned));
 }
+
+TEST_CASE("hostile json: a metadata value that is not UTF-8 is refused by the writer") {
+  // Found by the fuzzer: nlohmann::json's dump threw its own type_error, not a pare::Error.
+  const std::string message = error_of([] {
+    pare::encode_safetensors({{"w", pare::ones({2})}}, {{"pare.graph", std::string("\xff\xfe")}});
+  });
+  CHECK(pare::testing::contains(message, "not valid UTF-8"));
+}
