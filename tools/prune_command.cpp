@@ -221,7 +221,11 @@ int prune(const ParsedArgs& args) {
     about_file(options.model, [&] { check.emplace(model, *pruner, pruner->patterns, inputs); });
   }
   progress.show("pruning " + options.model);
-  about_file(options.model, [&] { pruning::prune_graph(model, pruner->patterns, inputs); });
+  // No example inputs: every node's meta already holds the shapes of `inputs` (model_stats above
+  // inferred them from the same placeholder meta), and recording them again would run the masked
+  // model, materialising each masked weight, a full copy of the layer, for shapes already known.
+  // model_stats below infers the pruned graph's shapes.
+  about_file(options.model, [&] { pruning::prune_graph(model, pruner->patterns, {}); });
   std::vector<CheckResult> results;
   if (check) {
     progress.show("running the pruned model");

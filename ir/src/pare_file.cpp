@@ -6,6 +6,7 @@
 #include <functional>
 #include <limits>
 #include <map>
+#include <optional>
 #include <set>
 #include <sstream>
 #include <unordered_map>
@@ -15,6 +16,7 @@
 #include "pare/autograd.h"
 #include "pare/error.h"
 #include "pare/ir/module_registry.h"
+#include "pare/nn/skip_init.h"
 #include "pare/safetensors.h"
 
 namespace pare::ir {
@@ -169,6 +171,16 @@ void expect_builtin_tensors(const ModuleSpec& spec, const ExpectTensor& check) {
   }
 }
 
+// The built-in layers that hold tensors: every tensor such a layer allocates is one of its
+// state_dict entries (expect_builtin_tensors lists them), so the reader replaces all of them and
+// may build the layer without initialising it. A user-registered type may keep tensors outside its
+// state_dict that its constructor fills, so it is built normally.
+bool builtin_layer_with_tensors(const std::string& type) {
+  static const std::set<std::string> kTypes = {"Linear",    "Conv2d",      "LSTM",
+                                               "LayerNorm", "BatchNorm2d", "PReLU"};
+  return kTypes.count(type) > 0;
+}
+
 class PareReader {
  public:
   explicit PareReader(SafetensorsFile file) : source_(file.source), file_(std::move(file)) {
@@ -258,6 +270,10 @@ class PareReader {
     }
     std::shared_ptr<nn::Module> module;
     try {
+      // The file's tensors replace the layer's at once (adopt_module_tensors): initialising them
+      // first would cost the seconds of a kaiming fill of every weight, and its temporaries.
+      std::optional<nn::SkipInitGuard> skip_init;
+      if (builtin_layer_with_tensors(spec.type)) skip_init.emplace();
       module = create_module(spec.type, spec.attrs, spec.name);
     } catch (const Error& error) {
       fail(error.what());

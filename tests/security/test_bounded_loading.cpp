@@ -1,8 +1,9 @@
 // Loading reads what the file declares and nothing more: endless streams (/dev/zero, a valid file
 // followed by zeros) and short ones are refused quickly with a message naming the file; a header
 // or data buffer larger than the file is refused; trailing bytes are refused; `--input` and the
-// model may come from a pipe; a regular file is mapped copy-on-write rather than copied, so the
-// peak memory of loading a model is its size plus a small constant.
+// model may come from a pipe; a regular file is mapped copy-on-write rather than copied and the
+// layers are built without initialising the weights the file replaces, so loading a model costs
+// no more than its size plus a small constant, and `pare prune` stays under twice the size.
 #include <doctest/doctest.h>
 #include <fcntl.h>
 #include <sys/resource.h>
@@ -240,6 +241,30 @@ TEST_CASE(
   CHECK(pare::to_float_vector(f) == std::vector<float>{1.5f, -2.25f});
 }
 
+TEST_CASE("loading builds the layers without initialising the weights it then replaces") {
+  TempDir dir;
+  GraphModule saved = make_mlp(16, 1);
+  const std::string path = dir.file("m.pare");
+  pare::ir::save(saved, path);
+  // The generator's next values, untouched ...
+  pare::manual_seed(5);
+  const std::vector<float> untouched = pare::to_float_vector(pare::rand({8}));
+  // ... are still the next ones after a load: no kaiming fill drew from it.
+  pare::manual_seed(5);
+  GraphModule loaded = pare::ir::load(path);
+  CHECK(pare::to_float_vector(pare::rand({8})) == untouched);
+  // Every layer holds the file's values.
+  const pare::nn::StateDict expected = saved.root().state_dict();
+  const pare::nn::StateDict actual = loaded.root().state_dict();
+  REQUIRE(actual.size() == expected.size());
+  for (size_t index = 0; index < actual.size(); ++index) {
+    CAPTURE(actual[index].first);
+    CHECK(actual[index].first == expected[index].first);
+    CHECK(pare::to_float_vector(actual[index].second) ==
+          pare::to_float_vector(expected[index].second));
+  }
+}
+
 // Runs `pare ARGS...` as a child with its output discarded; returns its peak RSS in bytes (the
 // kernel's own count for the child, from wait4), or -1 if it did not exit with 0.
 int64_t peak_rss_of_pare(const std::vector<std::string>& arguments) {
@@ -276,6 +301,36 @@ TEST_CASE("loading a model peaks at its size plus a small constant") {
   REQUIRE(peak > 0);
   MESSAGE("pare info of a ", file_size, "-byte model: peak RSS ", peak, " bytes, ", peak - baseline,
           " above a tiny model's");
-  // The constant covers one layer's freshly built weights (8 MiB) and the allocator's slack.
-  CHECK(peak - baseline <= file_size + (24ll << 20));
+  // The layers are built without initialising the weights the file replaces, and counting reads
+  // no weight: what remains above the tiny model's peak is the allocator's slack. (A forked
+  // child's peak starts from this test process's resident size, which is why the baseline is
+  // measured the same way; initialising the layers cost about 40 MB here.)
+  CHECK(peak - baseline <= (8ll << 20));
+}
+
+TEST_CASE("pruning a model peaks under twice its size") {
+  TempDir dir;
+  const std::string big = save_mlp(dir, "big.pare", 1024, 4);
+  const std::string tiny = save_mlp(dir, "tiny.pare", 8, 1);
+  const int64_t file_size = static_cast<int64_t>(std::filesystem::file_size(big));
+  const int64_t baseline =
+      peak_rss_of_pare({"prune", tiny, "-o", dir.file("tiny-pruned.pare"), "--sparsity", "0.5"});
+  const int64_t peak =
+      peak_rss_of_pare({"prune", big, "-o", dir.file("big-pruned.pare"), "--sparsity", "0.5"});
+  REQUIRE(baseline > 0);
+  REQUIRE(peak > 0);
+  MESSAGE("pare prune of a ", file_size, "-byte model: peak RSS ", peak, " bytes, ",
+          peak - baseline, " above a tiny model's");
+  // The mapped file (read in full to score the rows), the pruned weights (a quarter of the model
+  // at sparsity 0.5), one masked layer's transient copy and the allocator's slack: measured 1.65
+  // times the file above the tiny model's peak (4.4 times when loading initialised the layers
+  // and the prune materialised every masked weight to score and to record shapes). The goal is
+  // 1.5 (docs/benchmarks.md says what is left).
+#if defined(__SANITIZE_ADDRESS__)
+  // AddressSanitizer holds freed blocks in quarantine (256 MiB by default) and adds shadow
+  // memory: the peak then measures the sanitizer, not pare's copies.
+  MESSAGE("AddressSanitizer build: the peak is not compared");
+#else
+  CHECK(peak - baseline <= 2 * file_size);
+#endif
 }

@@ -5,6 +5,7 @@
 
 #include "pare/autograd.h"
 #include "pare/error.h"
+#include "pare/nn/skip_init.h"
 
 namespace pare::nn::init {
 
@@ -59,6 +60,7 @@ std::pair<int64_t, int64_t> calculate_fan_in_and_fan_out(const Tensor& tensor) {
 
 Tensor uniform_(Tensor tensor, double low, double high) {
   check_defined(tensor, "uniform_");
+  if (skip_init_enabled()) return tensor;
   NoGradGuard no_grad;
   tensor.uniform_(low, high);
   return tensor;
@@ -66,6 +68,7 @@ Tensor uniform_(Tensor tensor, double low, double high) {
 
 Tensor normal_(Tensor tensor, double mean, double std) {
   check_defined(tensor, "normal_");
+  if (skip_init_enabled()) return tensor;
   NoGradGuard no_grad;
   tensor.normal_(mean, std);
   return tensor;
@@ -73,6 +76,7 @@ Tensor normal_(Tensor tensor, double mean, double std) {
 
 Tensor constant_(Tensor tensor, double value) {
   check_defined(tensor, "constant_");
+  if (skip_init_enabled()) return tensor;
   NoGradGuard no_grad;
   tensor.fill_(value);
   return tensor;

@@ -10,6 +10,7 @@
 #include "pare/autograd.h"
 #include "pare/creation.h"
 #include "pare/error.h"
+#include "pare/nn/parametrize.h"
 
 namespace pare::pruning {
 namespace {
@@ -28,6 +29,9 @@ struct Rows {
   int64_t count = 0;
   int64_t features = 0;
   Tensor weight;  // contiguous float32
+  // When set, `weight` is the stored (unmasked) weight and row r's masked values are its values
+  // times row_scale[r] (1 or 0), as FakeStructuredSparsity computes them.
+  std::vector<float> row_scale;
 };
 
 Rows masked_rows(const nn::Module& module, const std::string& tensor_name,
@@ -44,10 +48,37 @@ Rows masked_rows(const nn::Module& module, const std::string& tensor_name,
   return rows;
 }
 
+// The masked weight's rows without materialising it, when the tensor's only parametrization is
+// its row mask: a large layer's masked copy would be the peak of the whole prune. Otherwise the
+// masked weight as masked_rows reads it.
+Rows masked_rows_in_place(const nn::Module& module, const std::string& tensor_name,
+                          const std::string& pruner, int64_t min_dims) {
+  std::shared_ptr<nn::ParametrizationList> list = module.parametrization(tensor_name);
+  const bool only_row_mask = list != nullptr && list->size() == 1 &&
+                             std::dynamic_pointer_cast<FakeStructuredSparsity>(list->at(0));
+  const Tensor stored = only_row_mask ? list->original() : Tensor();
+  if (!only_row_mask || stored.dtype() != kFloat32 || stored.dim() < min_dims)
+    return masked_rows(module, tensor_name, pruner, min_dims);
+  Rows rows;
+  rows.count = stored.size(0);
+  rows.features = rows.count == 0 ? 0 : stored.numel() / rows.count;
+  rows.weight = stored.detach().contiguous();
+  const Tensor mask = std::dynamic_pointer_cast<FakeStructuredSparsity>(list->at(0))->mask();
+  PARE_CHECK(mask.numel() == rows.count, pruner, ": a mask of ", mask.numel(),
+             " rows cannot mask a tensor of shape ", stored.sizes());
+  const Tensor bits = mask.contiguous();
+  for (int64_t row = 0; row < rows.count; ++row)
+    rows.row_scale.push_back(bits.data_ptr<bool>()[row] ? 1.0f : 0.0f);
+  return rows;
+}
+
 double row_l1(const Rows& rows, int64_t row) {
   const float* values = rows.weight.data_ptr<float>() + row * rows.features;
+  // The product in float, as the masked weight holds it (0 * inf is NaN there too).
+  const float scale = rows.row_scale.empty() ? 1.0f : rows.row_scale[static_cast<size_t>(row)];
   double total = 0.0;
-  for (int64_t j = 0; j < rows.features; ++j) total += std::fabs(static_cast<double>(values[j]));
+  for (int64_t j = 0; j < rows.features; ++j)
+    total += std::fabs(static_cast<double>(values[j] * scale));
   return total;
 }
 
@@ -102,7 +133,7 @@ nlohmann::json with_default_level(nlohmann::json defaults) {
 
 void SaliencyPruner::update_mask(const std::shared_ptr<nn::Module>& module,
                                  const std::string& tensor_name, nlohmann::json& group) {
-  const Rows rows = masked_rows(*module, tensor_name, name(), 2);
+  const Rows rows = masked_rows_in_place(*module, tensor_name, name(), 2);
   Tensor mask = structured_mask(*module, tensor_name);
   std::vector<double> scores;
   for (int64_t row = 0; row < rows.count; ++row) scores.push_back(row_l1(rows, row));
@@ -113,7 +144,7 @@ void SaliencyPruner::update_mask(const std::shared_ptr<nn::Module>& module,
 
 void LSTMSaliencyPruner::update_mask(const std::shared_ptr<nn::Module>& module,
                                      const std::string& tensor_name, nlohmann::json& group) {
-  const Rows rows = masked_rows(*module, tensor_name, name(), 2);
+  const Rows rows = masked_rows_in_place(*module, tensor_name, name(), 2);
   PARE_CHECK(rows.count % 4 == 0, name(), ": ", module->type_name(), " '", tensor_name, "' has ",
              rows.count, " rows, not 4 gate blocks");
   Tensor mask = structured_mask(*module, tensor_name);

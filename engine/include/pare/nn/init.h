@@ -8,6 +8,7 @@
 //
 // Fans follow PyTorch: for a weight [out, in, k...] fan_in = in * prod(k) and
 // fan_out = out * prod(k); tensors with fewer than 2 dims have no fans (an error).
+// Under a SkipInitGuard (skip_init.h) the fills leave the tensor as it is.
 #pragma once
 
 #include <optional>

@@ -19,3 +19,4 @@
 #include "pare/nn/normalization.h"
 #include "pare/nn/parametrize.h"
 #include "pare/nn/pooling.h"
+#include "pare/nn/skip_init.h"
