@@ -1,12 +1,17 @@
 #!/usr/bin/env bash
-# Installs the Debian packages pare needs, only those that are missing. Runs as root (or with
-# sudo when available). Safe to run repeatedly.
+# Installs the Debian packages pare needs, only those that are missing, plus any packages named
+# as arguments (the checks that need a tool of their own: clang-format, a sanitizer runtime).
+# Runs as root (or with sudo when available). Safe to run repeatedly.
+#
+#   bash scripts/install-deps.sh                 # the build's packages
+#   bash scripts/install-deps.sh clang-format    # and clang-format
 set -euo pipefail
 
 packages=(cmake ninja-build g++ ccache pkg-config libdnnl-dev libeigen3-dev nlohmann-json3-dev
           doctest-dev libbenchmark-dev zlib1g-dev
           # libdnnl-dev only recommends the OpenCL loader, but its CMake config requires it.
           ocl-icd-opencl-dev)
+packages+=("$@")
 if [[ "${PARE_WITH_DATASET:-0}" == 1 ]]; then
   packages+=(dataset-fashion-mnist)
 fi

@@ -24,15 +24,7 @@ if ! echo 'int main() { return 0; }' | g++ -x c++ -fsanitize=thread -o /dev/null
   gcc_major=$(g++ -dumpversion | cut -d. -f1)
   package=libtsan2
   if ((gcc_major < 12)); then package=libtsan0; fi
-  echo "pare: installing $package for -fsanitize=thread" >&2
-  sudo_cmd=()
-  if [[ $(id -u) != 0 ]]; then
-    command -v sudo >/dev/null || { echo "pare: need root or sudo to install $package" >&2; exit 1; }
-    sudo_cmd=(sudo)
-  fi
-  "${sudo_cmd[@]}" apt-get update -qq
-  DEBIAN_FRONTEND=noninteractive "${sudo_cmd[@]}" apt-get install -y -qq --no-install-recommends \
-    "$package" >/dev/null
+  bash scripts/install-deps.sh "$package"
   echo 'int main() { return 0; }' | g++ -x c++ -fsanitize=thread -o /dev/null - ||
     { echo "pare: -fsanitize=thread still does not link after installing $package" >&2; exit 1; }
 fi
