@@ -48,7 +48,7 @@ DEFAULT_ROWS = [("mlp", [1, 32]), ("mlp_pruned", [1, 32]), ("cnn", [1, 32]),
                 ("cnn_pruned", [1, 32]), ("lstm", [1, 16]), ("lstm_pruned", [1, 16])]
 FRAMEWORKS = ["pare", "onednn", "eager", "script"]
 
-# Issue 6's targets: pare / best PyTorch at (model, batch), pare / oneDNN chain, and the pruned
+# The inference targets: pare / best PyTorch at (model, batch), pare / oneDNN chain, and the pruned
 # CNN's speedup as a share of its MAC ratio.
 TORCH_TARGETS = {("cnn", 1): 0.75, ("cnn", 32): 1.0, ("mlp", 1): 0.3, ("lstm", 1): 0.25}
 ONEDNN_TARGET = 1.1
@@ -372,7 +372,7 @@ def print_table(results, onednn):
 
 
 def targets(results, macs, onednn):
-    """Issue 6's targets, one line each: the measured value, the target and whether it is met."""
+    """The inference targets, one line each: the measured value, the target and whether it is met."""
     by_key = {(r["model"], r["batch"], r["threads"]): r["times"] for r in results}
     lines = []
     for (model, batch, threads), t in sorted(by_key.items()):
@@ -494,7 +494,7 @@ def main():
           "passes, oneDNN = slowest repetition); ratios < 1 mean pare is faster")
     print_table(results, bool(args.onednn))
     print()
-    print("targets (issue 6):")
+    print("targets:")
     targets(results, macs, bool(args.onednn))
     print("load average after: %s" % " ".join(open("/proc/loadavg").read().split()[:3]))
     if args.json:

@@ -23,7 +23,7 @@ DTYPE_NAMES = {torch.float32: "F32", torch.int64: "I64", torch.bool: "BOOL"}
 
 
 def write_safetensors(path, tensors, metadata):
-    """The safetensors container of spec/pare-format.md, header padded with spaces to 8 bytes."""
+    """The safetensors container of docs/format.md, header padded with spaces to 8 bytes."""
     header = {"__metadata__": metadata}
     chunks = []
     offset = 0

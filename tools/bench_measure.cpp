@@ -61,7 +61,7 @@ LoadedModel load_model(const std::string& path, bool optimize) {
   });
 }
 
-// The recorded input shapes with the leading (batch) dimension replaced, as spec/pare-format.md
+// The recorded input shapes with the leading (batch) dimension replaced, as docs/format.md
 // allows it to vary.
 std::vector<ir::TensorMeta> batched(const std::vector<ir::TensorMeta>& recorded, int64_t batch) {
   std::vector<ir::TensorMeta> inputs = recorded;

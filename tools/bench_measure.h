@@ -57,7 +57,7 @@ std::vector<BenchRow> measure_models(const std::vector<std::string>& paths,
 // model 0 row of the same batch and threads.
 void compare_with_baseline(std::vector<BenchRow>& rows);
 
-// The row as `pare bench --json` writes it (spec/cli.md), and back.
+// The row as `pare bench --json` writes it (docs/cli.md), and back.
 nlohmann::ordered_json row_to_json(const BenchRow& row);
 BenchRow row_from_json(const nlohmann::ordered_json& json);
 

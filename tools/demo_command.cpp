@@ -1,4 +1,4 @@
-// `pare demo [--out DIR] [flags]`: the README's main job (spec/cli.md). Trains a CNN on
+// `pare demo [--out DIR] [flags]`: the README's main job (docs/cli.md). Trains a CNN on
 // Fashion-MNIST, prunes it, fine-tunes, prints dense vs pruned and writes summary.json,
 // dense.pare and pruned.pare (examples/fashion_mnist/ holds the demo itself).
 #include <iostream>

@@ -1,4 +1,4 @@
-// `pare`: one binary, one subcommand per job (spec/cli.md). Exit status 0 on success, 1 when a
+// `pare`: one binary, one subcommand per job (docs/cli.md). Exit status 0 on success, 1 when a
 // file or config is bad (one line on stderr naming the file), 2 on wrong usage (with the usage).
 #include <algorithm>
 #include <csignal>

@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""Turns a torch.fx-traceable torch.nn.Module into a .pare file (spec/pare-format.md).
+"""Turns a torch.fx-traceable torch.nn.Module into a .pare file (docs/format.md).
 
 Command line (the factory is a class or function that returns the model; --weights loads a
 state_dict saved with torch.save):

@@ -1,4 +1,4 @@
-// The self-check of `pare prune` (spec/cli.md, spec/pruning.md "Equivalence"): the masked model
+// The self-check of `pare prune` (docs/cli.md, docs/pruning.md "Equivalence"): the masked model
 // and the pruned one must agree on a seeded input, on the outputs the math says agree. A graph
 // output fed by a pruned final layer is compared on that layer's kept channels; every other
 // graph output in full. A masked LSTM's pruned units emit bias-driven values that the next

@@ -1,4 +1,4 @@
-// Which tensors `pare prune` masks (spec/cli.md): the groups of a --config file, checked entry by
+// Which tensors `pare prune` masks (docs/cli.md): the groups of a --config file, checked entry by
 // entry, or the default list: every Linear, Conv2d and LSTM that a pattern can prune and whose
 // output is not a graph output, with the reason for every layer left out.
 //

@@ -1,4 +1,4 @@
-// Explicit row masks for `pare prune --masks` (spec/pare-format.md, "Masks file"): one BOOL or U8
+// Explicit row masks for `pare prune --masks` (docs/format.md, "Masks file"): one BOOL or U8
 // tensor per tensor qualified name, of the weight's row count; 1 keeps a row, 0 prunes it. They
 // join the group list and, after the pruner's step(), replace whatever its update_mask chose.
 //

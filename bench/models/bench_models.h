@@ -55,7 +55,7 @@ struct VggCnn : pare::nn::Module {
 };
 
 // The head reads the whole output sequence (LSTM -> getitem -> Linear), the chain that
-// `pare prune` can shrink (spec/pruning.md).
+// `pare prune` can shrink (docs/pruning.md).
 struct LstmTagger : pare::nn::Module {
   LstmTagger() {
     lstm =

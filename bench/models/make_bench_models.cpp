@@ -7,7 +7,7 @@
 //   lstm.pare  LSTM 64->128 (one layer, batch_first), Linear 128->10 on every time step:
 //              input [1, 32, 64] (batch, 32 steps, features), output [1, 32, 10]. The head
 //              reads the whole output sequence (LSTM -> getitem -> Linear), the chain that
-//              `pare prune` can shrink (spec/pruning.md).
+//              `pare prune` can shrink (docs/pruning.md).
 // The recorded batch is 1; `pare bench --batch` replaces it.
 //
 //   pare_make_bench_models bench/models/out      (or: bash scripts/make-bench-models.sh)

@@ -1,4 +1,4 @@
-// The graph part of a .pare file (spec/pare-format.md, "The graph"): Graph <-> JSON text.
+// The graph part of a .pare file (docs/format.md, "The graph"): Graph <-> JSON text.
 // Internal to pare_ir; pare_file.cpp joins it with the tensors.
 //
 //   std::string text = graph_to_json(graph, modules);          // modules: name, type, attrs

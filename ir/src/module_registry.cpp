@@ -1,5 +1,5 @@
 // The module registry: type name -> factory, with every built-in layer of the .pare format
-// registered under its attribute names (spec/pare-format.md, "Module types").
+// registered under its attribute names (docs/format.md, "Module types").
 #include "pare/ir/module_registry.h"
 
 #include <algorithm>

@@ -1,4 +1,4 @@
-// The snippet of issue 2, built against an installed pare: it must compile, train a step and
+// The README's snippet, built against an installed pare: it must compile, train a step and
 // print a finite loss.
 #include <pare/pare.h>
 

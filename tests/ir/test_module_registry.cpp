@@ -1,4 +1,4 @@
-// The module registry: every module type of spec/pare-format.md builds from exactly the format's
+// The module registry: every module type of docs/format.md builds from exactly the format's
 // attribute names, and bad attributes are errors naming the module and the attribute.
 #include <doctest/doctest.h>
 

@@ -1,4 +1,4 @@
-// The .pare file (spec/pare-format.md): bit-exact round trips of an MLP, a CNN and an LSTM model,
+// The .pare file (docs/format.md): bit-exact round trips of an MLP, a CNN and an LSTM model,
 // the atomic write, and one test per reader rejection, each checking that the message names the
 // file and the node, module, tensor or input at fault.
 #include <doctest/doctest.h>

@@ -1,4 +1,4 @@
-// Equivalence of the pruning pass (spec/pruning.md, "Equivalence: what the tests must show"): for
+// Equivalence of the pruning pass (docs/pruning.md, "Equivalence: what the tests must show"): for
 // every pattern of the default table, each of the 21 activations as a module and as a function
 // (with non-default arguments), both prune_bias values and seeded random masks, the pruned model's
 // output equals the masked model's (after one forward), and the parameter count never grows.

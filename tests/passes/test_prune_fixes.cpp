@@ -1,4 +1,4 @@
-// One test per point of "Fixed in pare" (spec/pruning.md), each written so that PyTorch's
+// One test per point of "Fixed in pare" (docs/pruning.md), each written so that PyTorch's
 // behaviour fails it: the comment above each test says what torch.ao.pruning's pruner does there
 // and which assertion that breaks. Expected values are computed by hand (in the comments) or by
 // plain loops over the original weights, and the pruned model is compared with the masked one.

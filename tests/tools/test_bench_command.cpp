@@ -1,6 +1,6 @@
 // `pare bench`: the latency statistics and the --batch / --threads lists against hand-computed
 // values, the engine's storage byte counter behind "peak memory", and the built `pare` binary
-// run as a separate process: the JSON rows of spec/cli.md with hand-counted params, MACs and
+// run as a separate process: the JSON rows of docs/cli.md with hand-counted params, MACs and
 // peak bytes, the comparison columns of a second model, row order, and its errors (exit 2 on
 // wrong usage, exit 1 with one line naming the file). No timing is asserted, only the
 // relations between the numbers the command reports.
@@ -162,7 +162,7 @@ TEST_CASE("bench: storage_bytes counts live bytes and the peak since the last re
   CHECK(pare::storage_bytes().peak == start.live);
 }
 
-TEST_CASE("bench: --json writes one row per batch and thread count, as spec/cli.md lists") {
+TEST_CASE("bench: --json writes one row per batch and thread count, as docs/cli.md lists") {
   TempDir dir;
   const std::string model = save_linear(dir, "fc5.pare", 5);
   const Json json = run_bench_json(dir, {model, "--batch", "1,3", "--threads", "1"});

@@ -1,4 +1,4 @@
-// The `pare` command line (spec/cli.md), run as a separate process: usage errors exit 2, --help
+// The `pare` command line (docs/cli.md), run as a separate process: usage errors exit 2, --help
 // exits 0, `pare info` text and --json against hand-computed parameters and MACs, `pare run`
 // outputs against GraphModule::forward, and bad files exit 1 with one line naming the file and
 // leaving no output file behind.

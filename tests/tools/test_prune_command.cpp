@@ -1,4 +1,4 @@
-// `pare prune` (spec/cli.md), run as a separate process on small models saved as .pare: the
+// `pare prune` (docs/cli.md), run as a separate process on small models saved as .pare: the
 // pruned file loads with the expected smaller shapes, and `pare run` on it reproduces a masked
 // reference built here by hand (the original weights with the pruned rows zeroed; the rows the
 // saliency pruner prunes are recomputed here from the weights' L1 norms). Also: the default

@@ -36,7 +36,7 @@ struct IntPair {
 void set_reference_kernels(bool use_reference);
 bool reference_kernels_enabled();
 
-// Activations (the 21 of spec/pruning.md).
+// Activations (the 21 of docs/pruning.md).
 Tensor relu(const Tensor& x);
 Tensor rrelu(const Tensor& x, double lower = 1.0 / 8.0, double upper = 1.0 / 3.0,
              bool training = false);

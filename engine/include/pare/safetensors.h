@@ -1,4 +1,4 @@
-// The safetensors container (spec/pare-format.md, "Container"): an 8-byte little-endian header
+// The safetensors container (docs/format.md, "Container"): an 8-byte little-endian header
 // size, a JSON header naming every tensor's dtype, shape and byte range, then the raw bytes.
 // The reader trusts nothing in the file: every size, offset and dtype is checked before use, and
 // it reads exactly what the header declares (the 8-byte size, the header, then the data buffer

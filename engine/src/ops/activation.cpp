@@ -1,4 +1,4 @@
-// The 21 activations of spec/pruning.md over kernels/activation.h, with torch.nn.functional's
+// The 21 activations of docs/pruning.md over kernels/activation.h, with torch.nn.functional's
 // names, arguments and gradients (including the kinks, which the kernels define).
 #include "pare/kernels/activation.h"
 

@@ -1,5 +1,5 @@
 // The prune functions: shrink the masked layer, fold its pruned channels' constants into the
-// next layer, slice the next layer's inputs (spec/pruning.md, "prune functions: the math").
+// next layer, slice the next layer's inputs (docs/pruning.md, "prune functions: the math").
 #include "pare/passes/pruning/prune_functions.h"
 
 #include <cmath>

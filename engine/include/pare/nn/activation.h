@@ -1,4 +1,4 @@
-// The 21 activation modules of spec/pruning.md, each a leaf layer around its functional op
+// The 21 activation modules of docs/pruning.md, each a leaf layer around its functional op
 // (functional.h) with PyTorch's arguments, defaults and printing.
 //
 //   pare::nn::Sequential mlp(pare::nn::Linear(4, 8), pare::nn::ReLU(), pare::nn::Linear(8, 2));

@@ -1,4 +1,4 @@
-// The .pare model file (spec/pare-format.md): a safetensors file whose metadata holds the graph
+// The .pare model file (docs/format.md): a safetensors file whose metadata holds the graph
 // as JSON and whose tensors are the modules' state_dict entries. An edge app loads and runs it
 // with no model class.
 //

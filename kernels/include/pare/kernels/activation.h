@@ -1,4 +1,4 @@
-// The 21 activations of spec/pruning.md (PyTorch's torch.nn.functional set), elementwise on raw
+// The 21 activations of docs/pruning.md (PyTorch's torch.nn.functional set), elementwise on raw
 // float buffers, with PyTorch's forward and backward formulas, including the gradient it takes at
 // every kink (relu'(0) = 0, hardtanh' = 0 at both bounds, leaky_relu tests x > 0, ...).
 //

@@ -1,5 +1,5 @@
 // pare::pruning::BaseSparsifier: the state and config half of PyTorch's
-// torch.ao.pruning.BaseSparsifier (spec/pruning.md, "BaseSparsifier").
+// torch.ao.pruning.BaseSparsifier (docs/pruning.md, "BaseSparsifier").
 //
 //   pare::pruning::SaliencyPruner pruner({{"sparsity_level", 0.5}});
 //   pruner.prepare(net, {{{"tensor_fqn", "fc1.weight"}}, {{"tensor_fqn", "fc2.weight"}}});

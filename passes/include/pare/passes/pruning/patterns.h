@@ -1,5 +1,5 @@
 // Patterns: which chains of graph nodes the pruning pass knows how to shrink, and the prune
-// function that does it (spec/pruning.md, "prune(): pattern matching").
+// function that does it (docs/pruning.md, "prune(): pattern matching").
 //
 // A pattern is a chain (first, second, ...): element 0 must match the node, element 1 its first
 // user, and so on. An element matches a call_module node by exact module type, a call_function

@@ -1,4 +1,4 @@
-// prune(): the pass that turns a masked model into a physically smaller one (spec/pruning.md,
+// prune(): the pass that turns a masked model into a physically smaller one (docs/pruning.md,
 // "prune(): pattern matching"). Sparsifiers call it from prune(example_inputs); it can also run
 // on a GraphModule loaded from a .pare file whose modules were prepared by a sparsifier.
 //

@@ -1,4 +1,4 @@
-// The prune functions of the default pattern table (spec/pruning.md, "prune functions: the
+// The prune functions of the default pattern table (docs/pruning.md, "prune functions: the
 // math"). Each takes a PatternMatch whose first module carries a FakeStructuredSparsity and
 // physically removes the pruned rows: it shrinks the first layer A, slices whatever sits between
 // A and the next layer B per channel (a per-channel PReLU), folds the constant the pruned

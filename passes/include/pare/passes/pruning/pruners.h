@@ -1,4 +1,4 @@
-// The structured pruners: update_mask() rules over the current masked weight (spec/pruning.md,
+// The structured pruners: update_mask() rules over the current masked weight (docs/pruning.md,
 // "Pruners"). Already-pruned rows score 0, so they are chosen first; masks only lose rows
 // (FPGM's level <= 0 and >= 1 reset them to all kept / all pruned, as in PyTorch). Ties are
 // broken by the lower row index first.

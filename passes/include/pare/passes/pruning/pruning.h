@@ -1,4 +1,4 @@
-// The structured pruning pass (spec/pruning.md): sparsifiers, masks, schedulers and pruners.
+// The structured pruning pass (docs/pruning.md): sparsifiers, masks, schedulers and pruners.
 //
 //   #include "pare/passes/pruning/pruning.h"
 //

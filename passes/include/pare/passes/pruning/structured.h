@@ -1,5 +1,5 @@
 // Structured (row) masks: FakeStructuredSparsity, BiasHook and BaseStructuredSparsifier, the
-// prepare half of PyTorch's torch.ao.pruning._experimental.pruner (spec/pruning.md, "The masked
+// prepare half of PyTorch's torch.ao.pruning._experimental.pruner (docs/pruning.md, "The masked
 // model").
 //
 //   class MyPruner : public pare::pruning::BaseStructuredSparsifier {
@@ -72,7 +72,7 @@ Tensor structured_mask(const nn::Module& module, const std::string& tensor_name)
 // weight_hh_l{k} must be configured together.
 //
 // prune(example_inputs) traces the prepared model, converts every pattern match of `patterns`
-// (spec/pruning.md; see prune.h) and returns the traced GraphModule. The model's own modules are
+// (docs/pruning.md; see prune.h) and returns the traced GraphModule. The model's own modules are
 // the ones shrunk, so the user's model class keeps working at the new widths (create a new
 // optimizer afterwards: the parameters are new tensors).
 class BaseStructuredSparsifier : public BaseSparsifier {
