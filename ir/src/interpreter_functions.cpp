@@ -134,14 +134,6 @@ Tensor optional_tensor_at(const std::vector<Value>& args, size_t index) {
   return index < args.size() && args[index].is_tensor() ? args[index].tensor() : Tensor();
 }
 
-// The stride of a pool: None, [] or 0 mean "the kernel size".
-IntPair pool_stride(const Params& params) {
-  if (!params.has("stride")) return 0;
-  const Argument& stride = *params.find("stride");
-  if (stride.is_list() && stride.to_list().empty()) return 0;
-  return stride.to_ints(params.what("stride"), 2);
-}
-
 FunctionKernel unary(const Node& node, Tensor (*op)(const Tensor&)) {
   require_tensor_args(node, 1);
   Params params(node, {});
@@ -314,64 +306,6 @@ FunctionKernel compile_permute(const Node& node) {
   Params params(node, {{"dims", 1}});
   const Shape dims = ints_or_varargs(node, params, "dims");
   return [dims](const std::vector<Value>& args) { return Value(tensor_at(args, 0).permute(dims)); };
-}
-
-FunctionKernel compile_max_pool(const Node& node, bool always_indices) {
-  require_tensor_args(node, 1);
-  Params params(node, {{"kernel_size", 1},
-                       {"stride", 2},
-                       {"padding", 3},
-                       {"dilation", 4},
-                       {"ceil_mode", 5},
-                       {"return_indices", 6}});
-  const IntPair kernel_size = params.ints("kernel_size", 2);
-  const IntPair stride = pool_stride(params);
-  const IntPair padding = params.ints_or("padding", {0, 0}, 2);
-  const IntPair dilation = params.ints_or("dilation", {1, 1}, 2);
-  const bool ceil_mode = params.flag("ceil_mode", false);
-  const bool with_indices = always_indices || params.flag("return_indices", false);
-  return [=](const std::vector<Value>& args) {
-    const Tensor& x = tensor_at(args, 0);
-    if (!with_indices) {
-      return Value(pare::max_pool2d(x, kernel_size, stride, padding, dilation, ceil_mode));
-    }
-    auto [y, indices] =
-        pare::max_pool2d_with_indices(x, kernel_size, stride, padding, dilation, ceil_mode);
-    return Value(std::vector<Value>{y, indices});
-  };
-}
-
-FunctionKernel compile_avg_pool(const Node& node) {
-  require_tensor_args(node, 1);
-  Params params(node, {{"kernel_size", 1},
-                       {"stride", 2},
-                       {"padding", 3},
-                       {"ceil_mode", 4},
-                       {"count_include_pad", 5},
-                       {"divisor_override", 6}});
-  PARE_CHECK(!params.has("divisor_override"), "avg_pool2d: divisor_override is not supported");
-  const IntPair kernel_size = params.ints("kernel_size", 2);
-  const IntPair stride = pool_stride(params);
-  const IntPair padding = params.ints_or("padding", {0, 0}, 2);
-  const bool ceil_mode = params.flag("ceil_mode", false);
-  const bool count_include_pad = params.flag("count_include_pad", true);
-  return [=](const std::vector<Value>& args) {
-    return Value(pare::avg_pool2d(tensor_at(args, 0), kernel_size, stride, padding, ceil_mode,
-                                  count_include_pad));
-  };
-}
-
-FunctionKernel compile_adaptive_pool(const Node& node, bool max) {
-  require_tensor_args(node, 1);
-  Params params(node, {{"output_size", 1}, {"return_indices", 2}});
-  PARE_CHECK(!params.flag("return_indices", false), node.target(),
-             ": return_indices is not supported");
-  const IntPair output_size = params.ints("output_size", 2);
-  return [max, output_size](const std::vector<Value>& args) {
-    const Tensor& x = tensor_at(args, 0);
-    return Value(max ? pare::adaptive_max_pool2d(x, output_size)
-                     : pare::adaptive_avg_pool2d(x, output_size));
-  };
 }
 
 // cat / stack: a list of tensors and a dim.
@@ -794,12 +728,6 @@ const std::unordered_map<std::string, Compiler>& compilers() {
       {"dropout", &compile_dropout},
       {"softmax", [](const Node& n) { return compile_softmax(n, false); }},
       {"log_softmax", [](const Node& n) { return compile_softmax(n, true); }},
-      // Pools.
-      {"max_pool2d", [](const Node& n) { return compile_max_pool(n, false); }},
-      {"max_pool2d_with_indices", [](const Node& n) { return compile_max_pool(n, true); }},
-      {"avg_pool2d", &compile_avg_pool},
-      {"adaptive_avg_pool2d", [](const Node& n) { return compile_adaptive_pool(n, false); }},
-      {"adaptive_max_pool2d", [](const Node& n) { return compile_adaptive_pool(n, true); }},
       // Arithmetic.
       {"add", [](const Node& n) { return add_or_sub(n, false); }},
       {"sub", [](const Node& n) { return add_or_sub(n, true); }},
@@ -890,6 +818,8 @@ double norm_order(const Argument* p, const std::string& what) {
 }
 
 FunctionKernel compile_function(const Node& node) {
+  if (const OpDefinition* definition = find_op_definition(node.target()))
+    return definition->bind(OpCall(*definition, node, nullptr));
   const auto& table = compilers();
   auto found = table.find(node.target());
   PARE_CHECK(found != table.end(), "unknown call_function target '", node.target(), "'");
@@ -904,12 +834,15 @@ const std::vector<std::string>& function_targets() {
   static const std::vector<std::string> targets = [] {
     std::vector<std::string> names;
     for (const auto& [name, compiler] : detail::compilers()) names.push_back(name);
+    for (const OpDefinition* definition : op_definitions()) names.push_back(definition->name);
     std::sort(names.begin(), names.end());
     return names;
   }();
   return targets;
 }
 
-bool is_function_target(const std::string& target) { return detail::compilers().count(target) > 0; }
+bool is_function_target(const std::string& target) {
+  return find_op_definition(target) != nullptr || detail::compilers().count(target) > 0;
+}
 
 }  // namespace pare::ir

@@ -7,13 +7,11 @@
 
 #include "pare/ir/graph.h"
 #include "pare/ir/graph_module.h"
+#include "pare/ir/op_definition.h"
 
 namespace pare::ir::detail {
 
-// A call_function node compiled once: its literal arguments and kwargs are parsed and bound.
-// It receives the runtime values of the node's positional arguments, in order; an argument
-// that is a literal or None arrives as an empty Value, a list as a tuple Value.
-using FunctionKernel = std::function<Value(const std::vector<Value>& args)>;
+using ir::FunctionKernel;
 
 // Throws pare::Error for an unknown target, a missing or mistyped argument, or an unknown
 // keyword.

@@ -16,57 +16,14 @@
 #include "pare/elementwise.h"
 #include "pare/error.h"
 #include "pare/functional.h"
+#include "pare/ir/op_definition.h"
 #include "pare/kernels/conv2d.h"
 #include "pare/kernels/pooling.h"
+#include "pare/pool_geometry.h"
 
 namespace pare::ir {
 
 namespace {
-
-// What a node produces, without data: one tensor's meta, a tuple, or nothing (a literal or None
-// argument).
-struct Symbol {
-  enum class Kind { none, tensor, tuple };
-  Kind kind = Kind::none;
-  TensorMeta meta;
-  std::vector<Symbol> items;
-
-  static Symbol of(Shape shape, DType dtype = kFloat32) {
-    Symbol symbol;
-    symbol.kind = Kind::tensor;
-    symbol.meta = TensorMeta{std::move(shape), dtype};
-    return symbol;
-  }
-  static Symbol tuple(std::vector<Symbol> items) {
-    Symbol symbol;
-    symbol.kind = Kind::tuple;
-    symbol.items = std::move(items);
-    return symbol;
-  }
-  bool is_tensor() const { return kind == Kind::tensor; }
-  bool is_tuple() const { return kind == Kind::tuple; }
-};
-
-void flatten_into(const Symbol& symbol, std::vector<TensorMeta>& out) {
-  if (symbol.is_tensor()) out.push_back(symbol.meta);
-  for (const Symbol& item : symbol.items) flatten_into(item, out);
-}
-
-std::vector<TensorMeta> flatten(const Symbol& symbol) {
-  std::vector<TensorMeta> out;
-  flatten_into(symbol, out);
-  return out;
-}
-
-// "[2, 3]" for a tensor, "([2, 3], [1, 3])" for a tuple.
-std::string describe(const Symbol& symbol) {
-  if (symbol.is_tensor()) return str_cat(symbol.meta.shape);
-  if (!symbol.is_tuple()) return "None";
-  std::string text = "(";
-  for (size_t i = 0; i < symbol.items.size(); ++i)
-    text += (i ? ", " : "") + describe(symbol.items[i]);
-  return text + ")";
-}
 
 // ---- Shared shape rules (the engine's, restated on shapes) ----
 
@@ -180,71 +137,14 @@ Shape conv2d_shape(const TensorMeta& x, const TensorMeta& weight, const TensorMe
   return out;
 }
 
-void check_pool_input(const TensorMeta& x, std::string_view op) {
-  require_float(x, op, "input");
-  PARE_CHECK(x.shape.size() == 3 || x.shape.size() == 4, op,
-             ": expected a 3-d (unbatched) or 4-d (batched) input, got shape ", x.shape);
-  PARE_CHECK(shape_numel(x.shape) > 0, op, ": expected a non-empty input, got shape ", x.shape);
+Shape pool2d_shape(const TensorMeta& x, const kernels::Pool2dParams& window, const char* op) {
+  const kernels::Pool2dParams params = pool2d_geometry(x.shape, x.dtype, window, op);
+  return pooled_shape(x.shape, params.out_h(), params.out_w());
 }
 
-struct PoolGeometry {
-  IntPair kernel_size = 1;
-  IntPair stride = 0;  // 0: the kernel size
-  IntPair padding = 0;
-  IntPair dilation = 1;
-  bool ceil_mode = false;
-};
-
-Shape pool2d_shape(const TensorMeta& x, const PoolGeometry& geometry, std::string_view op) {
-  check_pool_input(x, op);
-  const IntPair& k = geometry.kernel_size;
-  const IntPair& p = geometry.padding;
-  const IntPair& d = geometry.dilation;
-  PARE_CHECK(k.first > 0 && k.second > 0, op, ": kernel_size must be positive, got ", k.vec());
-  PARE_CHECK(geometry.stride.first >= 0 && geometry.stride.second >= 0, op,
-             ": stride must be positive (0 = kernel_size), got ", geometry.stride.vec());
-  PARE_CHECK(d.first > 0 && d.second > 0, op, ": dilation must be positive, got ", d.vec());
-  PARE_CHECK(p.first >= 0 && p.second >= 0 && p.first <= k.first / 2 && p.second <= k.second / 2,
-             op, ": padding should be at most half of the kernel size, got padding ", p.vec(),
-             " and kernel_size ", k.vec());
-  const size_t rank = x.shape.size();
-  kernels::Pool2dParams window;  // the kernels' own output-size rule and limits
-  window.batch = rank == 4 ? x.shape[0] : 1;
-  window.channels = x.shape[rank - 3];
-  window.in_h = x.shape[rank - 2];
-  window.in_w = x.shape[rank - 1];
-  window.set_window(k.first, k.second, geometry.stride.first, geometry.stride.second, p.first,
-                    p.second, d.first, d.second);
-  window.ceil_mode = geometry.ceil_mode;
-  const int64_t out_h = window.out_h();
-  const int64_t out_w = window.out_w();
-  PARE_CHECK(out_h >= 1 && out_w >= 1, op, ": input of shape ", x.shape,
-             " is too small for kernel_size ", k.vec(), ", padding ", p.vec(), " and dilation ",
-             d.vec(), " (output size ", Shape{out_h, out_w}, ")");
-  window.validate();
-  Shape out = x.shape;
-  out[rank - 2] = out_h;
-  out[rank - 1] = out_w;
-  return out;
-}
-
-Shape adaptive_pool2d_shape(const TensorMeta& x, IntPair output_size, std::string_view op) {
-  check_pool_input(x, op);
-  PARE_CHECK(output_size.first > 0 && output_size.second > 0, op,
-             ": output_size must be positive, got ", output_size.vec(), " for input of shape ",
-             x.shape);
-  kernels::AdaptivePool2dParams params;  // the kernels' limits
-  params.batch = x.shape.size() == 4 ? x.shape[0] : 1;
-  params.channels = x.shape[x.shape.size() - 3];
-  params.in_h = x.shape[x.shape.size() - 2];
-  params.in_w = x.shape[x.shape.size() - 1];
-  params.out_h = output_size.first;
-  params.out_w = output_size.second;
-  params.validate();
-  Shape out = x.shape;
-  out[out.size() - 2] = output_size.first;
-  out[out.size() - 1] = output_size.second;
-  return out;
+Shape adaptive_pool2d_shape(const TensorMeta& x, IntPair output_size, const char* op) {
+  adaptive_pool2d_geometry(x.shape, x.dtype, output_size, op);
+  return pooled_shape(x.shape, output_size.first, output_size.second);
 }
 
 Shape flatten_shape(const Shape& shape, int64_t start_dim, int64_t end_dim) {
@@ -358,7 +258,7 @@ class Call {
   bool has_tensor(size_t index) const { return index < args_.size() && args_[index].is_tensor(); }
   const TensorMeta& tensor(size_t index) const {
     PARE_CHECK(has_tensor(index), target(), ": argument ", index, " must be a tensor, got ",
-               index < args_.size() ? describe(args_[index]) : "nothing");
+               index < args_.size() ? args_[index].describe() : "nothing");
     return args_[index].meta;
   }
   const TensorMeta* optional_tensor(size_t index) const {
@@ -563,37 +463,6 @@ Symbol infer_softmax(const Call& call) {
   return Symbol::of(x.shape);
 }
 
-PoolGeometry max_pool_geometry(const Call& call) {
-  PoolGeometry geometry;
-  geometry.kernel_size = call.required_pair("kernel_size", 1);
-  geometry.stride = call.pool_stride(2);
-  geometry.padding = call.pair("padding", 3, 0);
-  geometry.dilation = call.pair("dilation", 4, 1);
-  geometry.ceil_mode = call.flag("ceil_mode", 5, false);
-  return geometry;
-}
-
-Symbol infer_max_pool2d(const Call& call) {
-  const Shape shape = pool2d_shape(call.tensor(0), max_pool_geometry(call), call.target());
-  if (call.target() == "max_pool2d" && !call.flag("return_indices", 6, false))
-    return Symbol::of(shape);
-  return Symbol::tuple({Symbol::of(shape), Symbol::of(shape, kInt64)});
-}
-
-Symbol infer_avg_pool2d(const Call& call) {
-  PoolGeometry geometry;
-  geometry.kernel_size = call.required_pair("kernel_size", 1);
-  geometry.stride = call.pool_stride(2);
-  geometry.padding = call.pair("padding", 3, 0);
-  geometry.ceil_mode = call.flag("ceil_mode", 4, false);
-  return Symbol::of(pool2d_shape(call.tensor(0), geometry, "avg_pool2d"));
-}
-
-Symbol infer_adaptive_pool2d(const Call& call) {
-  return Symbol::of(
-      adaptive_pool2d_shape(call.tensor(0), call.required_pair("output_size", 1), call.target()));
-}
-
 bool is_tensor_arg(const Call& call, size_t index) {
   return index < call.node().args().size() && call.node().args()[index].is_node();
 }
@@ -746,7 +615,7 @@ std::vector<TensorMeta> list_of_tensors(const Call& call) {
   std::vector<TensorMeta> tensors;
   for (const Symbol& item : call.arg(0).items) {
     PARE_CHECK(item.is_tensor(), call.target(), ": expected tensors in the list, got ",
-               describe(item));
+               item.describe());
     tensors.push_back(item.meta);
   }
   PARE_CHECK(!tensors.empty(), call.target(), ": expected a non-empty list of tensors");
@@ -1176,12 +1045,6 @@ const std::unordered_map<std::string, FunctionRule>& function_rules() {
       {"dropout", &infer_dropout},
       {"softmax", &infer_softmax},
       {"log_softmax", &infer_softmax},
-      // Pools.
-      {"max_pool2d", &infer_max_pool2d},
-      {"max_pool2d_with_indices", &infer_max_pool2d},
-      {"avg_pool2d", &infer_avg_pool2d},
-      {"adaptive_avg_pool2d", &infer_adaptive_pool2d},
-      {"adaptive_max_pool2d", &infer_adaptive_pool2d},
       // Arithmetic.
       {"add", &infer_add_or_sub},
       {"sub", &infer_add_or_sub},
@@ -1298,7 +1161,7 @@ const TensorMeta& single_input(const std::vector<Symbol>& args, const nn::Module
   PARE_CHECK(args.size() == 1, module.type_name(), ": expected one input tensor, got ", args.size(),
              " arguments");
   PARE_CHECK(args[0].is_tensor(), module.type_name(), ": expected a tensor input, got ",
-             describe(args[0]));
+             args[0].describe());
   return args[0].meta;
 }
 
@@ -1316,14 +1179,14 @@ Symbol infer_module_call(const nn::Module& module, const std::vector<Symbol>& ar
 Symbol infer_lstm_module(const nn::Module& module, const std::vector<Symbol>& args) {
   PARE_CHECK(args.size() == 1 || args.size() == 2,
              "LSTM: expected (input) or (input, (h_0, c_0)), got ", args.size(), " arguments");
-  PARE_CHECK(args[0].is_tensor(), "LSTM: expected a tensor input, got ", describe(args[0]));
+  PARE_CHECK(args[0].is_tensor(), "LSTM: expected a tensor input, got ", args[0].describe());
   const TensorMeta* h0 = nullptr;
   const TensorMeta* c0 = nullptr;
   if (args.size() == 2) {
     const Symbol& state = args[1];
     PARE_CHECK(state.is_tuple() && state.items.size() == 2 && state.items[0].is_tensor() &&
                    state.items[1].is_tensor(),
-               "LSTM: the state must be a pair (h_0, c_0), got ", describe(state));
+               "LSTM: the state must be a pair (h_0, c_0), got ", state.describe());
     h0 = &state.items[0].meta;
     c0 = &state.items[1].meta;
   }
@@ -1413,13 +1276,15 @@ Symbol infer_unary_module(const nn::Module& module, const TensorMeta& x) {
     return Symbol::of(batch_norm_shape(x, vectors, use_batch_statistics));
   }
   if (type == "MaxPool2d" || type == "AvgPool2d") {
-    PoolGeometry geometry;
-    geometry.kernel_size = config_pair(config, "kernel_size", module);
-    geometry.stride = config_pair(config, "stride", module);
-    geometry.padding = config_pair(config, "padding", module);
-    if (type == "MaxPool2d") geometry.dilation = config_pair(config, "dilation", module);
-    geometry.ceil_mode = config_bool(config, "ceil_mode", module);
-    return Symbol::of(pool2d_shape(x, geometry, type == "MaxPool2d" ? "max_pool2d" : "avg_pool2d"));
+    const IntPair kernel = config_pair(config, "kernel_size", module);
+    const IntPair stride = config_pair(config, "stride", module);
+    const IntPair padding = config_pair(config, "padding", module);
+    const IntPair dilation = type == "MaxPool2d" ? config_pair(config, "dilation", module) : 1;
+    kernels::Pool2dParams window;
+    window.set_window(kernel.first, kernel.second, stride.first, stride.second, padding.first,
+                      padding.second, dilation.first, dilation.second);
+    window.ceil_mode = config_bool(config, "ceil_mode", module);
+    return Symbol::of(pool2d_shape(x, window, type == "MaxPool2d" ? "max_pool2d" : "avg_pool2d"));
   }
   if (type == "AdaptiveAvgPool2d" || type == "AdaptiveMaxPool2d") {
     return Symbol::of(adaptive_pool2d_shape(
@@ -1508,7 +1373,7 @@ std::string input_shapes(const Node& node, const std::unordered_map<const Node*,
   for (const Node* input : node.input_nodes()) {
     auto found = symbols.find(input);
     text += (text.empty() ? "" : ", ") +
-            (found != symbols.end() ? describe(found->second) : std::string("unknown"));
+            (found != symbols.end() ? found->second.describe() : std::string("unknown"));
   }
   return text.empty() ? "none" : text;
 }
@@ -1528,6 +1393,12 @@ Symbol infer_node(const Node& node, const GraphModule& graph_module,
       PARE_CHECK(node.kwargs().empty(), "call_module takes no keyword arguments");
       return infer_module_call(*graph_module.module(node.target()), args);
     case OpKind::call_function: {
+      if (const OpDefinition* definition = find_op_definition(node.target())) {
+        const OpCall call(*definition, node, &args);
+        // The interpreter's own argument checks (unknown keywords, missing or mistyped ones).
+        definition->bind(call);
+        return definition->infer(call);
+      }
       // The interpreter's own argument checks (unknown keywords, missing or mistyped ones).
       detail::compile_function(node);
       const auto& rules = function_rules();
@@ -1546,7 +1417,7 @@ Symbol infer_node(const Node& node, const GraphModule& graph_module,
 // Refuses a shape no tensor pare can hold (checked_tensor_bytes): checked at every node, so that
 // the error names the node, and no later product of its sizes (a kernel's, a MAC count) can wrap.
 void check_holdable(const Symbol& symbol, const char* role) {
-  for (const TensorMeta& meta : flatten(symbol))
+  for (const TensorMeta& meta : symbol.flatten())
     checked_tensor_bytes(meta.shape, static_cast<int64_t>(element_size(meta.dtype)), role);
 }
 
@@ -1577,7 +1448,7 @@ void infer_shapes(GraphModule& graph_module, const std::vector<TensorMeta>& inpu
                             input_shapes(*node, symbols), ": ", error.what()));
       }
     }
-    node->meta = flatten(symbol);
+    node->meta = symbol.flatten();
     node->produces_tuple = symbol.is_tuple();
     symbols.emplace(node, std::move(symbol));
   }
@@ -1596,7 +1467,7 @@ void infer_shapes(GraphModule& graph_module) {
 
 std::vector<TensorMeta> infer_module_outputs(const nn::Module& module, const TensorMeta& input) {
   try {
-    return flatten(infer_module_call(module, {Symbol::of(input.shape, input.dtype)}));
+    return infer_module_call(module, {Symbol::of(input.shape, input.dtype)}).flatten();
   } catch (const Error& error) {
     throw Error(str_cat(module.type_name(), ": ", error.what()));
   }

@@ -8,6 +8,7 @@
 #include "pare/creation.h"
 #include "pare/functional.h"
 #include "pare/observer.h"
+#include "pare/pool_geometry.h"
 
 namespace pare {
 
@@ -15,65 +16,28 @@ namespace {
 
 void check_pool_input(const Tensor& x, const char* op) {
   PARE_CHECK(x.defined(), op, ": the input is undefined");
-  PARE_CHECK(x.dtype() == kFloat32, op, ": expected a float32 input, got ", dtype_name(x.dtype()));
-  PARE_CHECK(x.dim() == 3 || x.dim() == 4, op,
-             ": expected a 3-d (unbatched) or 4-d (batched) input, got shape ", x.sizes());
-  PARE_CHECK(x.numel() > 0, op, ": expected a non-empty input, got shape ", x.sizes());
-}
-
-// The output shape: x's leading dims with the last two replaced.
-Shape pooled_shape(const Tensor& x, int64_t out_h, int64_t out_w) {
-  Shape shape = x.sizes();
-  shape[shape.size() - 2] = out_h;
-  shape[shape.size() - 1] = out_w;
-  return shape;
+  check_pool2d_input(x.sizes(), x.dtype(), op);
 }
 
 kernels::Pool2dParams make_pool_params(const Tensor& x, const IntPair& kernel_size,
                                        const IntPair& stride, const IntPair& padding,
                                        const IntPair& dilation, bool ceil_mode, const char* op) {
   check_pool_input(x, op);
-  PARE_CHECK(kernel_size.first > 0 && kernel_size.second > 0, op,
-             ": kernel_size must be positive, got ", kernel_size.vec());
-  PARE_CHECK(stride.first >= 0 && stride.second >= 0, op,
-             ": stride must be positive (0 = kernel_size), got ", stride.vec());
-  PARE_CHECK(dilation.first > 0 && dilation.second > 0, op, ": dilation must be positive, got ",
-             dilation.vec());
-  PARE_CHECK(padding.first >= 0 && padding.second >= 0 && padding.first <= kernel_size.first / 2 &&
-                 padding.second <= kernel_size.second / 2,
-             op, ": padding should be at most half of the kernel size, got padding ", padding.vec(),
-             " and kernel_size ", kernel_size.vec());
-  kernels::Pool2dParams params;
-  params.batch = x.dim() == 4 ? x.size(0) : 1;
-  params.channels = x.size(-3);
-  params.in_h = x.size(-2);
-  params.in_w = x.size(-1);
-  params.set_window(kernel_size.first, kernel_size.second, stride.first, stride.second,
+  kernels::Pool2dParams window;
+  window.set_window(kernel_size.first, kernel_size.second, stride.first, stride.second,
                     padding.first, padding.second, dilation.first, dilation.second);
-  params.ceil_mode = ceil_mode;
-  PARE_CHECK(params.out_h() >= 1 && params.out_w() >= 1, op, ": input of shape ", x.sizes(),
-             " is too small for kernel_size ", kernel_size.vec(), ", padding ", padding.vec(),
-             " and dilation ", dilation.vec(), " (output size ",
-             Shape{params.out_h(), params.out_w()}, ")");
-  params.validate();
-  return params;
+  window.ceil_mode = ceil_mode;
+  return pool2d_geometry(x.sizes(), x.dtype(), window, op);
 }
 
 kernels::AdaptivePool2dParams make_adaptive_params(const Tensor& x, const IntPair& output_size,
                                                    const char* op) {
   check_pool_input(x, op);
-  PARE_CHECK(output_size.first > 0 && output_size.second > 0, op,
-             ": output_size must be positive, got ", output_size.vec(), " for input of shape ",
-             x.sizes());
-  kernels::AdaptivePool2dParams params;
-  params.batch = x.dim() == 4 ? x.size(0) : 1;
-  params.channels = x.size(-3);
-  params.in_h = x.size(-2);
-  params.in_w = x.size(-1);
-  params.out_h = output_size.first;
-  params.out_w = output_size.second;
-  params.validate();
-  return params;
+  return adaptive_pool2d_geometry(x.sizes(), x.dtype(), output_size, op);
+}
+
+Shape pooled_shape(const Tensor& x, int64_t out_h, int64_t out_w) {
+  return pare::pooled_shape(x.sizes(), out_h, out_w);
 }
 
 // Max pools route the gradient to the recorded argmax of each window.

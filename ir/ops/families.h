@@ -1,0 +1,23 @@
+// The op families (one file each in ir/ops/) and what their definitions share. Internal to
+// pare_ir: everything outside reads the definitions through pare/ir/op_definition.h.
+#pragma once
+
+#include <vector>
+
+#include "pare/ir/op_definition.h"
+
+namespace pare::ir::ops {
+
+// Each family's definitions; registry.cpp lists the families.
+std::vector<OpDefinition> pooling_ops();
+
+// ---- Shared by the bindings ----
+
+// The tensor in runtime argument `index`; a pare::Error when it is not one.
+const Tensor& tensor_at(const std::vector<Value>& args, size_t index);
+// The tensor at `index`, or an undefined tensor for None or a missing argument.
+Tensor optional_tensor_at(const std::vector<Value>& args, size_t index);
+// A tuple Value of `tensors`.
+Value tuple_of(const std::vector<Tensor>& tensors);
+
+}  // namespace pare::ir::ops
