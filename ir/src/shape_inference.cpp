@@ -1179,12 +1179,15 @@ void check_holdable(const Symbol& symbol, const char* role) {
     checked_tensor_bytes(meta.shape, static_cast<int64_t>(element_size(meta.dtype)), role);
 }
 
-}  // namespace
-
-void infer_shapes(GraphModule& graph_module, const std::vector<TensorMeta>& inputs) {
+// The walk infer_shapes and infer_symbols share: every node's symbol, in graph order, handed to
+// `visit` as soon as it is known (so that infer_shapes leaves the nodes before a failing one with
+// their new meta). `caller` names the entry point in the input-count error.
+void walk_symbols(const GraphModule& graph_module, const std::vector<TensorMeta>& inputs,
+                  const SymbolFallback& fallback, const char* caller,
+                  const std::function<void(Node& node, const Symbol& symbol)>& visit) {
   std::unordered_map<const Node*, Symbol> symbols;
   const std::vector<Node*> placeholders = graph_module.graph().placeholders();
-  PARE_CHECK(inputs.size() == placeholders.size(), "infer_shapes: expected ", placeholders.size(),
+  PARE_CHECK(inputs.size() == placeholders.size(), caller, ": expected ", placeholders.size(),
              " input shape(s) (one per placeholder), got ", inputs.size());
   size_t next_input = 0;
   for (Node* node : graph_module.graph().nodes()) {
@@ -1202,14 +1205,35 @@ void infer_shapes(GraphModule& graph_module, const std::vector<TensorMeta>& inpu
         symbol = infer_node(*node, graph_module, symbols);
         check_holdable(symbol, "output");
       } catch (const std::exception& error) {
-        throw Error(str_cat(node_label(*node, graph_module), ", input shapes ",
-                            input_shapes(*node, symbols), ": ", error.what()));
+        if (!fallback)
+          throw Error(str_cat(node_label(*node, graph_module), ", input shapes ",
+                              input_shapes(*node, symbols), ": ", error.what()));
+        std::vector<Symbol> args;
+        for (const Argument& argument : node->args()) args.push_back(gather(argument, symbols));
+        symbol = fallback(*node, args);
       }
     }
-    node->meta = symbol.flatten();
-    node->produces_tuple = symbol.is_tuple();
+    visit(*node, symbol);
     symbols.emplace(node, std::move(symbol));
   }
+}
+
+}  // namespace
+
+void infer_shapes(GraphModule& graph_module, const std::vector<TensorMeta>& inputs) {
+  walk_symbols(graph_module, inputs, {}, "infer_shapes", [](Node& node, const Symbol& symbol) {
+    node.meta = symbol.flatten();
+    node.produces_tuple = symbol.is_tuple();
+  });
+}
+
+std::vector<Symbol> infer_symbols(const GraphModule& graph_module,
+                                  const std::vector<TensorMeta>& inputs,
+                                  const SymbolFallback& fallback) {
+  std::vector<Symbol> result;
+  walk_symbols(graph_module, inputs, fallback, "infer_symbols",
+               [&](Node&, const Symbol& symbol) { result.push_back(symbol); });
+  return result;
 }
 
 void infer_shapes(GraphModule& graph_module) {
