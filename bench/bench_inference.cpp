@@ -18,7 +18,7 @@
 #include "pare/ir/model_stats.h"
 #include "pare/ir/tracer.h"
 #include "pare/pare.h"
-#include "pare/passes/inference/inference.h"
+#include "pare/inference/inference.h"
 
 namespace {
 

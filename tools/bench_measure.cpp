@@ -11,7 +11,7 @@
 #include "pare/ir/model_stats.h"
 #include "pare/ir/pare_file.h"
 #include "pare/memory_stats.h"
-#include "pare/passes/inference/inference_session.h"
+#include "pare/inference/inference_session.h"
 #include "pare/random.h"
 
 namespace pare::cli {

@@ -18,7 +18,7 @@
 #include "pare/autograd.h"
 #include "pare/creation.h"
 #include "pare/ir/pare_file.h"
-#include "pare/passes/inference/inference_session.h"
+#include "pare/inference/inference_session.h"
 #include "pare/random.h"
 #include "pare/safetensors.h"
 

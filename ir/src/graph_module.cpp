@@ -10,6 +10,7 @@
 #include "interpreter_functions.h"
 #include "pare/autograd.h"
 #include "pare/error.h"
+#include "pare/inference/inference_session.h"
 #include "pare/nn/lstm.h"
 
 namespace pare::ir {
@@ -269,30 +270,14 @@ struct ExecutionPlanCache {
 
 // ---- GraphModule ----
 
-namespace {
-
-std::mutex default_backend_mutex;
-std::function<std::shared_ptr<ForwardBackend>()>& default_backend_factory() {
-  static std::function<std::shared_ptr<ForwardBackend>()> factory;
-  return factory;
-}
-
-}  // namespace
-
 GraphModule::GraphModule(std::shared_ptr<nn::Module> root, std::shared_ptr<Graph> graph)
     : root_(std::move(root)),
       graph_(std::move(graph)),
       plan_cache_(std::make_shared<detail::ExecutionPlanCache>()) {
   PARE_CHECK(root_ != nullptr, "GraphModule: the root module is null");
   PARE_CHECK(graph_ != nullptr, "GraphModule: the graph is null");
-  std::lock_guard<std::mutex> lock(default_backend_mutex);
-  if (default_backend_factory()) forward_backend_ = default_backend_factory()();
-}
-
-void GraphModule::set_default_forward_backend(
-    std::function<std::shared_ptr<ForwardBackend>()> factory) {
-  std::lock_guard<std::mutex> lock(default_backend_mutex);
-  default_backend_factory() = std::move(factory);
+  // The compiled inference path, unless switched off (pare::inference::disable_by_default).
+  forward_backend_ = inference::default_session();
 }
 
 std::shared_ptr<nn::Module> GraphModule::module(const std::string& qualified_name) const {

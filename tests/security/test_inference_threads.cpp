@@ -15,7 +15,7 @@
 
 #include "pare/ir/tracer.h"
 #include "pare/pare.h"
-#include "pare/passes/inference/inference.h"
+#include "pare/inference/inference.h"
 #include "test_util.h"
 
 namespace {

@@ -11,9 +11,9 @@
 // and grad mode off in each calling thread (NoGradGuard is per thread), each thread with its own
 // input tensors; likewise separate GraphModules in separate threads. The interpreter keeps no
 // per-call state in the GraphModule (its execution plan is immutable and shared under a lock),
-// and the inference backend (passes/inference) gives every concurrent call its own compiled graph
-// and arena. Not safe while another thread runs forward() on the same model: train() / eval(),
-// forward() in training mode or with grad mode on (it updates BatchNorm statistics and
+// and the compiled inference path (pare/inference/) gives every concurrent call its own compiled
+// graph and arena. Not safe while another thread runs forward() on the same model: train() /
+// eval(), forward() in training mode or with grad mode on (it updates BatchNorm statistics and
 // invalidates the backend), editing the graph, record_meta(), replacing or writing parameters or
 // buffers (load_state_dict, pruning, an optimizer step), adding hooks or parametrizations, and
 // set_forward_backend() (pare::inference::enable / disable). Finish those first, then share the
@@ -63,9 +63,10 @@ bool is_function_target(const std::string& target);
 
 class GraphModule;
 
-// Another way to run a GraphModule's forward(), installed by a layer above ir/ (passes/inference:
-// pare::inference::enable(gm)). forward() hands it the calls made in evaluation mode with grad
-// mode off; it returns std::nullopt to let the interpreter run them instead.
+// Another way to run a GraphModule's forward(): the compiled inference path
+// (pare/inference/inference_session.h) is one, and a new GraphModule starts with it. forward()
+// hands it the calls made in evaluation mode with grad mode off; it returns std::nullopt to let
+// the interpreter run them instead.
 class ForwardBackend {
  public:
   virtual ~ForwardBackend() = default;
@@ -88,7 +89,10 @@ class GraphModule {
   // Runs the graph with one tensor per placeholder (in order). Errors name the node, its op and
   // target, and the shapes of its inputs. Each node's function and kwargs are resolved once and
   // cached; the cache notices any change to the graph's nodes, args, kwargs or targets.
-  // In evaluation mode with grad mode off, the forward backend runs the call when one is set.
+  // In evaluation mode with grad mode off, the forward backend runs the call when one is set: by
+  // default the compiled inference path (fused, prepacked kernels, a static memory plan).
+  // pare::inference::disable(gm) (or disable_by_default() before constructing) makes forward()
+  // interpret always; enable(gm, options) sets other options.
   Value forward(const std::vector<Tensor>& inputs);
   // The plain interpreter, whatever backend is set.
   Value interpret(const std::vector<Tensor>& inputs);
@@ -98,9 +102,6 @@ class GraphModule {
     forward_backend_ = std::move(backend);
   }
   const std::shared_ptr<ForwardBackend>& forward_backend() const { return forward_backend_; }
-  // A factory every GraphModule constructed afterwards takes its forward backend from (empty:
-  // none). `pare run` and `pare bench` install passes/inference's this way.
-  static void set_default_forward_backend(std::function<std::shared_ptr<ForwardBackend>()> factory);
   // Runs one call_module, call_function or get_attr node on `args`, the runtime values of its
   // positional arguments in order (an empty Value where the node's argument is a literal, which
   // the node supplies itself). Passes use it to push probe values through a node.

@@ -29,7 +29,7 @@
 #include <vector>
 
 #include "pare/ir/graph_module.h"
-#include "pare/passes/inference/inference_options.h"
+#include "pare/inference/inference_options.h"
 
 namespace pare::inference {
 

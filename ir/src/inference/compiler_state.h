@@ -1,4 +1,4 @@
-// Internal to passes/inference: what the inference compiler builds (slots, steps, arena buffers)
+// Internal to the inference compiler (ir/src/inference): what the inference compiler builds (slots, steps, arena buffers)
 // and what it knows while building it (every node's Symbol from shape inference, the value tree
 // each node compiled to). The lowerings (lowerings.h) each add steps and slots through it;
 // CompiledGraph (compiled_graph.cpp) drives them, places the buffers and runs the steps.
@@ -19,7 +19,7 @@
 #include "pare/kernels/activation.h"
 #include "pare/kernels/memory_layout.h"
 #include "pare/nn/module.h"
-#include "pare/passes/inference/compiled_graph.h"
+#include "pare/inference/compiled_graph.h"
 
 namespace pare::inference::detail {
 

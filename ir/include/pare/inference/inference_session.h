@@ -10,7 +10,7 @@
 //   pare::NoGradGuard no_grad;
 //   pare::Tensor y = gm.forward({x});            // compiled on the first call for x's shape
 //
-//   pare::inference::enable_by_default();        // every GraphModule constructed from now on
+//   pare::inference::disable_by_default();       // GraphModules constructed from now on interpret
 //
 // Threads: run() / forward() may be called from several threads at once on one session (and so
 // concurrent GraphModule::forward in evaluation mode under NoGradGuard is safe; the contract is on
@@ -30,9 +30,9 @@
 #include <mutex>
 #include <vector>
 
+#include "pare/inference/compiled_graph.h"
+#include "pare/inference/inference_options.h"
 #include "pare/ir/graph_module.h"
-#include "pare/passes/inference/compiled_graph.h"
-#include "pare/passes/inference/inference_options.h"
 
 namespace pare::inference {
 
@@ -99,8 +99,12 @@ std::shared_ptr<InferenceSession> enable(ir::GraphModule& graph_module,
                                          const InferenceOptions& options = {});
 // Removes graph_module's forward backend: forward() interprets again.
 void disable(ir::GraphModule& graph_module);
-// Every GraphModule constructed afterwards (ir::load, ir::trace, ...) gets its own session.
+// The process-wide default: every GraphModule constructed afterwards (ir::load, ir::trace, ...)
+// starts with its own session with `options` (the default at start-up: InferenceOptions{}), or,
+// after disable_by_default(), with none (forward() interprets).
 void enable_by_default(const InferenceOptions& options = {});
 void disable_by_default();
+// The session a GraphModule constructed now starts with: a new one, or nullptr when disabled.
+std::shared_ptr<InferenceSession> default_session();
 
 }  // namespace pare::inference

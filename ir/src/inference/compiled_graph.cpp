@@ -11,7 +11,7 @@
 // A value whose every reader accepts oneDNN's blocked layout (convolutions, pools) stays blocked;
 // a LayoutReorder step converts it for any other reader. Arena buffers get their offsets from
 // plan_memory over the steps' reads and writes.
-#include "pare/passes/inference/compiled_graph.h"
+#include "pare/inference/compiled_graph.h"
 
 #include <omp.h>
 
@@ -26,7 +26,7 @@
 #include "pare/creation.h"
 #include "pare/error.h"
 #include "pare/ir/shape_inference.h"
-#include "pare/passes/inference/memory_plan.h"
+#include "pare/inference/memory_plan.h"
 
 namespace pare::inference {
 

@@ -7,7 +7,7 @@
 
 #include "inference_test_models.h"
 #include "pare/memory_stats.h"
-#include "pare/passes/inference/inference.h"
+#include "pare/inference/inference.h"
 
 namespace {
 

@@ -1,4 +1,4 @@
-// Internal to passes/inference: the elementwise activation a node computes in evaluation mode
+// Internal to the inference compiler (ir/src/inference): the elementwise activation a node computes in evaluation mode
 // (one of the 21, as a module or a function), with its arguments in kernels' terms.
 #pragma once
 

@@ -1,8 +1,9 @@
-#include "pare/passes/inference/inference_session.h"
+#include "pare/inference/inference_session.h"
 
 #include <omp.h>
 
 #include <algorithm>
+#include <optional>
 
 #include "pare/autograd.h"
 #include "pare/error.h"
@@ -158,11 +159,35 @@ std::shared_ptr<InferenceSession> enable(ir::GraphModule& graph_module,
 
 void disable(ir::GraphModule& graph_module) { graph_module.set_forward_backend(nullptr); }
 
-void enable_by_default(const InferenceOptions& options) {
-  ir::GraphModule::set_default_forward_backend(
-      [options] { return std::make_shared<InferenceSession>(options); });
+namespace {
+
+// The process-wide default of enable_by_default / disable_by_default: on, with default options.
+struct DefaultSessions {
+  std::mutex mutex;
+  std::optional<InferenceOptions> options = InferenceOptions{};
+};
+
+DefaultSessions& default_sessions() {
+  static DefaultSessions defaults;
+  return defaults;
 }
 
-void disable_by_default() { ir::GraphModule::set_default_forward_backend({}); }
+}  // namespace
+
+void enable_by_default(const InferenceOptions& options) {
+  std::lock_guard<std::mutex> lock(default_sessions().mutex);
+  default_sessions().options = options;
+}
+
+void disable_by_default() {
+  std::lock_guard<std::mutex> lock(default_sessions().mutex);
+  default_sessions().options.reset();
+}
+
+std::shared_ptr<InferenceSession> default_session() {
+  std::lock_guard<std::mutex> lock(default_sessions().mutex);
+  const std::optional<InferenceOptions>& options = default_sessions().options;
+  return options ? std::make_shared<InferenceSession>(*options) : nullptr;
+}
 
 }  // namespace pare::inference

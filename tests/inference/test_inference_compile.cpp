@@ -8,7 +8,7 @@
 #include <vector>
 
 #include "inference_test_models.h"
-#include "pare/passes/inference/inference.h"
+#include "pare/inference/inference.h"
 
 namespace {
 

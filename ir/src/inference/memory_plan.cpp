@@ -1,4 +1,4 @@
-#include "pare/passes/inference/memory_plan.h"
+#include "pare/inference/memory_plan.h"
 
 #include <algorithm>
 #include <map>
