@@ -10,6 +10,12 @@ namespace pare::ir::ops {
 
 // Each family's definitions; registry.cpp lists the families.
 std::vector<OpDefinition> pooling_ops();
+std::vector<OpDefinition> linear_ops();
+std::vector<OpDefinition> conv_ops();
+std::vector<OpDefinition> normalization_ops();
+std::vector<OpDefinition> recurrent_ops();
+std::vector<OpDefinition> softmax_ops();
+std::vector<OpDefinition> dropout_ops();
 
 // ---- Shared by the bindings ----
 

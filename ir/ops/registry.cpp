@@ -35,7 +35,15 @@ struct Registry {
 const Registry& registry() {
   static const Registry table = [] {
     Registry built;
-    for (auto family : {&ops::pooling_ops}) {
+    for (auto family : {
+             &ops::pooling_ops,
+             &ops::linear_ops,
+             &ops::conv_ops,
+             &ops::normalization_ops,
+             &ops::recurrent_ops,
+             &ops::softmax_ops,
+             &ops::dropout_ops,
+         }) {
       for (OpDefinition& definition : family()) {
         PARE_CHECK(definition.infer != nullptr && definition.bind != nullptr, "op definition '",
                    definition.name, "' has no shape rule or no interpreter binding");

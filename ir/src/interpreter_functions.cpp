@@ -115,23 +115,10 @@ void require_tensor_args(const Node& node, size_t count) {
   }
 }
 
-// Positions of the args that may carry tensors (node references or None), in order.
-std::vector<size_t> tensor_slots(const Node& node) {
-  std::vector<size_t> slots;
-  for (size_t i = 0; i < node.args().size(); ++i)
-    if (node.args()[i].is_node() || node.args()[i].is_none()) slots.push_back(i);
-  return slots;
-}
-
 const Tensor& tensor_at(const std::vector<Value>& args, size_t index) {
   PARE_CHECK(index < args.size() && args[index].is_tensor(), "argument ", index,
              " must be a tensor");
   return args[index].tensor();
-}
-
-// The tensor at `index`, or an undefined tensor for None or a missing argument.
-Tensor optional_tensor_at(const std::vector<Value>& args, size_t index) {
-  return index < args.size() && args[index].is_tensor() ? args[index].tensor() : Tensor();
 }
 
 FunctionKernel unary(const Node& node, Tensor (*op)(const Tensor&)) {
@@ -340,26 +327,6 @@ FunctionKernel compile_getitem(const Node& node) {
   };
 }
 
-FunctionKernel compile_softmax(const Node& node, bool log) {
-  require_tensor_args(node, 1);
-  Params params(node, {{"dim", 1}});
-  const int64_t dim = params.required_integer("dim");
-  return [log, dim](const std::vector<Value>& args) {
-    return Value(log ? pare::log_softmax(tensor_at(args, 0), dim)
-                     : pare::softmax(tensor_at(args, 0), dim));
-  };
-}
-
-FunctionKernel compile_dropout(const Node& node) {
-  require_tensor_args(node, 1);
-  Params params(node, {{"p", 1}, {"training", 2}});
-  const double p = params.number("p", 0.5);
-  const bool training = params.flag("training", true);
-  return [p, training](const std::vector<Value>& args) {
-    return Value(pare::dropout(tensor_at(args, 0), p, training));
-  };
-}
-
 FunctionKernel compile_rrelu(const Node& node) {
   require_tensor_args(node, 1);
   Params params(node, {{"lower", 1}, {"upper", 2}, {"training", 3}});
@@ -379,88 +346,6 @@ FunctionKernel compile_gelu(const Node& node) {
              "gelu: approximate must be \"none\" or \"tanh\", got \"", approximate, "\"");
   return [approximate](const std::vector<Value>& args) {
     return Value(pare::gelu(tensor_at(args, 0), approximate));
-  };
-}
-
-FunctionKernel compile_linear(const Node& node) {
-  require_tensor_args(node, 2);
-  Params params(node, {});
-  PARE_CHECK(node.args().size() <= 3, "linear: expected (input, weight, bias), got ",
-             node.args().size(), " arguments");
-  return [](const std::vector<Value>& args) {
-    return Value(pare::linear(tensor_at(args, 0), tensor_at(args, 1), optional_tensor_at(args, 2)));
-  };
-}
-
-FunctionKernel compile_conv2d(const Node& node) {
-  require_tensor_args(node, 2);
-  Params params(node, {{"stride", 3}, {"padding", 4}, {"dilation", 5}, {"groups", 6}});
-  const IntPair stride = params.ints_or("stride", {1, 1}, 2);
-  const IntPair padding = params.ints_or("padding", {0, 0}, 2);
-  const IntPair dilation = params.ints_or("dilation", {1, 1}, 2);
-  const int64_t groups = params.integer("groups", 1);
-  return [=](const std::vector<Value>& args) {
-    return Value(pare::conv2d(tensor_at(args, 0), tensor_at(args, 1), optional_tensor_at(args, 2),
-                              stride, padding, dilation, groups));
-  };
-}
-
-// layer_norm(x, [weight, [bias]], normalized_shape=, eps=): the tensors are the node (or None)
-// args in order.
-FunctionKernel compile_layer_norm(const Node& node) {
-  require_tensor_args(node, 1);
-  Params params(node, {{"normalized_shape", 1}, {"eps", 4}});
-  const Shape normalized_shape = params.ints("normalized_shape");
-  const double eps = params.number("eps", 1e-5);
-  const std::vector<size_t> slots = tensor_slots(node);
-  PARE_CHECK(slots.size() <= 3, "layer_norm: expected at most 3 tensors, got ", slots.size());
-  return [=](const std::vector<Value>& args) {
-    auto slot = [&](size_t i) {
-      return i < slots.size() ? optional_tensor_at(args, slots[i]) : Tensor();
-    };
-    return Value(pare::layer_norm(slot(0), normalized_shape, slot(1), slot(2), eps));
-  };
-}
-
-// batch_norm(x, running_mean, running_var, weight, bias, training=, momentum=, eps=); absent
-// tensors are None. Files with only (x, running_mean, running_var) are read as affine-free.
-FunctionKernel compile_batch_norm(const Node& node) {
-  require_tensor_args(node, 1);
-  Params params(node, {{"training", 5}, {"momentum", 6}, {"eps", 7}});
-  const bool training = params.flag("training", false);
-  const double momentum = params.number("momentum", 0.1);
-  const double eps = params.number("eps", 1e-5);
-  const std::vector<size_t> slots = tensor_slots(node);
-  PARE_CHECK(slots.size() == 1 || slots.size() == 3 || slots.size() == 5,
-             "batch_norm: expected 1, 3 or 5 tensors, got ", slots.size());
-  return [=](const std::vector<Value>& args) {
-    auto slot = [&](size_t i) {
-      return i < slots.size() ? optional_tensor_at(args, slots[i]) : Tensor();
-    };
-    return Value(
-        pare::batch_norm(slot(0), slot(1), slot(2), slot(3), slot(4), training, momentum, eps));
-  };
-}
-
-// lstm(x, h0, c0, weights..., num_layers=, has_biases=, batch_first=) -> (output, h_n, c_n).
-FunctionKernel compile_lstm(const Node& node) {
-  require_tensor_args(node, 1);
-  PARE_CHECK(node.args().size() >= 5, "lstm: expected (input, h0, c0, weights...), got ",
-             node.args().size(), " arguments");
-  Params params(
-      node,
-      {{"num_layers", kKeywordOnly}, {"has_biases", kKeywordOnly}, {"batch_first", kKeywordOnly}});
-  const int64_t num_layers = params.integer("num_layers", 1);
-  const bool has_biases = params.flag("has_biases", true);
-  const bool batch_first = params.flag("batch_first", false);
-  const size_t arg_count = node.args().size();
-  return [=](const std::vector<Value>& args) {
-    std::vector<Tensor> weights;
-    for (size_t i = 3; i < arg_count; ++i) weights.push_back(tensor_at(args, i));
-    auto [output, h_n, c_n] =
-        pare::lstm(tensor_at(args, 0), optional_tensor_at(args, 1), optional_tensor_at(args, 2),
-                   weights, has_biases, num_layers, batch_first);
-    return Value(std::vector<Value>{output, h_n, c_n});
   };
 }
 
@@ -719,15 +604,6 @@ const std::unordered_map<std::string, Compiler>& compilers() {
       {"softsign", [](const Node& n) { return unary(n, &pare::softsign); }},
       {"tanhshrink", [](const Node& n) { return unary(n, &pare::tanhshrink); }},
       {"gelu", &compile_gelu},
-      // Layers as functions.
-      {"linear", &compile_linear},
-      {"conv2d", &compile_conv2d},
-      {"layer_norm", &compile_layer_norm},
-      {"batch_norm", &compile_batch_norm},
-      {"lstm", &compile_lstm},
-      {"dropout", &compile_dropout},
-      {"softmax", [](const Node& n) { return compile_softmax(n, false); }},
-      {"log_softmax", [](const Node& n) { return compile_softmax(n, true); }},
       // Arithmetic.
       {"add", [](const Node& n) { return add_or_sub(n, false); }},
       {"sub", [](const Node& n) { return add_or_sub(n, true); }},

@@ -145,82 +145,6 @@ Symbol infer_prelu(const Call& call) {
   return Symbol::of(x.shape);
 }
 
-Symbol infer_linear(const Call& call) {
-  return Symbol::of(linear_shape(call.tensor(0), call.tensor(1), call.optional_tensor(2)));
-}
-
-Symbol infer_conv2d(const Call& call) {
-  ConvGeometry geometry;
-  geometry.stride = call.pair("stride", 3, 1);
-  geometry.padding = call.pair("padding", 4, 0);
-  geometry.dilation = call.pair("dilation", 5, 1);
-  geometry.groups = call.integer("groups", 6, 1);
-  return Symbol::of(
-      conv2d_shape(call.tensor(0), call.tensor(1), call.optional_tensor(2), geometry));
-}
-
-Symbol infer_layer_norm(const Call& call) {
-  PARE_CHECK(call.has("normalized_shape", 1), "layer_norm: missing argument 'normalized_shape'");
-  const Shape normalized_shape =
-      call.literal("normalized_shape", 1)->to_ints("layer_norm: argument 'normalized_shape'");
-  const std::vector<size_t> slots = call.tensor_slots();
-  const TensorMeta& x = call.float_tensor(0);
-  const int64_t feature_dims = static_cast<int64_t>(normalized_shape.size());
-  PARE_CHECK(feature_dims >= 1, "layer_norm: normalized_shape must have at least one dim, got ",
-             normalized_shape);
-  PARE_CHECK(static_cast<int64_t>(x.shape.size()) >= feature_dims &&
-                 Shape(x.shape.end() - feature_dims, x.shape.end()) == normalized_shape,
-             "layer_norm: input of shape ", x.shape, " does not end with normalized_shape ",
-             normalized_shape);
-  const char* roles[] = {"input", "weight", "bias"};
-  for (size_t i = 1; i < slots.size() && i < 3; ++i) {
-    const TensorMeta* parameter = call.optional_tensor(slots[i]);
-    if (parameter == nullptr) continue;
-    require_float(*parameter, "layer_norm", roles[i]);
-    PARE_CHECK(parameter->shape == normalized_shape, "layer_norm: expected ", roles[i],
-               " of shape ", normalized_shape, ", got ", parameter->shape, " for input of shape ",
-               x.shape);
-  }
-  return Symbol::of(x.shape);
-}
-
-Symbol infer_batch_norm(const Call& call) {
-  const std::vector<size_t> slots = call.tensor_slots();
-  PARE_CHECK(slots.size() == 1 || slots.size() == 3 || slots.size() == 5,
-             "batch_norm: expected 1, 3 or 5 tensors, got ", slots.size());
-  std::vector<const TensorMeta*> vectors;
-  for (size_t i = 1; i < slots.size(); ++i) vectors.push_back(call.optional_tensor(slots[i]));
-  return Symbol::of(batch_norm_shape(call.tensor(0), vectors, call.flag("training", 5, false)));
-}
-
-Symbol infer_lstm(const Call& call) {
-  PARE_CHECK(call.arg_count() >= 5, "lstm: expected (input, h0, c0, weights...), got ",
-             call.arg_count(), " arguments");
-  std::vector<TensorMeta> weights;
-  for (size_t i = 3; i < call.arg_count(); ++i) weights.push_back(call.tensor(i));
-  const std::vector<Shape> shapes =
-      lstm_shapes(call.tensor(0), call.optional_tensor(1), call.optional_tensor(2), weights,
-                  call.flag("has_biases", -1, true), call.integer("num_layers", -1, 1),
-                  call.flag("batch_first", -1, false));
-  return Symbol::tuple({Symbol::of(shapes[0]), Symbol::of(shapes[1]), Symbol::of(shapes[2])});
-}
-
-Symbol infer_dropout(const Call& call) {
-  const TensorMeta& x = call.tensor(0);
-  const double p = call.number("p", 1, 0.5);
-  PARE_CHECK(p >= 0.0 && p <= 1.0, "dropout: probability has to be between 0 and 1, got p=", p,
-             " for input of shape ", x.shape);
-  if (call.flag("training", 2, true) && p != 0.0) require_float(x, "dropout", "input");
-  return Symbol::of(x.shape, x.dtype);
-}
-
-Symbol infer_softmax(const Call& call) {
-  const TensorMeta& x = call.float_tensor(0);
-  wrap_dim(call.required_integer("dim", 1), static_cast<int64_t>(x.shape.size()),
-           call.target().c_str());
-  return Symbol::of(x.shape);
-}
-
 bool is_tensor_arg(const Call& call, size_t index) {
   return index < call.node().args().size() && call.node().args()[index].is_node();
 }
@@ -794,15 +718,6 @@ const std::unordered_map<std::string, FunctionRule>& function_rules() {
       {"softsign", &float_unary},
       {"tanhshrink", &float_unary},
       {"gelu", &float_unary},
-      // Layers as functions.
-      {"linear", &infer_linear},
-      {"conv2d", &infer_conv2d},
-      {"layer_norm", &infer_layer_norm},
-      {"batch_norm", &infer_batch_norm},
-      {"lstm", &infer_lstm},
-      {"dropout", &infer_dropout},
-      {"softmax", &infer_softmax},
-      {"log_softmax", &infer_softmax},
       // Arithmetic.
       {"add", &infer_add_or_sub},
       {"sub", &infer_add_or_sub},
