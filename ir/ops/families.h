@@ -16,6 +16,7 @@ std::vector<OpDefinition> normalization_ops();
 std::vector<OpDefinition> recurrent_ops();
 std::vector<OpDefinition> softmax_ops();
 std::vector<OpDefinition> dropout_ops();
+std::vector<OpDefinition> shape_ops();
 
 // ---- Shared by the bindings ----
 

@@ -43,6 +43,7 @@ const Registry& registry() {
              &ops::recurrent_ops,
              &ops::softmax_ops,
              &ops::dropout_ops,
+             &ops::shape_ops,
          }) {
       for (OpDefinition& definition : family()) {
         PARE_CHECK(definition.infer != nullptr && definition.bind != nullptr, "op definition '",

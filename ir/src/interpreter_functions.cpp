@@ -265,36 +265,6 @@ FunctionKernel compile_clamp(const Node& node) {
   };
 }
 
-// A list of ints given as one list argument (kwarg or positional) or as trailing positional
-// ints (torch's varargs form: x.reshape(2, -1), x.permute(0, 2, 1)).
-std::vector<int64_t> ints_or_varargs(const Node& node, const Params& params,
-                                     std::string_view name) {
-  if (const Argument* keyword = node.kwarg(std::string(name)))
-    return keyword->to_ints(params.what(name));
-  PARE_CHECK(node.args().size() > 1, node.target(), ": missing argument '", name, "'");
-  if (node.args().size() == 2 && node.args()[1].is_list())
-    return node.args()[1].to_ints(params.what(name));
-  std::vector<int64_t> values;
-  for (size_t i = 1; i < node.args().size(); ++i)
-    values.push_back(node.args()[i].to_int(params.what(name)));
-  return values;
-}
-
-FunctionKernel compile_reshape(const Node& node) {
-  require_tensor_args(node, 1);
-  Params params(node, {{"shape", 1}, {"size", 1}});
-  const Shape shape = ints_or_varargs(node, params, node.kwarg("size") ? "size" : "shape");
-  return
-      [shape](const std::vector<Value>& args) { return Value(tensor_at(args, 0).reshape(shape)); };
-}
-
-FunctionKernel compile_permute(const Node& node) {
-  require_tensor_args(node, 1);
-  Params params(node, {{"dims", 1}});
-  const Shape dims = ints_or_varargs(node, params, "dims");
-  return [dims](const std::vector<Value>& args) { return Value(tensor_at(args, 0).permute(dims)); };
-}
-
 // cat / stack: a list of tensors and a dim.
 FunctionKernel compile_join(const Node& node, bool stack) {
   PARE_CHECK(!node.args().empty() && node.args()[0].is_list(), node.target(),
@@ -347,84 +317,6 @@ FunctionKernel compile_gelu(const Node& node) {
   return [approximate](const std::vector<Value>& args) {
     return Value(pare::gelu(tensor_at(args, 0), approximate));
   };
-}
-
-// Tensor methods the tracer records (views and copies).
-FunctionKernel compile_flatten(const Node& node) {
-  require_tensor_args(node, 1);
-  Params params(node, {{"start_dim", 1}, {"end_dim", 2}});
-  const int64_t start_dim = params.integer("start_dim", 0);
-  const int64_t end_dim = params.integer("end_dim", -1);
-  return [start_dim, end_dim](const std::vector<Value>& args) {
-    return Value(tensor_at(args, 0).flatten(start_dim, end_dim));
-  };
-}
-
-FunctionKernel compile_transpose(const Node& node) {
-  require_tensor_args(node, 1);
-  Params params(node, {{"dim0", 1}, {"dim1", 2}});
-  const int64_t dim0 = params.required_integer("dim0");
-  const int64_t dim1 = params.required_integer("dim1");
-  return [dim0, dim1](const std::vector<Value>& args) {
-    return Value(tensor_at(args, 0).transpose(dim0, dim1));
-  };
-}
-
-FunctionKernel compile_select(const Node& node) {
-  require_tensor_args(node, 1);
-  Params params(node, {{"dim", 1}, {"index", 2}});
-  const int64_t dim = params.required_integer("dim");
-  const int64_t index = params.required_integer("index");
-  return [dim, index](const std::vector<Value>& args) {
-    return Value(tensor_at(args, 0).select(dim, index));
-  };
-}
-
-FunctionKernel compile_slice(const Node& node) {
-  require_tensor_args(node, 1);
-  Params params(node, {{"dim", 1}, {"start", 2}, {"end", 3}, {"step", 4}});
-  const int64_t dim = params.integer("dim", 0);
-  const int64_t start = params.integer("start", 0);
-  const int64_t end = params.integer("end", std::numeric_limits<int64_t>::max());
-  const int64_t step = params.integer("step", 1);
-  return [=](const std::vector<Value>& args) {
-    return Value(tensor_at(args, 0).slice(dim, start, end, step));
-  };
-}
-
-FunctionKernel compile_narrow(const Node& node) {
-  require_tensor_args(node, 1);
-  Params params(node, {{"dim", 1}, {"start", 2}, {"length", 3}});
-  const int64_t dim = params.required_integer("dim");
-  const int64_t start = params.required_integer("start");
-  const int64_t length = params.required_integer("length");
-  return [=](const std::vector<Value>& args) {
-    return Value(tensor_at(args, 0).narrow(dim, start, length));
-  };
-}
-
-FunctionKernel compile_squeeze(const Node& node) {
-  require_tensor_args(node, 1);
-  Params params(node, {{"dim", 1}});
-  const bool has_dim = params.has("dim");
-  const int64_t dim = params.integer("dim", 0);
-  return [has_dim, dim](const std::vector<Value>& args) {
-    const Tensor& x = tensor_at(args, 0);
-    return Value(has_dim ? x.squeeze(dim) : x.squeeze());
-  };
-}
-
-FunctionKernel compile_unsqueeze(const Node& node) {
-  require_tensor_args(node, 1);
-  Params params(node, {{"dim", 1}});
-  const int64_t dim = params.required_integer("dim");
-  return [dim](const std::vector<Value>& args) { return Value(tensor_at(args, 0).unsqueeze(dim)); };
-}
-
-FunctionKernel compile_method(const Node& node, Tensor (Tensor::*method)() const) {
-  require_tensor_args(node, 1);
-  Params params(node, {});
-  return [method](const std::vector<Value>& args) { return Value((tensor_at(args, 0).*method)()); };
 }
 
 // ---- Selecting, splitting, matrix products and reductions ----
@@ -659,19 +551,6 @@ const std::unordered_map<std::string, Compiler>& compilers() {
       {"argmin", [](const Node& n) { return compile_arg_extreme(n, false); }},
       {"norm", &compile_norm},
       {"var", &compile_var},
-      // Shapes (functional flatten/reshape and the tensor methods).
-      {"flatten", &compile_flatten},
-      {"reshape", &compile_reshape},
-      {"view", &compile_reshape},
-      {"transpose", &compile_transpose},
-      {"t", [](const Node& n) { return compile_method(n, &Tensor::t); }},
-      {"permute", &compile_permute},
-      {"select", &compile_select},
-      {"slice", &compile_slice},
-      {"narrow", &compile_narrow},
-      {"squeeze", &compile_squeeze},
-      {"unsqueeze", &compile_unsqueeze},
-      {"contiguous", [](const Node& n) { return compile_method(n, &Tensor::contiguous); }},
   };
   return table;
 }
