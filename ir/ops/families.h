@@ -17,6 +17,8 @@ std::vector<OpDefinition> recurrent_ops();
 std::vector<OpDefinition> softmax_ops();
 std::vector<OpDefinition> dropout_ops();
 std::vector<OpDefinition> shape_ops();
+std::vector<OpDefinition> joining_ops();
+std::vector<OpDefinition> indexing_ops();
 
 // ---- Shared by the bindings ----
 

@@ -44,6 +44,8 @@ const Registry& registry() {
              &ops::softmax_ops,
              &ops::dropout_ops,
              &ops::shape_ops,
+             &ops::joining_ops,
+             &ops::indexing_ops,
          }) {
       for (OpDefinition& definition : family()) {
         PARE_CHECK(definition.infer != nullptr && definition.bind != nullptr, "op definition '",

@@ -265,38 +265,6 @@ FunctionKernel compile_clamp(const Node& node) {
   };
 }
 
-// cat / stack: a list of tensors and a dim.
-FunctionKernel compile_join(const Node& node, bool stack) {
-  PARE_CHECK(!node.args().empty() && node.args()[0].is_list(), node.target(),
-             ": expected a list of tensors as the first argument");
-  for (const Argument& item : node.args()[0].to_list()) {
-    PARE_CHECK(item.is_node(), node.target(), ": expected node references in the list, got ", item);
-  }
-  Params params(node, {{"dim", 1}});
-  const int64_t dim = params.integer("dim", 0);
-  return [stack, dim](const std::vector<Value>& args) {
-    std::vector<Tensor> tensors;
-    for (const Value& item : args.at(0).items()) tensors.push_back(item.tensor());
-    return Value(stack ? pare::stack(tensors, dim) : pare::cat(tensors, dim));
-  };
-}
-
-FunctionKernel compile_getitem(const Node& node) {
-  require_tensor_args(node, 1);
-  PARE_CHECK(node.args().size() == 2 && node.args()[1].is_int(),
-             "getitem: expected (node, integer index), got ", node.args().size(), " argument(s)");
-  const int64_t index = node.args()[1].to_int();
-  return [index](const std::vector<Value>& args) {
-    PARE_CHECK(!args.at(0).is_tensor(), "getitem: the input is a tensor, not a tuple");
-    const std::vector<Value>& items = args[0].items();
-    const int64_t count = static_cast<int64_t>(items.size());
-    const int64_t wrapped = index < 0 ? index + count : index;
-    PARE_CHECK(wrapped >= 0 && wrapped < count, "getitem: index ", index,
-               " is out of range for a tuple of ", count);
-    return items[wrapped];
-  };
-}
-
 FunctionKernel compile_rrelu(const Node& node) {
   require_tensor_args(node, 1);
   Params params(node, {{"lower", 1}, {"upper", 2}, {"training", 3}});
@@ -320,70 +288,6 @@ FunctionKernel compile_gelu(const Node& node) {
 }
 
 // ---- Selecting, splitting, matrix products and reductions ----
-
-// Positions of the args that are node references, in order.
-std::vector<size_t> node_slots(const Node& node) {
-  std::vector<size_t> slots;
-  for (size_t i = 0; i < node.args().size(); ++i)
-    if (node.args()[i].is_node()) slots.push_back(i);
-  return slots;
-}
-
-Value tuple_of(const std::vector<Tensor>& tensors) {
-  return Value(std::vector<Value>(tensors.begin(), tensors.end()));
-}
-
-// index_select(input, dim, index): the index is the second tensor, wherever dim sits.
-FunctionKernel compile_index_select(const Node& node) {
-  require_tensor_args(node, 1);
-  const std::vector<size_t> tensors = node_slots(node);
-  PARE_CHECK(tensors.size() == 2 && node.args().size() <= 3,
-             "index_select: expected (input, dim, index) with two tensors, got ",
-             node.args().size(), " argument(s) of which ", tensors.size(), " tensor(s)");
-  Params params(node, {{"dim", 1}});
-  const int64_t dim = params.required_integer("dim");
-  const size_t index_at = tensors[1];
-  return [dim, index_at](const std::vector<Value>& args) {
-    return Value(pare::index_select(tensor_at(args, 0), dim, tensor_at(args, index_at)));
-  };
-}
-
-FunctionKernel compile_masked_fill(const Node& node) {
-  require_tensor_args(node, 2);
-  Params params(node, {{"value", 2}});
-  params.require("value");
-  const double value = params.number("value", 0.0);
-  return [value](const std::vector<Value>& args) {
-    return Value(pare::masked_fill(tensor_at(args, 0), tensor_at(args, 1), value));
-  };
-}
-
-// split(x, split_size, dim) -> a tuple of pieces; torch.split calls its size
-// split_size_or_sections (only the size form is supported).
-FunctionKernel compile_split(const Node& node) {
-  require_tensor_args(node, 1);
-  Params params(node, {{"split_size", 1}, {"split_size_or_sections", kKeywordOnly}, {"dim", 2}});
-  const std::string_view key =
-      params.has("split_size_or_sections") ? "split_size_or_sections" : "split_size";
-  params.require(key);
-  PARE_CHECK(!params.find(key)->is_list(), "split: a list of section sizes is not supported, got ",
-             *params.find(key));
-  const int64_t split_size = params.required_integer(key);
-  const int64_t dim = params.integer("dim", 0);
-  return [split_size, dim](const std::vector<Value>& args) {
-    return tuple_of(pare::split(tensor_at(args, 0), split_size, dim));
-  };
-}
-
-FunctionKernel compile_chunk(const Node& node) {
-  require_tensor_args(node, 1);
-  Params params(node, {{"chunks", 1}, {"dim", 2}});
-  const int64_t chunks = params.required_integer("chunks");
-  const int64_t dim = params.integer("dim", 0);
-  return [chunks, dim](const std::vector<Value>& args) {
-    return tuple_of(pare::chunk(tensor_at(args, 0), chunks, dim));
-  };
-}
 
 using DimsReduction = Tensor (*)(const Tensor&, const Shape&, bool);
 
@@ -528,14 +432,6 @@ const std::unordered_map<std::string, Compiler>& compilers() {
            return Value(pare::where(tensor_at(args, 0), tensor_at(args, 1), tensor_at(args, 2)));
          };
        }},
-      // Joining, splitting, selecting and tuples.
-      {"cat", [](const Node& n) { return compile_join(n, false); }},
-      {"stack", [](const Node& n) { return compile_join(n, true); }},
-      {"getitem", &compile_getitem},
-      {"split", &compile_split},
-      {"chunk", &compile_chunk},
-      {"index_select", &compile_index_select},
-      {"masked_fill", &compile_masked_fill},
       // Matrix products.
       {"matmul", [](const Node& n) { return tensor_pair(n, &pare::matmul); }},
       {"mm", [](const Node& n) { return tensor_pair(n, &pare::mm); }},
