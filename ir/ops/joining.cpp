@@ -1,12 +1,10 @@
 // Joining and splitting: cat, stack, split and chunk, as torch takes them. cat and stack receive
-// their tensors as one list argument; split and chunk return a tuple of pieces. The shape rules
-// restate the checks of the engine's ops (indexing.cpp).
-#include <algorithm>
-
+// their tensors as one list argument; split and chunk return a tuple of pieces. The shapes and
+// checks are the engine's own (pare/join_geometry.h).
 #include "families.h"
-#include "pare/checked_math.h"
 #include "pare/error.h"
 #include "pare/indexing.h"
+#include "pare/join_geometry.h"
 
 namespace pare::ir::ops {
 
@@ -29,53 +27,30 @@ std::vector<TensorMeta> list_of_tensors(const OpCall& call) {
   return tensors;
 }
 
-TensorMeta cat_meta(const std::vector<TensorMeta>& tensors, int64_t dim) {
-  // Like PyTorch, 1-d empty tensors are skipped whatever the other ranks are.
-  std::vector<size_t> parts;
-  for (size_t i = 0; i < tensors.size(); ++i)
-    if (!(tensors[i].shape.size() == 1 && tensors[i].shape[0] == 0)) parts.push_back(i);
-  if (parts.empty()) parts.push_back(0);
-  const TensorMeta& first = tensors[parts[0]];
-  PARE_CHECK(!first.shape.empty(), "cat: zero-dimensional tensor (at position ", parts[0],
-             ") cannot be concatenated");
-  const int64_t rank = static_cast<int64_t>(first.shape.size());
-  const int64_t d = wrap_dim(dim, rank, "cat");
-  Shape out = first.shape;
-  out[d] = 0;
-  for (size_t i : parts) {
-    const TensorMeta& t = tensors[i];
-    PARE_CHECK(t.dtype == first.dtype, "cat: expected all tensors to be ", dtype_name(first.dtype),
-               ", got ", dtype_name(t.dtype), " at position ", i);
-    bool compatible = static_cast<int64_t>(t.shape.size()) == rank;
-    for (int64_t k = 0; compatible && k < rank; ++k)
-      compatible = k == d || t.shape[k] == first.shape[k];
-    PARE_CHECK(compatible, "cat: sizes must match except in dim ", d, ", got shapes ", first.shape,
-               " (position ", parts[0], ") and ", t.shape, " (position ", i, ")");
-    out[d] = checked_add(out[d], t.shape[d], "cat: dim ", d, " of shapes ", first.shape, " and ",
-                         t.shape);
+// The result of cat over `tensors` (pare/join_geometry.h, the engine's rule).
+Symbol cat_symbol(const std::vector<TensorMeta>& tensors, int64_t dim) {
+  std::vector<Shape> shapes;
+  std::vector<DType> dtypes;
+  for (const TensorMeta& tensor : tensors) {
+    shapes.push_back(tensor.shape);
+    dtypes.push_back(tensor.dtype);
   }
-  return TensorMeta{out, first.dtype};
+  const CatGeometry geometry = cat_geometry(shapes, dtypes, dim);
+  return Symbol::of(geometry.shape, geometry.dtype);
 }
 
 Symbol infer_cat(const OpCall& call) {
-  const TensorMeta meta = cat_meta(list_of_tensors(call), call.integer("dim"));
-  return Symbol::of(meta.shape, meta.dtype);
+  return cat_symbol(list_of_tensors(call), call.integer("dim"));
 }
 
+// stack is cat along a new size-1 dim.
 Symbol infer_stack(const OpCall& call) {
-  const std::vector<TensorMeta> tensors = list_of_tensors(call);
-  const Shape& shape = tensors[0].shape;
-  const int64_t d = wrap_dim(call.integer("dim"), static_cast<int64_t>(shape.size()) + 1, "stack");
-  std::vector<TensorMeta> expanded;
-  for (size_t i = 0; i < tensors.size(); ++i) {
-    PARE_CHECK(tensors[i].shape == shape, "stack: expects each tensor to be equal size, but got ",
-               shape, " at entry 0 and ", tensors[i].shape, " at entry ", i);
-    TensorMeta item = tensors[i];
-    item.shape.insert(item.shape.begin() + d, 1);
-    expanded.push_back(item);
-  }
-  const TensorMeta meta = cat_meta(expanded, d);
-  return Symbol::of(meta.shape, meta.dtype);
+  std::vector<TensorMeta> tensors = list_of_tensors(call);
+  std::vector<Shape> shapes;
+  for (const TensorMeta& tensor : tensors) shapes.push_back(tensor.shape);
+  const int64_t d = stack_dim(shapes, call.integer("dim"));
+  for (TensorMeta& tensor : tensors) tensor.shape.insert(tensor.shape.begin() + d, 1);
+  return cat_symbol(tensors, d);
 }
 
 FunctionKernel bind_join(const OpCall& call) {
@@ -96,24 +71,15 @@ FunctionKernel bind_join(const OpCall& call) {
 
 // ---- split, chunk ----
 
-// The pieces of split(x, split_size, dim), as a tuple.
-Symbol split_pieces(const TensorMeta& x, int64_t split_size, int64_t dim) {
-  PARE_CHECK(!x.shape.empty(), "split: cannot split a 0-d tensor");
-  const int64_t d = wrap_dim(dim, static_cast<int64_t>(x.shape.size()), "split");
-  const int64_t length = x.shape[d];
-  PARE_CHECK(split_size > 0 || (split_size == 0 && length == 0), "split: split_size must be ",
-             "positive, got ", split_size, " for dim ", d, " of shape ", x.shape);
-  std::vector<Symbol> pieces;
+// The pieces of a split along geometry.dim, as a tuple.
+Symbol pieces(const TensorMeta& x, const SplitGeometry& geometry) {
+  std::vector<Symbol> items;
   Shape piece = x.shape;
-  if (length == 0) {
-    pieces.push_back(Symbol::of(piece, x.dtype));
-  } else {
-    for (int64_t start = 0; start < length; start += split_size) {
-      piece[d] = std::min(split_size, length - start);
-      pieces.push_back(Symbol::of(piece, x.dtype));
-    }
+  for (int64_t length : geometry.lengths) {
+    piece[geometry.dim] = length;
+    items.push_back(Symbol::of(piece, x.dtype));
   }
-  return Symbol::tuple(std::move(pieces));
+  return Symbol::tuple(std::move(items));
 }
 
 // torch.split calls its size split_size_or_sections, Tensor.split split_size; only the size form
@@ -128,7 +94,8 @@ int64_t split_size(const OpCall& call) {
 }
 
 Symbol infer_split(const OpCall& call) {
-  return split_pieces(call.tensor(0), split_size(call), call.integer("dim"));
+  const TensorMeta& x = call.tensor(0);
+  return pieces(x, split_geometry(x.shape, split_size(call), call.integer("dim")));
 }
 
 FunctionKernel bind_split(const OpCall& call) {
@@ -142,12 +109,7 @@ FunctionKernel bind_split(const OpCall& call) {
 
 Symbol infer_chunk(const OpCall& call) {
   const TensorMeta& x = call.tensor(0);
-  const int64_t chunks = call.integer("chunks");
-  PARE_CHECK(chunks > 0, "chunk: chunks must be positive, got ", chunks);
-  PARE_CHECK(!x.shape.empty(), "chunk: cannot chunk a 0-d tensor");
-  const int64_t d = wrap_dim(call.integer("dim"), static_cast<int64_t>(x.shape.size()), "chunk");
-  const int64_t length = x.shape[d];
-  return split_pieces(x, length <= 0 ? 0 : (length - 1) / chunks + 1, d);
+  return pieces(x, chunk_geometry(x.shape, call.integer("chunks"), call.integer("dim")));
 }
 
 FunctionKernel bind_chunk(const OpCall& call) {
