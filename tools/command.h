@@ -36,6 +36,7 @@ Subcommand run_command();
 Subcommand prune_command();
 Subcommand bench_command();
 Subcommand demo_command();
+Subcommand ops_command();
 
 // "path: problem", unless `message` already starts with "path:".
 std::string prefix_with_file(const std::string& path, const std::string& message);

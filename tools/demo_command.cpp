@@ -1,6 +1,6 @@
 // `pare demo [--out DIR] [flags]`: the README's main job (docs/cli.md). Trains a CNN on
 // Fashion-MNIST, prunes it, fine-tunes, prints dense vs pruned and writes summary.json,
-// dense.pare and pruned.pare (examples/fashion_mnist/ holds the demo itself).
+// dense.pare and pruned.pare (tools/demo/ holds the demo itself).
 #include <iostream>
 #include <string>
 

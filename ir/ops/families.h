@@ -2,6 +2,7 @@
 // pare_ir: everything outside reads the definitions through pare/ir/op_definition.h.
 #pragma once
 
+#include <string_view>
 #include <vector>
 
 #include "pare/ir/op_definition.h"
@@ -10,6 +11,11 @@ namespace pare::ir::ops {
 
 // Each family's definitions; registry.cpp lists the families.
 std::vector<OpDefinition> pooling_ops();
+std::vector<OpDefinition> activation_ops();
+std::vector<OpDefinition> elementwise_ops();
+std::vector<OpDefinition> comparison_ops();
+std::vector<OpDefinition> linalg_ops();
+std::vector<OpDefinition> reduction_ops();
 std::vector<OpDefinition> linear_ops();
 std::vector<OpDefinition> conv_ops();
 std::vector<OpDefinition> normalization_ops();
@@ -28,5 +34,12 @@ const Tensor& tensor_at(const std::vector<Value>& args, size_t index);
 Tensor optional_tensor_at(const std::vector<Value>& args, size_t index);
 // A tuple Value of `tensors`.
 Value tuple_of(const std::vector<Tensor>& tensors);
+// The kernel of an op on the node's first one (two) tensor arguments and nothing else.
+FunctionKernel unary_kernel(const OpCall& call, Tensor (*op)(const Tensor&));
+FunctionKernel binary_kernel(const OpCall& call, Tensor (*op)(const Tensor&, const Tensor&));
+// Whether positional argument `index`, the Tensor|Scalar parameter `name` (add's `other`, pow's
+// `exponent`), is a tensor; a pare::Error when the node also gives `name` as a keyword, which
+// would otherwise be silently ignored.
+bool is_tensor_operand(const OpCall& call, size_t index, std::string_view name);
 
 }  // namespace pare::ir::ops

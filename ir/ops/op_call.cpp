@@ -103,8 +103,9 @@ OpCall::OpCall(const OpDefinition& definition, const Node& node, const std::vect
       known = known || (declared.name == key && !is_tensor_type(declared.type));
     if (!known) {
       std::string names;
+      // inplace is accepted by every op, so naming it would not help.
       for (const OpParam& declared : definition.params) {
-        if (!is_tensor_type(declared.type))
+        if (!is_tensor_type(declared.type) && declared.name != "inplace")
           names += str_cat(names.empty() ? "" : ", ", declared.name);
       }
       throw Error(str_cat(node.target(), ": unknown keyword argument '", key, "'",

@@ -116,6 +116,44 @@ FunctionKernel bind_adaptive_pool(const OpCall& call) {
   };
 }
 
+// The compiled path's pool: the same window on the input's shape, when the checks pass.
+std::optional<Pool2dLowering> prepared_pool(Pool2dLowering::Kind kind,
+                                            const kernels::Pool2dParams& window,
+                                            const TensorMeta& input, const char* op) {
+  try {
+    return Pool2dLowering{kind, pool2d_geometry(input.shape, input.dtype, window, op)};
+  } catch (const Error&) {
+    return std::nullopt;  // the interpreter reports it
+  }
+}
+
+std::optional<Pool2dLowering> lower_max_pool(const OpCall& call, const TensorMeta& input) {
+  if (returns_indices(call)) return std::nullopt;
+  return prepared_pool(Pool2dLowering::Kind::max, pool_window(call, /*has_dilation=*/true), input,
+                       "max_pool2d");
+}
+
+std::optional<Pool2dLowering> lower_avg_pool(const OpCall& call, const TensorMeta& input) {
+  if (call.has("divisor_override")) return std::nullopt;
+  return prepared_pool(Pool2dLowering::Kind::avg, avg_pool_window(call), input, "avg_pool2d");
+}
+
+// An adaptive pool whose output size divides the input's is a plain pool with window and stride
+// input / output.
+std::optional<Pool2dLowering> lower_adaptive_pool(const OpCall& call, const TensorMeta& input) {
+  if (call.target() == "adaptive_max_pool2d" && call.flag("return_indices")) return std::nullopt;
+  const IntPair out = call.int_pair("output_size");
+  if (input.shape.size() < 2 || out.first <= 0 || out.second <= 0) return std::nullopt;
+  const int64_t in_h = input.shape[input.shape.size() - 2];
+  const int64_t in_w = input.shape[input.shape.size() - 1];
+  if (in_h % out.first != 0 || in_w % out.second != 0) return std::nullopt;
+  kernels::Pool2dParams window;
+  window.set_window(in_h / out.first, in_w / out.second, in_h / out.first, in_w / out.second, 0, 0);
+  const bool max = call.target() == "adaptive_max_pool2d";
+  return prepared_pool(max ? Pool2dLowering::Kind::max : Pool2dLowering::Kind::avg, window, input,
+                       call.target().c_str());
+}
+
 std::vector<OpParam> max_pool_params() {
   return {required_param("input", Type::tensor, 0),
           required_param("kernel_size", Type::int_pair, 1),
@@ -136,7 +174,8 @@ std::vector<OpDefinition> pooling_ops() {
                  .params = max_pool_params(),
                  .infer = &infer_max_pool,
                  .bind = &bind_max_pool,
-                 .lowering = Lowering::pool2d});
+                 .lowering = Lowering::pool2d,
+                 .pool2d = &lower_max_pool});
   ops.push_back({.name = "max_pool2d_with_indices",
                  .family = "pooling",
                  .summary = "2-d max pooling returning (values, int64 indices)",
@@ -155,7 +194,8 @@ std::vector<OpDefinition> pooling_ops() {
                             param("divisor_override", Type::optional_integer, 6)},
                  .infer = &infer_avg_pool,
                  .bind = &bind_avg_pool,
-                 .lowering = Lowering::pool2d});
+                 .lowering = Lowering::pool2d,
+                 .pool2d = &lower_avg_pool});
   ops.push_back({.name = "adaptive_avg_pool2d",
                  .family = "pooling",
                  .summary = "2-d adaptive average pooling to output_size",
@@ -163,7 +203,8 @@ std::vector<OpDefinition> pooling_ops() {
                             required_param("output_size", Type::int_pair, 1)},
                  .infer = &infer_adaptive_pool,
                  .bind = &bind_adaptive_pool,
-                 .lowering = Lowering::pool2d});
+                 .lowering = Lowering::pool2d,
+                 .pool2d = &lower_adaptive_pool});
   ops.push_back({.name = "adaptive_max_pool2d",
                  .family = "pooling",
                  .summary = "2-d adaptive max pooling to output_size",
@@ -172,7 +213,8 @@ std::vector<OpDefinition> pooling_ops() {
                             param("return_indices", Type::boolean, 2, false)},
                  .infer = &infer_adaptive_pool,
                  .bind = &bind_adaptive_pool,
-                 .lowering = Lowering::pool2d});
+                 .lowering = Lowering::pool2d,
+                 .pool2d = &lower_adaptive_pool});
   return ops;
 }
 

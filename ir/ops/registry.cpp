@@ -23,6 +23,25 @@ Value tuple_of(const std::vector<Tensor>& tensors) {
   return Value(std::vector<Value>(tensors.begin(), tensors.end()));
 }
 
+FunctionKernel unary_kernel(const OpCall& call, Tensor (*op)(const Tensor&)) {
+  call.require_tensor_args(1);
+  return [op](const std::vector<Value>& args) { return Value(op(tensor_at(args, 0))); };
+}
+
+FunctionKernel binary_kernel(const OpCall& call, Tensor (*op)(const Tensor&, const Tensor&)) {
+  call.require_tensor_args(2);
+  return [op](const std::vector<Value>& args) {
+    return Value(op(tensor_at(args, 0), tensor_at(args, 1)));
+  };
+}
+
+bool is_tensor_operand(const OpCall& call, size_t index, std::string_view name) {
+  if (!call.is_node_arg(index)) return false;
+  PARE_CHECK(call.node().kwarg(std::string(name)) == nullptr, call.target(), ": argument '", name,
+             "' is given twice, as tensor argument ", index, " and as a keyword");
+  return true;
+}
+
 }  // namespace ops
 
 namespace {
@@ -37,6 +56,11 @@ const Registry& registry() {
     Registry built;
     for (auto family : {
              &ops::pooling_ops,
+             &ops::activation_ops,
+             &ops::elementwise_ops,
+             &ops::comparison_ops,
+             &ops::linalg_ops,
+             &ops::reduction_ops,
              &ops::linear_ops,
              &ops::conv_ops,
              &ops::normalization_ops,

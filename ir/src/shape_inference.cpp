@@ -4,7 +4,6 @@
 #include "pare/ir/shape_inference.h"
 
 #include <algorithm>
-#include <cmath>
 #include <functional>
 #include <limits>
 #include <optional>
@@ -130,365 +129,15 @@ class Call {
 
 using FunctionRule = Symbol (*)(const Call&);
 
-Symbol float_unary(const Call& call) { return Symbol::of(call.float_tensor(0).shape); }
-
-Symbol infer_prelu(const Call& call) {
-  const TensorMeta& x = call.float_tensor(0);
-  const TensorMeta& weight = call.float_tensor(1, "weight");
-  PARE_CHECK(weight.shape.size() <= 1,
-             "prelu: expected weight to be a scalar or 1-d tensor, got shape ", weight.shape);
-  const int64_t channels = x.shape.size() >= 2 ? x.shape[1] : 1;
-  const int64_t count = shape_numel(weight.shape);
-  PARE_CHECK(count == 1 || count == channels, "prelu: weight of shape ", weight.shape,
-             " must have 1 or ", channels, " elements (the channel size, dim 1 of the input of ",
-             "shape ", x.shape, ")");
-  return Symbol::of(x.shape);
-}
-
-bool is_tensor_arg(const Call& call, size_t index) {
-  return index < call.node().args().size() && call.node().args()[index].is_node();
-}
-
-// add / sub: tensor or number operands and the keyword alpha (interpreter_functions.cpp).
-Symbol infer_add_or_sub(const Call& call) {
-  const bool subtract = call.target() == "sub";
-  const double alpha = call.number("alpha", -1, 1.0);
-  const double sign = subtract ? -1.0 : 1.0;
-  PARE_CHECK(call.arg_count() > 0, call.target(), ": expected an operand");
-  if (is_tensor_arg(call, 0) && is_tensor_arg(call, 1)) {
-    const TensorMeta& a = call.tensor(0);
-    const TensorMeta& b = call.tensor(1);
-    PARE_CHECK(!(subtract && a.dtype == kBool && b.dtype == kBool),
-               "sub: subtracting bool tensors is not supported (shapes ", a.shape, " and ", b.shape,
-               ")");
-    const Shape shape = broadcast_shapes(a.shape, b.shape, call.target().c_str());
-    const DType dtype = promote(a, b, call.target());
-    PARE_CHECK(dtype == kFloat32 || is_whole(alpha), call.target(),
-               ": alpha must be a whole number for ", dtype_name(dtype), " tensors, got ", alpha);
-    return Symbol::of(shape, dtype);
-  }
-  if (is_tensor_arg(call, 0)) {
-    PARE_CHECK(call.has("other", 1), call.target(), ": missing argument 'other'");
-    const TensorMeta& x = call.tensor(0);
-    return Symbol::of(x.shape, scalar_dtype(x.dtype, sign * alpha * call.number("other", 1, 0.0)));
-  }
-  const TensorMeta& x = call.tensor(1);
-  const double first = call.node().args()[0].to_double();
-  return Symbol::of(x.shape, scalar_dtype(scalar_dtype(x.dtype, sign * alpha), first));
-}
-
-// mul / div: tensor or number operands; division is true division (float32).
-Symbol infer_mul_or_div(const Call& call) {
-  const bool divide = call.target() == "div";
-  PARE_CHECK(call.arg_count() > 0, call.target(), ": expected an operand");
-  if (is_tensor_arg(call, 0) && is_tensor_arg(call, 1)) {
-    const TensorMeta& a = call.tensor(0);
-    const TensorMeta& b = call.tensor(1);
-    const Shape shape = broadcast_shapes(a.shape, b.shape, call.target().c_str());
-    const DType dtype = promote(a, b, call.target());
-    return Symbol::of(shape, divide ? kFloat32 : dtype);
-  }
-  const bool tensor_first = is_tensor_arg(call, 0);
-  const TensorMeta& x = call.tensor(tensor_first ? 0 : 1);
-  double other = 0.0;
-  if (tensor_first) {
-    PARE_CHECK(call.has("other", 1), call.target(), ": missing argument 'other'");
-    other = call.number("other", 1, 1.0);
-  } else {
-    other = call.node().args()[0].to_double();
-  }
-  return Symbol::of(x.shape, divide ? kFloat32 : scalar_dtype(x.dtype, other));
-}
-
-// rsub / rdiv: other - x and other / x.
-Symbol infer_reversed_scalar(const Call& call) {
-  const TensorMeta& x = call.tensor(0);
-  PARE_CHECK(call.has("other", 1), call.target(), ": missing argument 'other'");
-  if (call.target() == "rdiv") return Symbol::of(x.shape, kFloat32);
-  const double other = call.number("other", 1, 0.0);
-  const double alpha = call.number("alpha", -1, 1.0);
-  const DType scaled = alpha == 1.0 ? x.dtype : scalar_dtype(x.dtype, alpha);
-  return Symbol::of(x.shape, scalar_dtype(scaled, other));
-}
-
-Symbol infer_extremum(const Call& call) {
-  const TensorMeta& a = call.tensor(0);
-  const TensorMeta& b = call.tensor(1);
-  return Symbol::of(broadcast_shapes(a.shape, b.shape, call.target().c_str()),
-                    promote(a, b, call.target()));
-}
-
-Symbol infer_pow(const Call& call) {
-  const TensorMeta& base = call.tensor(0);
-  if (is_tensor_arg(call, 1)) {
-    const TensorMeta& exponent = call.tensor(1);
-    const Shape shape = broadcast_shapes(base.shape, exponent.shape, "pow");
-    const DType dtype = promote(base, exponent, "pow");
-    PARE_CHECK(dtype != kBool, "pow: bool tensors are not supported (shapes ", base.shape, " and ",
-               exponent.shape, ")");
-    return Symbol::of(shape, dtype);
-  }
-  PARE_CHECK(call.has("exponent", 1), "pow: missing argument 'exponent'");
-  const double exponent = call.number("exponent", 1, 1.0);
-  PARE_CHECK(base.dtype != kBool, "pow: bool tensors are not supported (shape ", base.shape, ")");
-  if (base.dtype != kFloat32 && is_whole(exponent)) {
-    PARE_CHECK(exponent >= 0, "pow: integers to negative integer powers are not allowed (got ",
-               exponent, " for a ", dtype_name(base.dtype), " tensor of shape ", base.shape, ")");
-    return Symbol::of(base.shape, base.dtype);
-  }
-  return Symbol::of(base.shape, kFloat32);
-}
-
-Symbol infer_clamp(const Call& call) {
-  const TensorMeta& x = call.tensor(0);
-  const bool has_min = call.has("min", 1);
-  const bool has_max = call.has("max", 2);
-  PARE_CHECK(has_min || has_max, "clamp: expected at least one of 'min' and 'max'");
-  PARE_CHECK(x.dtype != kBool, "clamp: bool tensors are not supported (shape ", x.shape, ")");
-  auto integer_bound = [](double bound) { return std::isinf(bound) || is_whole(bound); };
-  const bool keep_integer = (!has_min || integer_bound(call.number("min", 1, 0.0))) &&
-                            (!has_max || integer_bound(call.number("max", 2, 0.0)));
-  return Symbol::of(x.shape, keep_integer ? x.dtype : kFloat32);
-}
-
-Symbol infer_neg(const Call& call) {
-  const TensorMeta& x = call.tensor(0);
-  PARE_CHECK(x.dtype != kBool, "neg: negating a bool tensor (shape ", x.shape,
-             ") is not supported; use logical_not");
-  return Symbol::of(x.shape, x.dtype);
-}
-
 Symbol same_dtype_unary(const Call& call) {
   const TensorMeta& x = call.tensor(0);
   return Symbol::of(x.shape, x.dtype);
 }
 
-Symbol to_float_unary(const Call& call) { return Symbol::of(call.tensor(0).shape, kFloat32); }
-
-Symbol to_bool_unary(const Call& call) { return Symbol::of(call.tensor(0).shape, kBool); }
-
-Symbol infer_comparison(const Call& call) {
-  const TensorMeta& a = call.tensor(0);
-  if (!is_tensor_arg(call, 1)) {
-    PARE_CHECK(call.has("other", 1), call.target(), ": missing argument 'other'");
-    return Symbol::of(a.shape, kBool);
-  }
-  const TensorMeta& b = call.tensor(1);
-  const Shape shape = broadcast_shapes(a.shape, b.shape, call.target().c_str());
-  promote(a, b, call.target());
-  return Symbol::of(shape, kBool);
-}
-
-Symbol infer_where(const Call& call) {
-  const TensorMeta& condition = call.tensor(0);
-  const TensorMeta& a = call.tensor(1);
-  const TensorMeta& b = call.tensor(2);
-  PARE_CHECK(condition.dtype == kBool || condition.dtype == kUInt8,
-             "where: the condition must be a bool tensor, got ", dtype_name(condition.dtype),
-             " of shape ", condition.shape);
-  const Shape values = broadcast_shapes(a.shape, b.shape, "where");
-  const DType dtype = promote(a, b, "where");
-  return Symbol::of(broadcast_shapes(condition.shape, values, "where"), dtype);
-}
-
 // ---- Selecting, splitting, matrix products and reductions ----
 
-// matmul (torch.matmul's rules: 1-d operands promoted and the added dim removed, batch dims
-// broadcast), mm (2-d only) and bmm (3-d, equal batches).
-Symbol infer_matmul(const Call& call) {
-  const std::string& op = call.target();
-  const TensorMeta& a = call.tensor(0);
-  const TensorMeta& b = call.tensor(1);
-  const size_t required_rank = op == "mm" ? 2 : op == "bmm" ? 3 : 0;
-  if (required_rank > 0) {
-    PARE_CHECK(a.shape.size() == required_rank && b.shape.size() == required_rank, op,
-               ": expected ", required_rank, "-d tensors, got shapes ", a.shape, " and ", b.shape);
-  }
-  if (op == "bmm") {
-    PARE_CHECK(a.shape[0] == b.shape[0], "bmm: batch sizes differ, got shapes ", a.shape, " and ",
-               b.shape);
-  }
-  PARE_CHECK(a.dtype == kFloat32 && b.dtype == kFloat32, op, ": expected float32 tensors, got ",
-             dtype_name(a.dtype), " ", a.shape, " and ", dtype_name(b.dtype), " ", b.shape);
-  PARE_CHECK(!a.shape.empty() && !b.shape.empty(), op,
-             ": both operands need at least 1 dim, got shapes ", a.shape, " and ", b.shape);
-  const Shape left = a.shape.size() == 1 ? Shape{1, a.shape[0]} : a.shape;
-  const Shape right = b.shape.size() == 1 ? Shape{b.shape[0], 1} : b.shape;
-  const int64_t k_left = left.back();
-  const int64_t k_right = right[right.size() - 2];
-  PARE_CHECK(k_left == k_right, op, ": shapes ", a.shape, " and ", b.shape,
-             " cannot be multiplied (", k_left, " != ", k_right, ")");
-  Shape out = broadcast_shapes(Shape(left.begin(), left.end() - 2),
-                               Shape(right.begin(), right.end() - 2), op.c_str());
-  if (a.shape.size() > 1) out.push_back(left[left.size() - 2]);
-  if (b.shape.size() > 1) out.push_back(right.back());
-  return Symbol::of(out);
-}
-
-Shape reduction_dims_of(const Call& call, int position) {
-  return detail::reduction_dims(call.literal("dim", position),
-                                str_cat(call.target(), ": argument 'dim'"));
-}
-
-// The shape a reduction over `dims` (empty: every dim) leaves, checked as the engine's plan is.
-Shape reduced_shape(const Shape& shape, const Shape& dims, bool keepdim, const std::string& op) {
-  const int64_t rank = static_cast<int64_t>(shape.size());
-  std::vector<bool> reduced(rank, dims.empty());
-  std::vector<bool> seen(std::max<int64_t>(rank, 1), false);
-  for (int64_t dim : dims) {
-    const int64_t wrapped = wrap_dim(dim, rank, op.c_str());
-    PARE_CHECK(!seen[wrapped], op, ": dim ", wrapped, " appears more than once in dims ", dims,
-               " for shape ", shape);
-    seen[wrapped] = true;
-    if (rank > 0) reduced[wrapped] = true;
-  }
-  Shape out;
-  for (int64_t d = 0; d < rank; ++d) {
-    if (!reduced[d]) {
-      out.push_back(shape[d]);
-    } else if (keepdim) {
-      out.push_back(1);
-    }
-  }
-  return out;
-}
-
-// sum: integer and bool tensors sum to int64.
-Symbol infer_sum(const Call& call) {
-  const TensorMeta& x = call.tensor(0);
-  const Shape out =
-      reduced_shape(x.shape, reduction_dims_of(call, 1), call.flag("keepdim", 2, false), "sum");
-  return Symbol::of(out, x.dtype == kFloat32 ? kFloat32 : kInt64);
-}
-
-Symbol infer_mean(const Call& call) {
-  const TensorMeta& x = call.tensor(0);
-  const Shape out =
-      reduced_shape(x.shape, reduction_dims_of(call, 1), call.flag("keepdim", 2, false), "mean");
-  require_float(x, "mean", "tensor");
-  return Symbol::of(out);
-}
-
-Symbol infer_norm(const Call& call) {
-  const TensorMeta& x = call.tensor(0);
-  const Shape out =
-      reduced_shape(x.shape, reduction_dims_of(call, 2), call.flag("keepdim", 3, false), "norm");
-  require_float(x, "norm", "tensor");
-  const double p = detail::norm_order(call.literal("p", 1), "norm: argument 'p'");
-  PARE_CHECK(p > 0.0, "norm: p must be positive or INFINITY, got ", p, " for shape ", x.shape);
-  return Symbol::of(out);
-}
-
-Symbol infer_var(const Call& call) {
-  const TensorMeta& x = call.tensor(0);
-  const Shape out =
-      reduced_shape(x.shape, reduction_dims_of(call, 1), call.flag("keepdim", 3, false), "var");
-  require_float(x, "var", "tensor");
-  return Symbol::of(out);
-}
-
-// The shape of max / min / argmax / argmin along `dim` (0-d inputs give 0-d results).
-Shape extreme_along_shape(const Shape& shape, int64_t dim, bool keepdim, const std::string& op) {
-  const int64_t d = wrap_dim(dim, static_cast<int64_t>(shape.size()), op.c_str());
-  if (shape.empty()) return {};
-  PARE_CHECK(shape[d] > 0, op, ": cannot reduce dim ", d, " of size 0 in shape ", shape);
-  Shape out = shape;
-  if (keepdim) {
-    out[d] = 1;
-  } else {
-    out.erase(out.begin() + d);
-  }
-  return out;
-}
-
-// max / min: of everything, along a dim (values and int64 indices), or of two tensors.
-Symbol infer_max_or_min(const Call& call) {
-  if (is_tensor_arg(call, 1)) return infer_extremum(call);
-  const TensorMeta& x = call.tensor(0);
-  if (!call.has("dim", 1)) {
-    PARE_CHECK(shape_numel(x.shape) > 0, call.target(), ": cannot reduce an empty tensor of shape ",
-               x.shape, "; pass a dim instead");
-    return Symbol::of({}, x.dtype);
-  }
-  const Shape out = extreme_along_shape(x.shape, call.required_integer("dim", 1),
-                                        call.flag("keepdim", 2, false), call.target());
-  return Symbol::tuple({Symbol::of(out, x.dtype), Symbol::of(out, kInt64)});
-}
-
-// argmax / argmin; without a dim, the index into the flattened input.
-Symbol infer_arg_extreme(const Call& call) {
-  const TensorMeta& x = call.tensor(0);
-  if (!call.has("dim", 1)) {
-    return Symbol::of(extreme_along_shape({shape_numel(x.shape)}, 0, false, call.target()), kInt64);
-  }
-  return Symbol::of(extreme_along_shape(x.shape, call.required_integer("dim", 1),
-                                        call.flag("keepdim", 2, false), call.target()),
-                    kInt64);
-}
-
 const std::unordered_map<std::string, FunctionRule>& function_rules() {
-  static const std::unordered_map<std::string, FunctionRule> rules = {
-      // The 21 activations: float32 in, same shape out.
-      {"relu", &float_unary},
-      {"rrelu", &float_unary},
-      {"hardtanh", &float_unary},
-      {"relu6", &float_unary},
-      {"sigmoid", &float_unary},
-      {"hardsigmoid", &float_unary},
-      {"tanh", &float_unary},
-      {"silu", &float_unary},
-      {"mish", &float_unary},
-      {"hardswish", &float_unary},
-      {"elu", &float_unary},
-      {"celu", &float_unary},
-      {"selu", &float_unary},
-      {"hardshrink", &float_unary},
-      {"leaky_relu", &float_unary},
-      {"logsigmoid", &float_unary},
-      {"softplus", &float_unary},
-      {"prelu", &infer_prelu},
-      {"softsign", &float_unary},
-      {"tanhshrink", &float_unary},
-      {"gelu", &float_unary},
-      // Arithmetic.
-      {"add", &infer_add_or_sub},
-      {"sub", &infer_add_or_sub},
-      {"mul", &infer_mul_or_div},
-      {"div", &infer_mul_or_div},
-      {"rsub", &infer_reversed_scalar},
-      {"rdiv", &infer_reversed_scalar},
-      {"maximum", &infer_extremum},
-      {"minimum", &infer_extremum},
-      {"pow", &infer_pow},
-      {"clamp", &infer_clamp},
-      {"neg", &infer_neg},
-      {"abs", &same_dtype_unary},
-      {"exp", &to_float_unary},
-      {"log", &to_float_unary},
-      {"sqrt", &to_float_unary},
-      {"sign", &same_dtype_unary},
-      {"logical_not", &to_bool_unary},
-      {"eq", &infer_comparison},
-      {"ne", &infer_comparison},
-      {"lt", &infer_comparison},
-      {"le", &infer_comparison},
-      {"gt", &infer_comparison},
-      {"ge", &infer_comparison},
-      {"where", &infer_where},
-      // Matrix products.
-      {"matmul", &infer_matmul},
-      {"mm", &infer_matmul},
-      {"bmm", &infer_matmul},
-      // Reductions.
-      {"sum", &infer_sum},
-      {"mean", &infer_mean},
-      {"max", &infer_max_or_min},
-      {"min", &infer_max_or_min},
-      {"argmax", &infer_arg_extreme},
-      {"argmin", &infer_arg_extreme},
-      {"norm", &infer_norm},
-      {"var", &infer_var},
-  };
+  static const std::unordered_map<std::string, FunctionRule> rules = {};
   return rules;
 }
 
@@ -805,12 +454,15 @@ void check_holdable(const Symbol& symbol, const char* role) {
     checked_tensor_bytes(meta.shape, static_cast<int64_t>(element_size(meta.dtype)), role);
 }
 
-}  // namespace
-
-void infer_shapes(GraphModule& graph_module, const std::vector<TensorMeta>& inputs) {
+// The walk infer_shapes and infer_symbols share: every node's symbol, in graph order, handed to
+// `visit` as soon as it is known (so that infer_shapes leaves the nodes before a failing one with
+// their new meta). `caller` names the entry point in the input-count error.
+void walk_symbols(const GraphModule& graph_module, const std::vector<TensorMeta>& inputs,
+                  const SymbolFallback& fallback, const char* caller,
+                  const std::function<void(Node& node, const Symbol& symbol)>& visit) {
   std::unordered_map<const Node*, Symbol> symbols;
   const std::vector<Node*> placeholders = graph_module.graph().placeholders();
-  PARE_CHECK(inputs.size() == placeholders.size(), "infer_shapes: expected ", placeholders.size(),
+  PARE_CHECK(inputs.size() == placeholders.size(), caller, ": expected ", placeholders.size(),
              " input shape(s) (one per placeholder), got ", inputs.size());
   size_t next_input = 0;
   for (Node* node : graph_module.graph().nodes()) {
@@ -828,14 +480,35 @@ void infer_shapes(GraphModule& graph_module, const std::vector<TensorMeta>& inpu
         symbol = infer_node(*node, graph_module, symbols);
         check_holdable(symbol, "output");
       } catch (const std::exception& error) {
-        throw Error(str_cat(node_label(*node, graph_module), ", input shapes ",
-                            input_shapes(*node, symbols), ": ", error.what()));
+        if (!fallback)
+          throw Error(str_cat(node_label(*node, graph_module), ", input shapes ",
+                              input_shapes(*node, symbols), ": ", error.what()));
+        std::vector<Symbol> args;
+        for (const Argument& argument : node->args()) args.push_back(gather(argument, symbols));
+        symbol = fallback(*node, args);
       }
     }
-    node->meta = symbol.flatten();
-    node->produces_tuple = symbol.is_tuple();
+    visit(*node, symbol);
     symbols.emplace(node, std::move(symbol));
   }
+}
+
+}  // namespace
+
+void infer_shapes(GraphModule& graph_module, const std::vector<TensorMeta>& inputs) {
+  walk_symbols(graph_module, inputs, {}, "infer_shapes", [](Node& node, const Symbol& symbol) {
+    node.meta = symbol.flatten();
+    node.produces_tuple = symbol.is_tuple();
+  });
+}
+
+std::vector<Symbol> infer_symbols(const GraphModule& graph_module,
+                                  const std::vector<TensorMeta>& inputs,
+                                  const SymbolFallback& fallback) {
+  std::vector<Symbol> result;
+  walk_symbols(graph_module, inputs, fallback, "infer_symbols",
+               [&](Node&, const Symbol& symbol) { result.push_back(symbol); });
+  return result;
 }
 
 void infer_shapes(GraphModule& graph_module) {

@@ -200,6 +200,55 @@ TEST_CASE("LSTMs: batch_first with two layers, a state argument, getitem on nest
         std::vector<TensorMeta>{{{2, 3, 4}, pare::kFloat32}, {{2, 3, 4}, pare::kFloat32}});
 }
 
+TEST_CASE("infer_symbols: one symbol per node with the LSTM's nesting, the meta left alone") {
+  Builder b;
+  Node* x = b.input("x");
+  Node* lstm = b.layer("lstm", nn::LSTM(nn::LSTMOptions(6, 4).num_layers(2)), {x});
+  Node* state = b.fn("getitem", {lstm, 1});
+  GraphModule gm = b.finish(Argument::List{b.fn("getitem", {lstm, 0}), state});
+  const std::vector<pare::ir::Symbol> symbols =
+      pare::ir::infer_symbols(gm, {{{5, 3, 6}, pare::kFloat32}});
+  REQUIRE(symbols.size() == gm.graph().nodes().size());
+  CHECK(symbols[0].describe() == "[5, 3, 6]");
+  CHECK(symbols[1].describe() == "([5, 3, 4], ([2, 3, 4], [2, 3, 4]))");
+  CHECK(symbols[2].describe() == "([2, 3, 4], [2, 3, 4])");
+  CHECK(symbols.back().describe() == "([5, 3, 4], ([2, 3, 4], [2, 3, 4]))");
+  for (const Node* node : gm.graph().nodes()) CHECK(node->meta.empty());
+  // Errors are infer_shapes' own.
+  CHECK(contains(error_of([&] {
+                   pare::ir::infer_symbols(gm, {{{5, 3, 7}, pare::kFloat32}});
+                 }),
+                 "node 'lstm' (call_module lstm: LSTM), input shapes [5, 3, 7]"));
+  CHECK(contains(error_of([&] { pare::ir::infer_symbols(gm, {}); }),
+                 "infer_symbols: expected 1 input shape(s) (one per placeholder), got 0"));
+}
+
+TEST_CASE("infer_symbols: a fallback types the nodes inference refuses, and only those") {
+  struct Twice : nn::UnaryModule {
+    Twice() : nn::UnaryModule("Twice") {}
+    Tensor forward(const Tensor& input) override { return input * 2.0; }
+    bool is_leaf_layer() const override { return true; }
+  };
+  Builder b;
+  Node* twice = b.layer("twice", std::make_shared<Twice>(), {b.input("x")});
+  GraphModule gm = b.finish(b.fn("sum", {b.layer("fc", nn::Linear(4, 2), {twice})}));
+  std::vector<std::string> asked;
+  const std::vector<pare::ir::Symbol> symbols =
+      pare::ir::infer_symbols(gm, {{{3, 4}, pare::kFloat32}},
+                              [&](const Node& node, const std::vector<pare::ir::Symbol>& args) {
+                                asked.push_back(node.name() + " " + args.at(0).describe());
+                                return pare::ir::Symbol::of(args.at(0).meta.shape);
+                              });
+  CHECK(asked == std::vector<std::string>{"twice [3, 4]"});
+  CHECK(symbols[2].describe() == "[3, 2]");
+  CHECK(symbols[3].describe() == "[]");
+  // Without one, the module type with no rule is an error.
+  CHECK(contains(error_of([&] {
+                   pare::ir::infer_symbols(gm, {{{3, 4}, pare::kFloat32}});
+                 }),
+                 "no shape rule for module type 'Twice'"));
+}
+
 TEST_CASE("an unbatched LSTM and one whose state is a tuple node") {
   Builder b;
   Node* x = b.input("x");

@@ -22,6 +22,7 @@
 #pragma once
 
 #include <functional>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -29,6 +30,7 @@
 #include "pare/functional.h"
 #include "pare/ir/graph.h"
 #include "pare/ir/graph_module.h"
+#include "pare/kernels/pooling.h"
 
 namespace pare::ir {
 
@@ -155,9 +157,16 @@ using FunctionKernel = std::function<Value(const std::vector<Value>& args)>;
 
 // How the compiled inference path runs an op: `interpreter` runs the bound kernel as a step;
 // `alias` passes its input through when the result is a view the compiler can alias (reshape,
-// flatten, contiguous, dropout in eval); `pool2d` is a 2-d pool the compiler prepares with
-// kernels::Pool2dParams.
+// flatten, contiguous, dropout in eval); `pool2d` is a 2-d pool the compiler prepares from the
+// definition's `pool2d` (kernels::Pool2dParams).
 enum class Lowering { interpreter, alias, pool2d };
+
+// A pool as the compiled path prepares it: max or average over a window.
+struct Pool2dLowering {
+  enum class Kind { max, avg };
+  Kind kind = Kind::max;
+  kernels::Pool2dParams params;  // complete for the call's input shape
+};
 
 // The channel rule: how an op ties the channels of its inputs and output together (dependency
 // groups). `unspecified` until the dependency analysis defines one for the op.
@@ -176,6 +185,10 @@ struct OpDefinition {
   // Multiply-accumulates of one call, given the call's symbols and its output; nullptr: none.
   int64_t (*macs)(const OpCall& call, const Symbol& output) = nullptr;
   Lowering lowering = Lowering::interpreter;
+  // Lowering::pool2d: the pool one call computes on an input of shape `input`, or std::nullopt
+  // where a plain window pool cannot reproduce it (indices returned, divisor_override, an
+  // adaptive pool whose output size does not divide the input's).
+  std::optional<Pool2dLowering> (*pool2d)(const OpCall& call, const TensorMeta& input) = nullptr;
   ChannelRule channel_rule = ChannelRule::unspecified;
 };
 

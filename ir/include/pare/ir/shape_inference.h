@@ -17,10 +17,12 @@
 // non-contiguous tensor (strides are not tracked) and errors that depend on tensor values.
 #pragma once
 
+#include <functional>
 #include <vector>
 
 #include "pare/ir/graph.h"
 #include "pare/ir/graph_module.h"
+#include "pare/ir/op_definition.h"
 
 namespace pare::ir {
 
@@ -28,6 +30,22 @@ namespace pare::ir {
 void infer_shapes(GraphModule& graph_module, const std::vector<TensorMeta>& inputs);
 // Uses each placeholder's existing meta (as set by the tracer or a loaded .pare file).
 void infer_shapes(GraphModule& graph_module);
+
+// Says what a node produces where shape inference cannot (its rule refuses the arguments, or it
+// has none, as for a user's registered module type), given the symbols of its positional
+// arguments; returns the node's symbol or throws the error to report, as is.
+using SymbolFallback =
+    std::function<Symbol(const Node& node, const std::vector<Symbol>& arg_symbols)>;
+
+// Every node's symbol, one per node in graph order (a tuple producer's with its nesting: the
+// LSTM's (output, (h_n, c_n))), by the same walk as infer_shapes but leaving the nodes' meta as
+// it is. Without a fallback, errors are infer_shapes' own.
+//
+//   std::vector<pare::ir::Symbol> symbols =
+//       pare::ir::infer_symbols(gm, {{{1, 3, 32, 32}, pare::kFloat32}});
+std::vector<Symbol> infer_symbols(const GraphModule& graph_module,
+                                  const std::vector<TensorMeta>& inputs,
+                                  const SymbolFallback& fallback = {});
 
 // What one call of `module` on a tensor of meta `input` produces, for the modules the format
 // lists and Sequentials of them (an LSTM: output, h_n, c_n). Errors name the module's type.

@@ -1,0 +1,153 @@
+// The 21 activations, as torch.nn.functional takes them: float32 in, the same shape out (prelu
+// also takes its slopes as a second tensor). Each binds to the engine function of the same name,
+// its numbers read once.
+#include "families.h"
+#include "pare/error.h"
+#include "pare/functional.h"
+
+namespace pare::ir::ops {
+
+namespace {
+
+using Type = ParamType;
+
+Symbol infer_float_unary(const OpCall& call) { return Symbol::of(call.float_tensor(0).shape); }
+
+Symbol infer_prelu(const OpCall& call) {
+  const TensorMeta& x = call.float_tensor(0);
+  const TensorMeta& weight = call.float_tensor(1, "weight");
+  PARE_CHECK(weight.shape.size() <= 1,
+             "prelu: expected weight to be a scalar or 1-d tensor, got shape ", weight.shape);
+  const int64_t channels = x.shape.size() >= 2 ? x.shape[1] : 1;
+  const int64_t count = shape_numel(weight.shape);
+  PARE_CHECK(count == 1 || count == channels, "prelu: weight of shape ", weight.shape,
+             " must have 1 or ", channels, " elements (the channel size, dim 1 of the input of ",
+             "shape ", x.shape, ")");
+  return Symbol::of(x.shape);
+}
+
+// The kernel of an activation that takes one number (two), read from the literal `name`.
+FunctionKernel kernel_with_number(const OpCall& call, Tensor (*op)(const Tensor&, double),
+                                  std::string_view name) {
+  call.require_tensor_args(1);
+  const double value = call.number(name);
+  return
+      [op, value](const std::vector<Value>& args) { return Value(op(tensor_at(args, 0), value)); };
+}
+
+FunctionKernel kernel_with_numbers(const OpCall& call, Tensor (*op)(const Tensor&, double, double),
+                                   std::string_view first, std::string_view second) {
+  call.require_tensor_args(1);
+  const double a = call.number(first);
+  const double b = call.number(second);
+  return [op, a, b](const std::vector<Value>& args) { return Value(op(tensor_at(args, 0), a, b)); };
+}
+
+FunctionKernel bind_rrelu(const OpCall& call) {
+  call.require_tensor_args(1);
+  const double lower = call.number("lower");
+  const double upper = call.number("upper");
+  const bool training = call.flag("training");
+  return [=](const std::vector<Value>& args) {
+    return Value(pare::rrelu(tensor_at(args, 0), lower, upper, training));
+  };
+}
+
+FunctionKernel bind_gelu(const OpCall& call) {
+  call.require_tensor_args(1);
+  const std::string approximate = call.text("approximate");
+  PARE_CHECK(approximate == "none" || approximate == "tanh",
+             "gelu: approximate must be \"none\" or \"tanh\", got \"", approximate, "\"");
+  return [approximate](const std::vector<Value>& args) {
+    return Value(pare::gelu(tensor_at(args, 0), approximate));
+  };
+}
+
+OpParam input() { return required_param("input", Type::tensor, 0); }
+// torch's `inplace` flag: accepted and ignored, as a graph's values are never shared.
+OpParam inplace(int position) { return param("inplace", Type::boolean, position, false); }
+
+OpDefinition activation(std::string name, std::string summary, std::vector<OpParam> params,
+                        FunctionKernel (*bind)(const OpCall&)) {
+  return {.name = std::move(name),
+          .family = "activation",
+          .summary = std::move(summary),
+          .params = std::move(params),
+          .infer = &infer_float_unary,
+          .bind = bind};
+}
+
+}  // namespace
+
+std::vector<OpDefinition> activation_ops() {
+  std::vector<OpDefinition> ops;
+  ops.push_back(activation("relu", "max(0, x)", {input(), inplace(1)},
+                           [](const OpCall& c) { return unary_kernel(c, &pare::relu); }));
+  ops.push_back(activation("rrelu", "randomized leaky ReLU; in eval, the slope (lower + upper) / 2",
+                           {input(), param("lower", Type::number, 1, 1.0 / 8.0),
+                            param("upper", Type::number, 2, 1.0 / 3.0),
+                            param("training", Type::boolean, 3, false), inplace(4)},
+                           &bind_rrelu));
+  ops.push_back(activation("hardtanh", "x clamped to [min_val, max_val]",
+                           {input(), param("min_val", Type::number, 1, -1.0),
+                            param("max_val", Type::number, 2, 1.0), inplace(3)},
+                           [](const OpCall& c) {
+                             return kernel_with_numbers(c, &pare::hardtanh, "min_val", "max_val");
+                           }));
+  ops.push_back(activation("relu6", "min(max(0, x), 6)", {input(), inplace(1)},
+                           [](const OpCall& c) { return unary_kernel(c, &pare::relu6); }));
+  ops.push_back(activation("sigmoid", "1 / (1 + exp(-x))", {input()},
+                           [](const OpCall& c) { return unary_kernel(c, &pare::sigmoid); }));
+  ops.push_back(activation("hardsigmoid", "relu6(x + 3) / 6", {input(), inplace(1)},
+                           [](const OpCall& c) { return unary_kernel(c, &pare::hardsigmoid); }));
+  ops.push_back(activation("tanh", "hyperbolic tangent", {input()},
+                           [](const OpCall& c) { return unary_kernel(c, &pare::tanh); }));
+  ops.push_back(activation("silu", "x * sigmoid(x)", {input(), inplace(1)},
+                           [](const OpCall& c) { return unary_kernel(c, &pare::silu); }));
+  ops.push_back(activation("mish", "x * tanh(softplus(x))", {input(), inplace(1)},
+                           [](const OpCall& c) { return unary_kernel(c, &pare::mish); }));
+  ops.push_back(activation("hardswish", "x * relu6(x + 3) / 6", {input(), inplace(1)},
+                           [](const OpCall& c) { return unary_kernel(c, &pare::hardswish); }));
+  ops.push_back(
+      activation("elu", "x for x > 0, else alpha * (exp(x) - 1)",
+                 {input(), param("alpha", Type::number, 1, 1.0), inplace(2)},
+                 [](const OpCall& c) { return kernel_with_number(c, &pare::elu, "alpha"); }));
+  ops.push_back(
+      activation("celu", "max(0, x) + min(0, alpha * (exp(x / alpha) - 1))",
+                 {input(), param("alpha", Type::number, 1, 1.0), inplace(2)},
+                 [](const OpCall& c) { return kernel_with_number(c, &pare::celu, "alpha"); }));
+  ops.push_back(activation("selu", "scale * elu(x, alpha) with the self-normalising constants",
+                           {input(), inplace(1)},
+                           [](const OpCall& c) { return unary_kernel(c, &pare::selu); }));
+  ops.push_back(activation(
+      "hardshrink", "x where |x| > lambd, else 0", {input(), param("lambd", Type::number, 1, 0.5)},
+      [](const OpCall& c) { return kernel_with_number(c, &pare::hardshrink, "lambd"); }));
+  ops.push_back(activation(
+      "leaky_relu", "x for x >= 0, else negative_slope * x",
+      {input(), param("negative_slope", Type::number, 1, 0.01), inplace(2)},
+      [](const OpCall& c) { return kernel_with_number(c, &pare::leaky_relu, "negative_slope"); }));
+  ops.push_back(activation("logsigmoid", "log(sigmoid(x))", {input()},
+                           [](const OpCall& c) { return unary_kernel(c, &pare::logsigmoid); }));
+  ops.push_back(activation(
+      "softplus", "log(1 + exp(beta * x)) / beta, linear above threshold",
+      {input(), param("beta", Type::number, 1, 1.0), param("threshold", Type::number, 2, 20.0)},
+      [](const OpCall& c) {
+        return kernel_with_numbers(c, &pare::softplus, "beta", "threshold");
+      }));
+  ops.push_back({.name = "prelu",
+                 .family = "activation",
+                 .summary = "x for x >= 0, else weight * x, one slope or one per channel (dim 1)",
+                 .params = {input(), required_param("weight", Type::tensor, 1)},
+                 .infer = &infer_prelu,
+                 .bind = [](const OpCall& c) { return binary_kernel(c, &pare::prelu); }});
+  ops.push_back(activation("softsign", "x / (1 + |x|)", {input()},
+                           [](const OpCall& c) { return unary_kernel(c, &pare::softsign); }));
+  ops.push_back(activation("tanhshrink", "x - tanh(x)", {input()},
+                           [](const OpCall& c) { return unary_kernel(c, &pare::tanhshrink); }));
+  ops.push_back(activation("gelu", "x * Phi(x), or its tanh approximation",
+                           {input(), param("approximate", Type::string, kKeywordOnly, "none")},
+                           &bind_gelu));
+  return ops;
+}
+
+}  // namespace pare::ir::ops

@@ -1,0 +1,81 @@
+// The matrix products matmul (torch.matmul's rules: 1-d operands promoted and the added dim
+// removed, batch dims broadcast), mm (2-d only) and bmm (3-d, equal batches), float32 only, with
+// their multiply-accumulate counts.
+#include "pare/linalg.h"
+
+#include "families.h"
+#include "pare/checked_math.h"
+#include "pare/elementwise.h"
+#include "pare/error.h"
+
+namespace pare::ir::ops {
+
+namespace {
+
+using Type = ParamType;
+
+// The checks and their order are those of the engine's product (linalg.cpp).
+Symbol infer_matmul(const OpCall& call) {
+  const std::string& op = call.target();
+  const TensorMeta& a = call.tensor(0);
+  const TensorMeta& b = call.tensor(1);
+  const size_t required_rank = op == "mm" ? 2 : op == "bmm" ? 3 : 0;
+  if (required_rank > 0) {
+    PARE_CHECK(a.shape.size() == required_rank && b.shape.size() == required_rank, op,
+               ": expected ", required_rank, "-d tensors, got shapes ", a.shape, " and ", b.shape);
+  }
+  if (op == "bmm") {
+    PARE_CHECK(a.shape[0] == b.shape[0], "bmm: batch sizes differ, got shapes ", a.shape, " and ",
+               b.shape);
+  }
+  PARE_CHECK(a.dtype == kFloat32 && b.dtype == kFloat32, op, ": expected float32 tensors, got ",
+             dtype_name(a.dtype), " ", a.shape, " and ", dtype_name(b.dtype), " ", b.shape);
+  PARE_CHECK(!a.shape.empty() && !b.shape.empty(), op,
+             ": both operands need at least 1 dim, got shapes ", a.shape, " and ", b.shape);
+  const Shape left = a.shape.size() == 1 ? Shape{1, a.shape[0]} : a.shape;
+  const Shape right = b.shape.size() == 1 ? Shape{b.shape[0], 1} : b.shape;
+  const int64_t k_left = left.back();
+  const int64_t k_right = right[right.size() - 2];
+  PARE_CHECK(k_left == k_right, op, ": shapes ", a.shape, " and ", b.shape,
+             " cannot be multiplied (", k_left, " != ", k_right, ")");
+  Shape out = broadcast_shapes(Shape(left.begin(), left.end() - 2),
+                               Shape(right.begin(), right.end() - 2), op.c_str());
+  if (a.shape.size() > 1) out.push_back(left[left.size() - 2]);
+  if (b.shape.size() > 1) out.push_back(right.back());
+  return Symbol::of(out);
+}
+
+// Each output element is one dot product of length k (the left operand's last dim): the
+// broadcast batch times m * n * k. The dims a 1-d operand lacks count 1, as in the output.
+int64_t matmul_macs(const OpCall& call, const Symbol& output) {
+  const int64_t k = call.tensor(0).shape.back();
+  return checked_mul(shape_numel(output.meta.shape), k, call.target(), ": MACs of shapes ",
+                     call.tensor(0).shape, " and ", call.tensor(1).shape);
+}
+
+OpDefinition product(std::string name, std::string summary, std::string second,
+                     FunctionKernel (*bind)(const OpCall&)) {
+  return {.name = std::move(name),
+          .family = "linalg",
+          .summary = std::move(summary),
+          .params = {required_param("input", Type::tensor, 0),
+                     required_param(std::move(second), Type::tensor, 1)},
+          .infer = &infer_matmul,
+          .bind = bind,
+          .macs = &matmul_macs};
+}
+
+}  // namespace
+
+std::vector<OpDefinition> linalg_ops() {
+  std::vector<OpDefinition> ops;
+  ops.push_back(product("matmul", "the matrix product, broadcasting batch dims (torch.matmul)",
+                        "other", [](const OpCall& c) { return binary_kernel(c, &pare::matmul); }));
+  ops.push_back(product("mm", "the product of two matrices", "mat2",
+                        [](const OpCall& c) { return binary_kernel(c, &pare::mm); }));
+  ops.push_back(product("bmm", "the products of two equal batches of matrices", "mat2",
+                        [](const OpCall& c) { return binary_kernel(c, &pare::bmm); }));
+  return ops;
+}
+
+}  // namespace pare::ir::ops

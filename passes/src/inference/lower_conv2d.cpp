@@ -1,0 +1,130 @@
+// Lowers a Conv2d module, with the BatchNorm2d that alone reads it folded into its weights and
+// the activation after them fused, to one prepared oneDNN convolution (weights reordered once,
+// input and output kept blocked where every neighbour accepts it), or to the plain kernel when
+// weights are not prepacked. Folding removes a whole pass over the activations per BatchNorm.
+#include <cmath>
+
+#include "lowerings.h"
+#include "pare/creation.h"
+#include "pare/kernels/conv2d.h"
+#include "pare/kernels/prepared_conv2d.h"
+#include "pare/nn/conv.h"
+#include "pare/nn/normalization.h"
+
+namespace pare::inference::detail {
+
+namespace {
+
+// Folds the BatchNorm2d that alone reads `last` (a conv with `weight`, `bias`) into them.
+bool fold_batchnorm(CompilerState& state, const ir::Node*& last, Tensor& weight, Tensor& bias) {
+  ir::Node* user = state.single_user(last);
+  if (user == nullptr || user->args().size() != 1 || state.first_input(*user) != last) return false;
+  auto bn = state.layer_of<nn::BatchNorm2dImpl>(*user);
+  if (!bn || !unhooked(*bn, {"weight", "bias"}) || bn->is_training()) return false;
+  const Tensor mean = float_contiguous(bn->running_mean());
+  const Tensor var = float_contiguous(bn->running_var());
+  if (!mean.defined() || !var.defined()) return false;  // normalises with batch statistics
+  const Tensor gamma = bn->options().affine() ? float_contiguous(bn->weight()) : Tensor();
+  const Tensor beta = bn->options().affine() ? float_contiguous(bn->bias()) : Tensor();
+  const int64_t channels = weight.size(0);
+  if (mean.numel() != channels) return false;
+  const int64_t per_channel = weight.numel() / channels;
+  Tensor folded_weight = empty(weight.sizes());
+  Tensor folded_bias = empty({channels});
+  const float* w = weight.data_ptr<float>();
+  float* fw = folded_weight.data_ptr<float>();
+  for (int64_t c = 0; c < channels; ++c) {
+    const double scale = (gamma.defined() ? gamma.data_ptr<float>()[c] : 1.0) /
+                         std::sqrt(var.data_ptr<float>()[c] + bn->options().eps());
+    for (int64_t i = 0; i < per_channel; ++i)
+      fw[c * per_channel + i] = static_cast<float>(w[c * per_channel + i] * scale);
+    const double b = bias.defined() ? bias.data_ptr<float>()[c] : 0.0;
+    folded_bias.data_ptr<float>()[c] =
+        static_cast<float>((b - mean.data_ptr<float>()[c]) * scale +
+                           (beta.defined() ? beta.data_ptr<float>()[c] : 0.0));
+  }
+  for (const char* name : {"running_mean", "running_var"}) state.watch(bn, name);
+  if (bn->options().affine()) {
+    state.watch(bn, "weight");
+    state.watch(bn, "bias");
+  }
+  weight = folded_weight;
+  bias = folded_bias;
+  state.absorbed.insert(user);
+  last = user;
+  ++state.stats.folded_batchnorms;
+  return true;
+}
+
+}  // namespace
+
+bool lower_conv2d(CompilerState& state, const ir::Node& node) {
+  auto conv = state.layer_of<nn::Conv2dImpl>(node);
+  const ir::Node* input = state.first_input(node);
+  if (!conv || input == nullptr || node.args().size() != 1 || !state.is_float_tensor(input) ||
+      !unhooked(*conv, {"weight", "bias"}))
+    return false;
+  const Shape& in = state.symbol(input).meta.shape;
+  if (in.size() != 4) return false;
+  const auto& o = conv->options();
+  kernels::Conv2dParams p;
+  p.batch = in[0];
+  p.in_channels = in[1];
+  p.in_h = in[2];
+  p.in_w = in[3];
+  p.out_channels = o.out_channels();
+  p.kernel_h = o.kernel_size().first;
+  p.kernel_w = o.kernel_size().second;
+  p.stride_h = o.stride().first;
+  p.stride_w = o.stride().second;
+  p.pad_h = o.padding().first;
+  p.pad_w = o.padding().second;
+  p.dilation_h = o.dilation().first;
+  p.dilation_w = o.dilation().second;
+  p.groups = o.groups();
+  if (p.in_channels != o.in_channels()) return false;
+
+  Tensor weight = float_contiguous(conv->weight());
+  Tensor bias = o.bias() ? float_contiguous(conv->bias()) : Tensor();
+  state.watch(conv, "weight");
+  if (o.bias()) state.watch(conv, "bias");
+  const ir::Node* last = &node;
+  std::string description = str_cat("conv2d ", node.name());
+  if (state.options.fold_batchnorm) {
+    if (fold_batchnorm(state, last, weight, bias)) description += str_cat(" + ", last->name());
+  }
+  std::optional<kernels::ActivationParams> activation = take_fused_activation(state, last);
+  if (activation) description += str_cat(" + ", last->name());
+  const Shape out_shape = state.symbol(last).meta.shape;
+
+  const int in_slot = state.tree(input).slot;
+  if (state.options.prepack_weights) {
+    kernels::cpu::PreparedConv2dOptions prepared;
+    prepared.activation = activation;
+    const int src = state.options.blocked_layout ? in_slot : state.plain(in_slot);
+    prepared.src_layout = state.slots[src].layout;
+    prepared.blocked_dst = state.all_users_read_blocked(last);
+    auto primitive = std::make_shared<kernels::cpu::PreparedConv2d>(
+        p, weight.data_ptr<float>(), bias.defined() ? bias.data_ptr<float>() : nullptr, prepared);
+    const int out = state.arena_slot(out_shape, primitive->dst_layout());
+    state.add_step(str_cat(description, state.slots[src].blocked() ? " [blocked in]" : "",
+                           state.slots[out].blocked() ? " [blocked out]" : ""),
+                   {src}, [&state, primitive, src, out] {
+                     primitive->run(state.address(src), state.address(out));
+                   });
+    ++state.stats.prepared_convs;
+    state.tree(last) = {out, {}};
+  } else {
+    const int src = state.plain(in_slot);
+    const int out = state.arena_slot(out_shape);
+    state.add_step(description, {src}, [&state, p, weight, bias, src, out] {
+      kernels::cpu::conv2d_forward(p, state.floats(src), weight.data_ptr<float>(),
+                                   bias.defined() ? bias.data_ptr<float>() : nullptr,
+                                   state.floats(out));
+    });
+    state.tree(last) = {out, {}};
+  }
+  return true;
+}
+
+}  // namespace pare::inference::detail

@@ -1,0 +1,69 @@
+// The nodes that cost nothing once compiled: getitem of a tuple value (the LSTM's) is one of its
+// slots, and flatten / reshape / view / contiguous / eval dropout / identity of an arena value is
+// the same memory under another shape.
+#include <unordered_set>
+
+#include "lowerings.h"
+#include "pare/nn/dropout.h"
+#include "pare/nn/flatten.h"
+#include "pare/nn/identity.h"
+
+namespace pare::inference::detail {
+
+namespace {
+
+// Whether a call_function node passes `name` (or the literal at `position`) as true, else
+// `fallback`.
+bool flag_of(const ir::Node& node, const char* name, size_t position, bool fallback) {
+  const ir::Argument* found = node.kwarg(name);
+  if (found == nullptr && position < node.args().size()) found = &node.args()[position];
+  return found == nullptr || found->is_none() ? fallback : found->to_bool(name);
+}
+
+}  // namespace
+
+bool lower_getitem(CompilerState& state, const ir::Node& node) {
+  if (node.op() != ir::OpKind::call_function || node.target() != "getitem" ||
+      node.args().size() != 2 || !node.args()[1].is_int())
+    return false;
+  const ir::Node* input = state.first_input(node);
+  if (input == nullptr) return false;
+  const ValueTree& tree = state.tree(input);
+  if (tree.is_slot()) return false;
+  int64_t index = node.args()[1].to_int();
+  const int64_t count = static_cast<int64_t>(tree.items.size());
+  if (index < 0) index += count;
+  if (index < 0 || index >= count) return false;
+  state.tree(&node) = tree.items[index];
+  return true;
+}
+
+bool lower_alias(CompilerState& state, const ir::Node& node) {
+  const ir::Node* input = state.first_input(node);
+  if (input == nullptr || !state.is_float_tensor(input)) return false;
+  const ir::Symbol& result = state.symbol(&node);
+  if (!result.is_tensor() ||
+      shape_numel(result.meta.shape) != shape_numel(state.symbol(input).meta.shape))
+    return false;
+  bool is_alias = false;
+  if (node.op() == ir::OpKind::call_module) {
+    const auto module = state.module_of(node);
+    is_alias = unhooked(*module, {}) &&
+               (std::dynamic_pointer_cast<nn::FlattenImpl>(module) ||
+                std::dynamic_pointer_cast<nn::IdentityImpl>(module) ||
+                (std::dynamic_pointer_cast<nn::DropoutImpl>(module) && !module->is_training()));
+  } else if (node.op() == ir::OpKind::call_function) {
+    static const std::unordered_set<std::string> reshapes = {"flatten", "reshape", "view",
+                                                             "contiguous"};
+    is_alias = reshapes.count(node.target()) > 0;
+    if (node.target() == "dropout") is_alias = !flag_of(node, "training", 2, true);
+    for (size_t i = 1; i < node.args().size(); ++i)
+      if (node.args()[i].is_node()) is_alias = false;
+  }
+  const int in_slot = state.tree(input).slot;
+  if (!is_alias || state.slots[in_slot].buffer == kNone) return false;
+  state.tree(&node) = {state.alias_slot(state.plain(in_slot), result.meta.shape), {}};
+  return true;
+}
+
+}  // namespace pare::inference::detail
