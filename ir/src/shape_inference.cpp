@@ -1,24 +1,19 @@
 // Shape inference (shape_inference.h): a symbolic run of the graph. Every node produces a Symbol,
-// the data-free twin of the interpreter's Value; each call_function target and each module type
-// has a shape function that mirrors the checks and output rules of the engine op it runs.
+// the data-free twin of the interpreter's Value; each call_function target's op definition
+// (ir/ops/) and each module type has a shape rule that mirrors the checks and output rules of the
+// engine op it runs.
 #include "pare/ir/shape_inference.h"
 
 #include <algorithm>
 #include <functional>
-#include <limits>
 #include <optional>
-#include <string_view>
 #include <unordered_map>
 
-#include "interpreter_functions.h"
 #include "pare/checked_math.h"
-#include "pare/elementwise.h"
 #include "pare/error.h"
 #include "pare/functional.h"
 #include "pare/ir/op_definition.h"
-#include "pare/kernels/conv2d.h"
 #include "pare/kernels/pooling.h"
-#include "pare/pool_geometry.h"
 #include "shape_rules.h"
 
 namespace pare::ir {
@@ -26,120 +21,6 @@ namespace pare::ir {
 namespace {
 
 using namespace ops;  // the shared shape rules
-
-// ---- call_function nodes ----
-
-// One call_function node: its literal parameters (a keyword argument, else a positional literal,
-// as the interpreter reads them) and the symbols of its positional arguments.
-class Call {
- public:
-  Call(const Node& node, const std::vector<Symbol>& args) : node_(node), args_(args) {}
-
-  const Node& node() const { return node_; }
-  const std::string& target() const { return node_.target(); }
-  size_t arg_count() const { return args_.size(); }
-  const Symbol& arg(size_t index) const { return args_.at(index); }
-
-  bool has_tensor(size_t index) const { return index < args_.size() && args_[index].is_tensor(); }
-  const TensorMeta& tensor(size_t index) const {
-    PARE_CHECK(has_tensor(index), target(), ": argument ", index, " must be a tensor, got ",
-               index < args_.size() ? args_[index].describe() : "nothing");
-    return args_[index].meta;
-  }
-  const TensorMeta* optional_tensor(size_t index) const {
-    return has_tensor(index) ? &args_[index].meta : nullptr;
-  }
-  const TensorMeta& float_tensor(size_t index, std::string_view role = "input") const {
-    const TensorMeta& meta = tensor(index);
-    require_float(meta, target(), role);
-    return meta;
-  }
-
-  // `position` < 0: keyword only.
-  const Argument* literal(std::string_view name, int position) const {
-    if (const Argument* keyword = node_.kwarg(std::string(name))) return keyword;
-    if (position >= 0 && static_cast<size_t>(position) < node_.args().size() &&
-        !node_.args()[position].is_node())
-      return &node_.args()[position];
-    return nullptr;
-  }
-  bool has(std::string_view name, int position) const {
-    const Argument* argument = literal(name, position);
-    return argument != nullptr && !argument->is_none();
-  }
-  double number(std::string_view name, int position, double fallback) const {
-    return has(name, position) ? literal(name, position)->to_double(what(name)) : fallback;
-  }
-  int64_t integer(std::string_view name, int position, int64_t fallback) const {
-    return has(name, position) ? literal(name, position)->to_int(what(name)) : fallback;
-  }
-  int64_t required_integer(std::string_view name, int position) const {
-    require(name, position);
-    return literal(name, position)->to_int(what(name));
-  }
-  bool flag(std::string_view name, int position, bool fallback) const {
-    return has(name, position) ? literal(name, position)->to_bool(what(name)) : fallback;
-  }
-  IntPair pair(std::string_view name, int position, IntPair fallback) const {
-    return has(name, position) ? IntPair(literal(name, position)->to_ints(what(name), 2))
-                               : fallback;
-  }
-  IntPair required_pair(std::string_view name, int position) const {
-    require(name, position);
-    return IntPair(literal(name, position)->to_ints(what(name), 2));
-  }
-  // A pool's stride: None, [] and 0 mean the kernel size.
-  IntPair pool_stride(int position) const {
-    if (!has("stride", position)) return 0;
-    const Argument& stride = *literal("stride", position);
-    if (stride.is_list() && stride.to_list().empty()) return 0;
-    return IntPair(stride.to_ints(what("stride"), 2));
-  }
-  // A list given as one list argument or as trailing positional ints (x.reshape(2, -1)).
-  Shape ints_or_varargs(std::string_view name) const {
-    if (const Argument* keyword = node_.kwarg(std::string(name)))
-      return keyword->to_ints(what(name));
-    PARE_CHECK(node_.args().size() > 1, target(), ": missing argument '", name, "'");
-    if (node_.args().size() == 2 && node_.args()[1].is_list())
-      return node_.args()[1].to_ints(what(name));
-    Shape values;
-    for (size_t i = 1; i < node_.args().size(); ++i)
-      values.push_back(node_.args()[i].to_int(what(name)));
-    return values;
-  }
-  // Positions of the args that may carry tensors (node references or None), in order.
-  std::vector<size_t> tensor_slots() const {
-    std::vector<size_t> slots;
-    for (size_t i = 0; i < node_.args().size(); ++i)
-      if (node_.args()[i].is_node() || node_.args()[i].is_none()) slots.push_back(i);
-    return slots;
-  }
-
- private:
-  void require(std::string_view name, int position) const {
-    PARE_CHECK(has(name, position), target(), ": missing argument '", name, "'");
-  }
-  std::string what(std::string_view name) const {
-    return str_cat(target(), ": argument '", name, "'");
-  }
-
-  const Node& node_;
-  const std::vector<Symbol>& args_;
-};
-
-using FunctionRule = Symbol (*)(const Call&);
-
-Symbol same_dtype_unary(const Call& call) {
-  const TensorMeta& x = call.tensor(0);
-  return Symbol::of(x.shape, x.dtype);
-}
-
-// ---- Selecting, splitting, matrix products and reductions ----
-
-const std::unordered_map<std::string, FunctionRule>& function_rules() {
-  static const std::unordered_map<std::string, FunctionRule> rules = {};
-  return rules;
-}
 
 // ---- call_module nodes ----
 
@@ -426,19 +307,11 @@ Symbol infer_node(const Node& node, const GraphModule& graph_module,
       PARE_CHECK(node.kwargs().empty(), "call_module takes no keyword arguments");
       return infer_module_call(*graph_module.module(node.target()), args);
     case OpKind::call_function: {
-      if (const OpDefinition* definition = find_op_definition(node.target())) {
-        const OpCall call(*definition, node, &args);
-        // The interpreter's own argument checks (unknown keywords, missing or mistyped ones).
-        definition->bind(call);
-        return definition->infer(call);
-      }
+      const OpDefinition& definition = op_definition(node.target());
+      const OpCall call(definition, node, &args);
       // The interpreter's own argument checks (unknown keywords, missing or mistyped ones).
-      detail::compile_function(node);
-      const auto& rules = function_rules();
-      auto rule = rules.find(node.target());
-      PARE_CHECK(rule != rules.end(), "no shape rule for call_function target '", node.target(),
-                 "'");
-      return rule->second(Call(node, args));
+      definition.bind(call);
+      return definition.infer(call);
     }
     case OpKind::output:
       PARE_CHECK(args.size() == 1, "the output node must have one argument");
