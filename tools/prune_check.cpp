@@ -144,7 +144,7 @@ PruneCheck::PruneCheck(ir::GraphModule& graph_module, const pruning::BaseSparsif
   }
 
   NoGradGuard no_grad;
-  masked_outputs_ = graph_module.forward(inputs_).flatten();
+  masked_outputs_ = graph_module.interpret(inputs_).flatten();
   for (LstmProbe& probe : lstms_) {
     PARE_CHECK(probe.captured->defined(), "the check did not see LSTM '", probe.module, "' run");
     probe.masked = first_layer_output(*probe.lstm, *probe.captured);
@@ -159,7 +159,7 @@ std::vector<CheckResult> PruneCheck::compare(ir::GraphModule& graph_module) {
   std::vector<std::pair<std::string, Tensor>> pruned_outputs;
   {
     NoGradGuard no_grad;
-    pruned_outputs = graph_module.forward(inputs_).flatten();
+    pruned_outputs = graph_module.interpret(inputs_).flatten();
   }
   std::vector<CheckResult> results;
   if (!lstms_.empty()) {

@@ -6,6 +6,12 @@
 // compared; instead the LSTM's first layer is, run alone on the LSTM's input, at the first time
 // step, on its kept units (a deeper layer also loses what the removed units below it emitted).
 //
+// Both models run in the plain interpreter (GraphModule::interpret): the check is about the
+// pruning math, and the compiled inference path would first pack a copy of every weight, as much
+// memory again as the pruned model, for one call (the compiled path has its own equivalence
+// tests). Masked Linear and Conv2d layers run on their stored weights (nn::row_masked_parameter),
+// so the check adds no full-size copy of a large layer either.
+//
 //   pare::cli::PruneCheck check(gm, pruner, pruner.patterns, inputs);   // runs the masked model
 //   pare::pruning::prune_graph(gm, pruner.patterns, inputs);
 //   for (const pare::cli::CheckResult& result : check.compare(gm))     // runs the pruned one

@@ -3,9 +3,10 @@
 // or data buffer larger than the file is refused; trailing bytes are refused; `--input` and the
 // model may come from a pipe; a regular file is mapped copy-on-write rather than copied and the
 // layers are built without initialising the weights the file replaces, so loading a model costs
-// no more than its size plus a small constant, and `pare prune` stays under twice the size.
+// no more than its size plus a small constant, and `pare prune` stays under 1.5 times the size.
 #include <doctest/doctest.h>
 #include <fcntl.h>
+#include <malloc.h>
 #include <sys/resource.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -272,6 +273,10 @@ int64_t peak_rss_of_pare(const std::vector<std::string>& arguments) {
   std::vector<char*> argv = {const_cast<char*>(binary.c_str())};
   for (const std::string& argument : arguments) argv.push_back(const_cast<char*>(argument.c_str()));
   argv.push_back(nullptr);
+  // A forked child starts with this process's resident pages, and its peak counts them until it
+  // execs: hand the heap this test freed (the models it built and saved) back to the system, so
+  // that the peak measures pare rather than the test.
+  malloc_trim(0);
   const pid_t child = fork();
   if (child == 0) {
     const int null_fd = open("/dev/null", O_WRONLY);
@@ -308,7 +313,7 @@ TEST_CASE("loading a model peaks at its size plus a small constant") {
   CHECK(peak - baseline <= (8ll << 20));
 }
 
-TEST_CASE("pruning a model peaks under twice its size") {
+TEST_CASE("pruning a model peaks under one and a half times its size") {
   TempDir dir;
   const std::string big = save_mlp(dir, "big.pare", 1024, 4);
   const std::string tiny = save_mlp(dir, "tiny.pare", 8, 1);
@@ -321,16 +326,16 @@ TEST_CASE("pruning a model peaks under twice its size") {
   REQUIRE(peak > 0);
   MESSAGE("pare prune of a ", file_size, "-byte model: peak RSS ", peak, " bytes, ",
           peak - baseline, " above a tiny model's");
-  // The mapped file (read in full to score the rows), the pruned weights (a quarter of the model
-  // at sparsity 0.5), one masked layer's transient copy and the allocator's slack: measured 1.65
-  // times the file above the tiny model's peak (4.4 times when loading initialised the layers
-  // and the prune materialised every masked weight to score and to record shapes). The goal is
-  // 1.5 (docs/benchmarks.md says what is left).
+  // The mapped file (read in full to score the rows) and the pruned weights (a quarter of the
+  // model at sparsity 0.5), nothing else: measured 1.32 times the file above the tiny model's
+  // peak. Before, 2.85 times: the registration check, the self-check's masked forward and the
+  // consumer's column slice each copied a layer, and the check's compiled run packed a copy of
+  // the pruned model (4.4 times when loading also initialised the layers).
 #if defined(__SANITIZE_ADDRESS__)
   // AddressSanitizer holds freed blocks in quarantine (256 MiB by default) and adds shadow
   // memory: the peak then measures the sanitizer, not pare's copies.
   MESSAGE("AddressSanitizer build: the peak is not compared");
 #else
-  CHECK(peak - baseline <= 2 * file_size);
+  CHECK(2 * (peak - baseline) <= 3 * file_size);
 #endif
 }

@@ -5,6 +5,8 @@
 
 #include "pare/creation.h"
 #include "pare/nn/init.h"
+#include "pare/nn/parametrize.h"
+#include "pare/reduction.h"
 #include "python_repr.h"
 
 namespace pare::nn {
@@ -40,8 +42,17 @@ void Conv2dImpl::reset_parameters() {
 }
 
 Tensor Conv2dImpl::forward(const Tensor& input) {
-  return conv2d(input, get_parameter("weight"), get_parameter("bias"), options_.stride(),
-                options_.padding(), options_.dilation(), options_.groups());
+  const Tensor bias = get_parameter("bias");
+  // As in LinearImpl::forward: a row-masked weight runs on the stored weight and its masked
+  // output channels are cleared, for a finite input and no bias of the layer's own.
+  if (auto masked = row_masked_parameter(*this, "weight");
+      masked && !bias.defined() && all_finite(input)) {
+    const Tensor output = conv2d(input, masked->stored, Tensor(), options_.stride(),
+                                 options_.padding(), options_.dilation(), options_.groups());
+    return clear_masked_channels(output, masked->mask, output.dim() - 3);
+  }
+  return conv2d(input, get_parameter("weight"), bias, options_.stride(), options_.padding(),
+                options_.dilation(), options_.groups());
 }
 
 Attrs Conv2dImpl::config() const {

@@ -6,6 +6,8 @@
 #include "pare/creation.h"
 #include "pare/functional.h"
 #include "pare/nn/init.h"
+#include "pare/nn/parametrize.h"
+#include "pare/reduction.h"
 #include "python_repr.h"
 
 namespace pare::nn {
@@ -34,7 +36,15 @@ void LinearImpl::reset_parameters() {
 }
 
 Tensor LinearImpl::forward(const Tensor& input) {
-  return linear(input, get_parameter("weight"), get_parameter("bias"));
+  const Tensor bias = get_parameter("bias");
+  // A row-masked weight (a pruner's mask) runs on the stored weight: reading it would
+  // materialise a full masked copy of the layer. Only without a bias of the layer's own, since a
+  // kernel may add the bias inside its accumulation, and only for a finite input, whose products
+  // with a masked row's zeros are zeros (an inf or NaN input makes them NaN).
+  if (auto masked = row_masked_parameter(*this, "weight");
+      masked && !bias.defined() && all_finite(input))
+    return clear_masked_channels(linear(input, masked->stored, Tensor()), masked->mask, -1);
+  return linear(input, get_parameter("weight"), bias);
 }
 
 Attrs LinearImpl::config() const {

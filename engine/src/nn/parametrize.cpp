@@ -2,6 +2,9 @@
 #include "pare/nn/parametrize.h"
 
 #include "pare/autograd.h"
+#include "pare/elementwise.h"
+#include "pare/indexing.h"
+#include "pare/reduction.h"
 
 namespace pare::nn {
 
@@ -46,7 +49,7 @@ std::shared_ptr<Parametrization> make_parametrization(std::string type_name,
 }
 
 void register_parametrization(const std::shared_ptr<Module>& module, const std::string& name,
-                              std::shared_ptr<Parametrization> parametrization) {
+                              std::shared_ptr<Parametrization> parametrization, bool unsafe) {
   PARE_CHECK(module != nullptr, "register_parametrization: the module is empty");
   PARE_CHECK(parametrization != nullptr, "register_parametrization: the parametrization for '",
              name, "' of ", module->type_name(), " is empty");
@@ -58,15 +61,17 @@ void register_parametrization(const std::shared_ptr<Module>& module, const std::
                ": register_parametrization: no parameter named '", name, "'");
   }
   // PyTorch checks that the parametrization keeps the shape, before changing the module.
-  Tensor before = list ? list->evaluate() : found->second;
-  Tensor after;
-  {
-    NoGradGuard no_grad;
-    after = parametrization->apply(before.detach());
+  if (!unsafe) {
+    Tensor before = list ? list->evaluate() : found->second;
+    Tensor after;
+    {
+      NoGradGuard no_grad;
+      after = parametrization->apply(before.detach());
+    }
+    PARE_CHECK(after.sizes() == before.sizes(), module->type_name(), ": the parametrization ",
+               parametrization->type_name(), " of '", name, "' changes its shape from ",
+               before.sizes(), " to ", after.sizes());
   }
-  PARE_CHECK(after.sizes() == before.sizes(), module->type_name(), ": the parametrization ",
-             parametrization->type_name(), " of '", name, "' changes its shape from ",
-             before.sizes(), " to ", after.sizes());
   if (!list) {
     Tensor original = found->second;
     module->parameters_.erase(found);
@@ -105,6 +110,33 @@ void remove_parametrizations(const std::shared_ptr<Module>& module, const std::s
 
 bool is_parametrized(const Module& module, const std::string& name) {
   return module.is_parametrized(name);
+}
+
+std::optional<RowMaskedParameter> row_masked_parameter(const Module& module,
+                                                       const std::string& name) {
+  if (grad_mode_enabled()) return std::nullopt;
+  std::shared_ptr<ParametrizationList> list = module.parametrization(name);
+  if (list == nullptr || list->size() != 1) return std::nullopt;
+  RowMaskedParameter masked{list->original(), list->at(0)->row_mask()};
+  if (!masked.mask.defined() || !masked.stored.defined() || masked.stored.dtype() != kFloat32 ||
+      masked.stored.dim() < 1 || masked.mask.dtype() != kBool || masked.mask.dim() != 1 ||
+      masked.mask.numel() != masked.stored.size(0))
+    return std::nullopt;
+  const Tensor bits = masked.mask.contiguous();
+  for (int64_t row = 0; row < bits.numel(); ++row)
+    if (!bits.data_ptr<bool>()[row] && !all_finite(masked.stored.select(0, row)))
+      return std::nullopt;
+  return masked;
+}
+
+Tensor clear_masked_channels(const Tensor& output, const Tensor& mask, int64_t axis) {
+  if (axis < 0) axis += output.dim();
+  PARE_CHECK(axis >= 0 && axis < output.dim() && output.size(axis) == mask.numel(),
+             "clear_masked_channels: a mask of ", mask.numel(), " channels does not fit axis ",
+             axis, " of an output of shape ", output.sizes());
+  Shape shape(static_cast<size_t>(output.dim() - axis), 1);
+  shape[0] = mask.numel();
+  return masked_fill(output, logical_not(mask).contiguous().view(shape), 0.0);
 }
 
 }  // namespace pare::nn

@@ -3,6 +3,7 @@
 #include "pare/passes/pruning/prune_functions.h"
 
 #include <cmath>
+#include <cstring>
 #include <string>
 #include <vector>
 
@@ -36,6 +37,52 @@ Tensor take(const Tensor& source, int64_t dim, const Indices& indices) {
   NoGradGuard no_grad;
   return index_select(source.detach(), dim, index_tensor(indices));
 }
+
+// take(take(source, 0, rows), 1, columns) in one gather, without the [rows, all columns]
+// intermediate: for a large layer that loses rows and columns, that intermediate is the size of
+// the layer. `source` has at least two dimensions; everything after dim 1 is copied whole.
+Tensor take_rows_and_columns(const Tensor& source, const Indices& rows, const Indices& columns) {
+  const Tensor contiguous = source.detach().contiguous();
+  Shape shape = contiguous.sizes();
+  const int64_t source_columns = shape[1];
+  const int64_t inner = shape[0] == 0 || shape[1] == 0
+                            ? 0
+                            : contiguous.numel() / (shape[0] * shape[1]);  // kh * kw for a conv
+  shape[0] = static_cast<int64_t>(rows.size());
+  shape[1] = static_cast<int64_t>(columns.size());
+  Tensor result = empty(shape, contiguous.dtype());
+  const size_t block = static_cast<size_t>(inner) * contiguous.element_size();
+  const auto* from = static_cast<const char*>(contiguous.raw_data());
+  auto* to = static_cast<char*>(result.raw_data());
+  for (int64_t row : rows) {
+    PARE_CHECK(row >= 0 && row < contiguous.size(0), "prune: row ", row, " is outside ",
+               contiguous.sizes());
+    for (int64_t column : columns) {
+      PARE_CHECK(column >= 0 && column < source_columns, "prune: column ", column, " is outside ",
+                 contiguous.sizes());
+      std::memcpy(to, from + (row * source_columns + column) * block, block);
+      to += block;
+    }
+  }
+  return result;
+}
+
+// B's input columns that A's pruning removed, kept as a parametrization after B's own row mask
+// until B's chain shrinks B: then its kept rows and kept columns come out of the stored weight in
+// one gather (take_rows_and_columns). Slicing the columns at once would hold a copy of B with all
+// its rows, which for a large B is the peak of the whole prune. Reading the weight meanwhile
+// gives the same values as the sliced one.
+class KeptInputs : public nn::Parametrization {
+ public:
+  explicit KeptInputs(Indices kept) : nn::Parametrization("KeptInputs"), kept_(std::move(kept)) {}
+  Tensor apply(const Tensor& original) override {
+    return index_select(original, 1, index_tensor(kept_));
+  }
+  const Indices& kept() const { return kept_; }
+
+ private:
+  Indices kept_;
+};
 
 std::string module_label(const PatternMatch& match, size_t index) {
   const ir::Node& node = *match.nodes[index];
@@ -182,14 +229,30 @@ bool only_row_mask(const nn::Module& module) {
          std::dynamic_pointer_cast<FakeStructuredSparsity>(list->at(0)) != nullptr;
 }
 
-// Unmasks A and keeps only its kept rows. With only the row mask on the weight, the kept rows are
-// taken from the stored weight directly: materialising the whole masked weight (and its clone)
-// first would cost two full copies of the layer for rows that are dropped right after.
+// The KeptInputs that follows A's row mask when A's inputs were pruned first, else nullptr.
+std::shared_ptr<KeptInputs> row_mask_then_kept_inputs(const nn::Module& module) {
+  std::shared_ptr<nn::ParametrizationList> list = module.parametrization("weight");
+  if (list == nullptr || list->size() != 2 ||
+      std::dynamic_pointer_cast<FakeStructuredSparsity>(list->at(0)) == nullptr)
+    return nullptr;
+  return std::dynamic_pointer_cast<KeptInputs>(list->at(1));
+}
+
+// Unmasks A and keeps only its kept rows. With only the row mask on the weight (and perhaps the
+// inputs its own producer pruned), the kept rows are taken from the stored weight directly:
+// materialising the whole masked weight (and its clone) first would cost two full copies of the
+// layer for rows that are dropped right after.
 void shrink_producer(const Producer& producer) {
   nn::Module& module = *producer.module;
   const bool weight_grad = stored_weight(module, "weight").requires_grad();
   Tensor kept_rows;
-  if (only_row_mask(module)) {
+  if (std::shared_ptr<KeptInputs> kept_inputs = row_mask_then_kept_inputs(module)) {
+    // The kept rows of a row mask are the stored rows times 1.0, that is the same values.
+    kept_rows =
+        take_rows_and_columns(stored_weight(module, "weight"), producer.kept, kept_inputs->kept());
+    nn::remove_parametrizations(producer.module, "weight", /*leave_parametrized=*/false);
+    restore_producer_bias(producer);
+  } else if (only_row_mask(module)) {
     kept_rows = take(stored_weight(module, "weight"), 0, producer.kept);
     nn::remove_parametrizations(producer.module, "weight", /*leave_parametrized=*/false);
     restore_producer_bias(producer);
@@ -204,6 +267,20 @@ void shrink_producer(const Producer& producer) {
                               bias_grad);
   }
   set_out_channels(module, static_cast<int64_t>(producer.kept.size()));
+}
+
+// Keeps only the input channels `kept` of the consumer B (a Linear or Conv2d).
+void keep_inputs(const std::shared_ptr<nn::Module>& consumer, const Indices& kept) {
+  if (only_row_mask(*consumer)) {
+    // B is masked itself, so its own chain comes later in the graph and shrinks its rows; the
+    // columns wait for that gather. Unsafe: evaluating the new chain as a check would build the
+    // very copy this avoids, and KeptInputs changes the shape on purpose.
+    nn::register_parametrization(consumer, "weight", std::make_shared<KeptInputs>(kept),
+                                 /*unsafe=*/true);
+  } else {
+    replace_weight(*consumer, "weight", take(stored_weight(*consumer, "weight"), 1, kept));
+  }
+  set_in_channels(*consumer, static_cast<int64_t>(kept.size()));
 }
 
 // The probe: A's output shape (batch 1) with c_p in pruned channels and 0 in kept ones.
@@ -416,8 +493,7 @@ void prune_producer_chain(PatternMatch& match) {
     const Tensor delta = matmul(weight, tensor(folded, {in, 1})).reshape({out});
     add_to_bias(*consumer, delta);
   }
-  replace_weight(*consumer, "weight", take(stored_weight(*consumer, "weight"), 1, kept_inputs));
-  set_in_channels(*consumer, static_cast<int64_t>(kept_inputs.size()));
+  keep_inputs(consumer, kept_inputs);
   shrink_between(match, producer, last, pattern);
   shrink_producer(producer);
 }
@@ -521,8 +597,7 @@ void prune_lstm_chain(PatternMatch& match) {
                                        layer_norm->get_parameter(name).requires_grad());
     layer_norm->options().normalized_shape({kept_count});
   }
-  replace_weight(*linear, "weight", take(stored_weight(*linear, "weight"), 1, last_kept));
-  set_in_channels(*linear, kept_count);
+  keep_inputs(linear, last_kept);
 }
 
 namespace {

@@ -176,7 +176,10 @@ void BaseStructuredSparsifier::attach_mask(size_t index, const Tensor& mask) {
   const nlohmann::json& group = groups[index];
   const std::shared_ptr<nn::Module>& module = group_modules[index];
   auto parametrization = std::make_shared<FakeStructuredSparsity>(mask);
-  nn::register_parametrization(module, group["tensor_name"].get<std::string>(), parametrization);
+  // Unsafe: a row mask keeps the shape by construction, so the registration check would only
+  // allocate a masked copy of the whole weight (apply still checks the mask against the rows).
+  nn::register_parametrization(module, group["tensor_name"].get<std::string>(), parametrization,
+                               /*unsafe=*/true);
   if (!moves_bias(*module)) return;
   if (has_defined_parameter(*module, "bias")) {
     Tensor bias = module->get_parameter("bias");

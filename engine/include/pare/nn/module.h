@@ -157,7 +157,7 @@ class Module : public std::enable_shared_from_this<Module> {
  private:
   friend class ParametrizationList;
   friend void register_parametrization(const std::shared_ptr<Module>&, const std::string&,
-                                       std::shared_ptr<Parametrization>);
+                                       std::shared_ptr<Parametrization>, bool);
   friend void remove_parametrizations(const std::shared_ptr<Module>&, const std::string&, bool);
   void add_child(const std::string& name, std::shared_ptr<Module> module);
   void collect_named_modules(const std::string& prefix, NamedList<std::shared_ptr<Module>>& out,

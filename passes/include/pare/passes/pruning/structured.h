@@ -37,6 +37,7 @@ class FakeStructuredSparsity : public nn::Parametrization {
  public:
   explicit FakeStructuredSparsity(const Tensor& mask);
   Tensor apply(const Tensor& original) override;
+  Tensor row_mask() const override { return mask(); }
   Tensor mask() const { return get_buffer("mask"); }
 };
 
