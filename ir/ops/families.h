@@ -16,6 +16,15 @@ std::vector<OpDefinition> elementwise_ops();
 std::vector<OpDefinition> comparison_ops();
 std::vector<OpDefinition> linalg_ops();
 std::vector<OpDefinition> reduction_ops();
+std::vector<OpDefinition> linear_ops();
+std::vector<OpDefinition> conv_ops();
+std::vector<OpDefinition> normalization_ops();
+std::vector<OpDefinition> recurrent_ops();
+std::vector<OpDefinition> softmax_ops();
+std::vector<OpDefinition> dropout_ops();
+std::vector<OpDefinition> shape_ops();
+std::vector<OpDefinition> joining_ops();
+std::vector<OpDefinition> indexing_ops();
 
 // ---- Shared by the bindings ----
 

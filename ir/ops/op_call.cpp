@@ -73,6 +73,8 @@ const char* param_type_name(ParamType type) {
       return "str";
     case ParamType::norm_order:
       return "float|str";
+    case ParamType::optional_dtype:
+      return "ScalarType?";
   }
   return "?";
 }

@@ -54,8 +54,23 @@ struct Registry {
 const Registry& registry() {
   static const Registry table = [] {
     Registry built;
-    for (auto family : {&ops::pooling_ops, &ops::activation_ops, &ops::elementwise_ops,
-                        &ops::comparison_ops, &ops::linalg_ops, &ops::reduction_ops}) {
+    for (auto family : {
+             &ops::pooling_ops,
+             &ops::activation_ops,
+             &ops::elementwise_ops,
+             &ops::comparison_ops,
+             &ops::linalg_ops,
+             &ops::reduction_ops,
+             &ops::linear_ops,
+             &ops::conv_ops,
+             &ops::normalization_ops,
+             &ops::recurrent_ops,
+             &ops::softmax_ops,
+             &ops::dropout_ops,
+             &ops::shape_ops,
+             &ops::joining_ops,
+             &ops::indexing_ops,
+         }) {
       for (OpDefinition& definition : family()) {
         PARE_CHECK(definition.infer != nullptr && definition.bind != nullptr, "op definition '",
                    definition.name, "' has no shape rule or no interpreter binding");

@@ -6,13 +6,19 @@
 #include <unordered_set>
 #include <variant>
 
+#include "layer_macs.h"
 #include "pare/checked_math.h"
 #include "pare/error.h"
+#include "pare/ir/op_definition.h"
 #include "pare/ir/shape_inference.h"
 
 namespace pare::ir {
 
 namespace {
+
+using ops::conv2d_macs;
+using ops::linear_macs;
+using ops::lstm_macs;
 
 Shape parameter_shape(const nn::Module& module, const std::string& name) {
   PARE_CHECK(module.has_parameter(name), module.type_name(), ": has no parameter '", name, "'");
@@ -27,34 +33,6 @@ bool config_flag(const nn::Module& module, const std::string& key) {
   throw Error(str_cat(module.type_name(), ": its config() has no bool '", key, "'"));
 }
 
-int64_t linear_macs(const Shape& input, const Shape& weight) {
-  PARE_CHECK(weight.size() == 2, "linear: expected a 2-d weight, got ", weight);
-  // rows * in_features * out_features, where rows * in_features is the input's size.
-  return checked_mul(shape_numel(input), weight[0], "linear: MACs of input ", input, " and weight ",
-                     weight);
-}
-
-int64_t conv2d_macs(const Shape& output, const Shape& weight) {
-  PARE_CHECK(weight.size() == 4, "conv2d: expected a 4-d weight, got ", weight);
-  int64_t macs = shape_numel(output);
-  for (size_t i = 1; i < 4; ++i)
-    macs = checked_mul(macs, weight[i], "conv2d: MACs of output ", output, " and weight ", weight);
-  return macs;
-}
-
-// T * N * (|w_ih| + |w_hh|) per layer, which is T * N * 4H * (layer_input + H).
-int64_t lstm_macs(const Shape& input, bool batch_first, const std::vector<Shape>& layer_weights) {
-  PARE_CHECK(input.size() == 2 || input.size() == 3,
-             "lstm: expected a 2-d or 3-d input, got shape ", input);
-  const int64_t steps = input.size() == 3 && batch_first ? input[1] : input[0];
-  const int64_t batch = input.size() == 3 ? (batch_first ? input[0] : input[1]) : 1;
-  int64_t per_step = 0;
-  for (const Shape& weight : layer_weights)
-    per_step = checked_add(per_step, shape_numel(weight), "lstm: MACs per step of input ", input);
-  const char* what = "lstm: MACs of input";
-  return checked_mul(checked_mul(steps, batch, what, " ", input), per_step, what, " ", input);
-}
-
 const TensorMeta& tensor_meta_of_arg(const Node& node, size_t index) {
   PARE_CHECK(index < node.args().size() && node.args()[index].is_node(), "node '", node.name(),
              "': argument ", index, " is not a node");
@@ -64,22 +42,29 @@ const TensorMeta& tensor_meta_of_arg(const Node& node, size_t index) {
   return input->meta[0];
 }
 
-int64_t function_macs(const Node& node) {
-  if (node.target() == "linear")
-    return linear_macs(tensor_meta_of_arg(node, 0).shape, tensor_meta_of_arg(node, 1).shape);
-  if (node.target() == "conv2d") {
-    PARE_CHECK(node.meta.size() == 1, "node '", node.name(), "' has no output meta");
-    return conv2d_macs(node.meta[0].shape, tensor_meta_of_arg(node, 1).shape);
-  }
-  // lstm(x, h0, c0, per layer w_ih, w_hh[, b_ih, b_hh]).
-  const Argument* has_biases = node.kwarg("has_biases");
-  const Argument* batch_first = node.kwarg("batch_first");
-  const size_t per_layer = has_biases == nullptr || has_biases->to_bool() ? 4 : 2;
-  std::vector<Shape> layer_weights;
-  for (size_t i = 3; i < node.args().size(); ++i)
-    if ((i - 3) % per_layer < 2) layer_weights.push_back(tensor_meta_of_arg(node, i).shape);
-  return lstm_macs(tensor_meta_of_arg(node, 0).shape,
-                   batch_first != nullptr && batch_first->to_bool(), layer_weights);
+// What a node produced, from its recorded meta. A nested tuple comes back flat, which the MAC
+// rules do not see: they read tensor arguments only.
+Symbol recorded_symbol(const Node& node) {
+  PARE_CHECK(!node.meta.empty(), "node '", node.name(), "' has no output meta");
+  if (!node.produces_tuple) return Symbol::of(node.meta[0].shape, node.meta[0].dtype);
+  std::vector<Symbol> items;
+  for (const TensorMeta& meta : node.meta) items.push_back(Symbol::of(meta.shape, meta.dtype));
+  return Symbol::tuple(std::move(items));
+}
+
+Symbol argument_symbol(const Argument& argument) {
+  if (argument.is_node()) return recorded_symbol(*argument.to_node());
+  if (!argument.is_list()) return Symbol();
+  std::vector<Symbol> items;
+  for (const Argument& item : argument.to_list()) items.push_back(argument_symbol(item));
+  return Symbol::tuple(std::move(items));
+}
+
+// The MACs of a call_function node, from its definition.
+int64_t function_macs(const OpDefinition& definition, const Node& node) {
+  std::vector<Symbol> args;
+  for (const Argument& argument : node.args()) args.push_back(argument_symbol(argument));
+  return definition.macs(OpCall(definition, node, &args), recorded_symbol(node));
 }
 
 int64_t unique_parameter_count(const std::vector<Tensor>& parameters) {
@@ -115,10 +100,12 @@ ModelStats collect(GraphModule& graph_module) {
         entry.calls += 1;
         entry.macs = checked_add(entry.macs, module_macs(*module, tensor_meta_of_arg(*node, 0)),
                                  "MACs of module '", node->target(), "'");
-      } else if (node->op() == OpKind::call_function &&
-                 (node->target() == "linear" || node->target() == "conv2d" ||
-                  node->target() == "lstm")) {
-        stats.functions.push_back({node->name(), node->target(), function_macs(*node)});
+      } else if (node->op() == OpKind::call_function) {
+        const OpDefinition* definition = find_op_definition(node->target());
+        if (definition != nullptr && definition->macs != nullptr) {
+          stats.functions.push_back(
+              {node->name(), node->target(), function_macs(*definition, *node)});
+        }
       }
     } catch (const Error& error) {
       throw Error(str_cat("model_stats: node '", node->name(), "' (", op_kind_name(node->op()), " ",

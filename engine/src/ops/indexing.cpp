@@ -18,6 +18,7 @@
 #include "pare/autograd.h"
 #include "pare/checked_math.h"
 #include "pare/creation.h"
+#include "pare/join_geometry.h"
 #include "pare/observer.h"
 #include "strided_loop.h"
 
@@ -131,41 +132,24 @@ Tensor index_select(const Tensor& x, int64_t dim, const Tensor& index) {
 
 Tensor cat(const std::vector<Tensor>& tensors, int64_t dim) {
   OpScope scope;
-  PARE_CHECK(!tensors.empty(), "cat: expected a non-empty list of tensors");
-  // Like PyTorch, 1-d empty tensors are skipped whatever the other ranks are.
-  std::vector<size_t> parts;
+  std::vector<Shape> shapes;
+  std::vector<DType> dtypes;
   for (size_t i = 0; i < tensors.size(); ++i) {
     PARE_CHECK(tensors[i].defined(), "cat: tensor ", i, " is undefined");
-    if (!(tensors[i].dim() == 1 && tensors[i].numel() == 0)) parts.push_back(i);
+    shapes.push_back(tensors[i].sizes());
+    dtypes.push_back(tensors[i].dtype());
   }
-  if (parts.empty()) parts.push_back(0);
-  const Tensor& first = tensors[parts[0]];
-  PARE_CHECK(first.dim() > 0, "cat: zero-dimensional tensor (at position ", parts[0],
-             ") cannot be concatenated");
-  const int64_t d = wrap_dim(dim, first.dim(), "cat");
-  Shape result_shape = first.sizes();
-  result_shape[d] = 0;
-  for (size_t i : parts) {
-    const Tensor& t = tensors[i];
-    PARE_CHECK(t.dtype() == first.dtype(), "cat: expected all tensors to be ",
-               dtype_name(first.dtype()), ", got ", dtype_name(t.dtype()), " at position ", i);
-    bool compatible = t.dim() == first.dim();
-    for (int64_t k = 0; compatible && k < t.dim(); ++k)
-      compatible = k == d || t.size(k) == first.size(k);
-    PARE_CHECK(compatible, "cat: sizes must match except in dim ", d, ", got shapes ",
-               first.sizes(), " (position ", parts[0], ") and ", t.sizes(), " (position ", i, ")");
-    // Expanded inputs can be huge without storage, so their sum can overflow.
-    result_shape[d] = checked_add(result_shape[d], t.size(d), "cat: dim ", d, " of shapes ",
-                                  first.sizes(), " and ", t.sizes());
-  }
-  Tensor result = empty(result_shape, first.dtype());
+  const CatGeometry geometry = cat_geometry(shapes, dtypes, dim);
+  const int64_t d = geometry.dim;
+  const Shape& result_shape = geometry.shape;
+  Tensor result = empty(result_shape, geometry.dtype);
   const int64_t outer = product(result_shape, 0, d);
   const int64_t inner = product(result_shape, d + 1, result_shape.size());
-  const size_t element_bytes = first.element_size();
+  const size_t element_bytes = element_size(geometry.dtype);
   std::vector<Tensor> inputs;
   std::vector<int64_t> offsets, lengths;
   int64_t offset = 0;
-  for (size_t i : parts) {
+  for (size_t i : geometry.parts) {
     const Tensor source = tensors[i].detach();
     const int64_t length = source.size(d);
     if (source.is_contiguous()) {
@@ -197,17 +181,14 @@ Tensor cat(const std::vector<Tensor>& tensors, int64_t dim) {
 
 Tensor stack(const std::vector<Tensor>& tensors, int64_t dim) {
   OpScope scope;
-  PARE_CHECK(!tensors.empty(), "stack: expected a non-empty list of tensors");
-  PARE_CHECK(tensors[0].defined(), "stack: tensor 0 is undefined");
-  const int64_t d = wrap_dim(dim, tensors[0].dim() + 1, "stack");
-  std::vector<Tensor> expanded;
+  std::vector<Shape> shapes;
   for (size_t i = 0; i < tensors.size(); ++i) {
     PARE_CHECK(tensors[i].defined(), "stack: tensor ", i, " is undefined");
-    PARE_CHECK(tensors[i].sizes() == tensors[0].sizes(),
-               "stack: expects each tensor to be equal size, but got ", tensors[0].sizes(),
-               " at entry 0 and ", tensors[i].sizes(), " at entry ", i);
-    expanded.push_back(tensors[i].unsqueeze(d));
+    shapes.push_back(tensors[i].sizes());
   }
+  const int64_t d = stack_dim(shapes, dim);
+  std::vector<Tensor> expanded;
+  for (const Tensor& tensor : tensors) expanded.push_back(tensor.unsqueeze(d));
   Tensor result = cat(expanded, d);
   if (scope.should_report()) notify_function("stack", tensors, {{"dim", dim}}, {result});
   return result;
@@ -216,17 +197,12 @@ Tensor stack(const std::vector<Tensor>& tensors, int64_t dim) {
 std::vector<Tensor> split(const Tensor& x, int64_t split_size, int64_t dim) {
   OpScope scope;
   PARE_CHECK(x.defined(), "split: the tensor is undefined");
-  PARE_CHECK(x.dim() > 0, "split: cannot split a 0-d tensor");
-  const int64_t d = wrap_dim(dim, x.dim(), "split");
-  const int64_t length = x.size(d);
-  PARE_CHECK(split_size > 0 || (split_size == 0 && length == 0), "split: split_size must be ",
-             "positive, got ", split_size, " for dim ", d, " of shape ", x.sizes());
+  const SplitGeometry geometry = split_geometry(x.sizes(), split_size, dim);
   std::vector<Tensor> pieces;
-  if (length == 0) {
-    pieces.push_back(x.narrow(d, 0, 0));
-  } else {
-    for (int64_t start = 0; start < length; start += split_size)
-      pieces.push_back(x.narrow(d, start, std::min(split_size, length - start)));
+  int64_t start = 0;
+  for (int64_t length : geometry.lengths) {
+    pieces.push_back(x.narrow(geometry.dim, start, length));
+    start += length;
   }
   if (scope.should_report()) {
     if (pieces.size() == 1) {
@@ -241,12 +217,9 @@ std::vector<Tensor> split(const Tensor& x, int64_t split_size, int64_t dim) {
 std::vector<Tensor> chunk(const Tensor& x, int64_t chunks, int64_t dim) {
   OpScope scope;
   PARE_CHECK(x.defined(), "chunk: the tensor is undefined");
-  PARE_CHECK(chunks > 0, "chunk: chunks must be positive, got ", chunks);
-  PARE_CHECK(x.dim() > 0, "chunk: cannot chunk a 0-d tensor");
-  const int64_t d = wrap_dim(dim, x.dim(), "chunk");
-  const int64_t length = x.size(d);
-  // PyTorch's rule: equal pieces of ceil(length / chunks), so fewer chunks may come back.
-  const int64_t split_size = length == 0 ? 0 : (length - 1) / chunks + 1;  // cannot overflow
+  const SplitGeometry geometry = chunk_geometry(x.sizes(), chunks, dim);
+  const int64_t d = geometry.dim;
+  const int64_t split_size = geometry.lengths[0];  // every piece's but the last
   std::vector<Tensor> pieces = split(x, split_size, d);
   if (scope.should_report()) {
     if (pieces.size() == 1) {

@@ -41,7 +41,7 @@ struct ModuleStats {
   int64_t calls = 0;   // call_module nodes that call it
 };
 
-// A call_function node that performs MACs (linear, conv2d, lstm).
+// A call_function node whose op definition counts MACs (linear, conv2d, lstm).
 struct FunctionStats {
   std::string node;
   std::string target;

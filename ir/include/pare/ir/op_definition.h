@@ -70,6 +70,7 @@ enum class ParamType {
   boolean,            // bool
   string,             // str
   norm_order,         // float|str ("fro", "inf")
+  optional_dtype,     // ScalarType? (torch's dtype=None; a value is refused where not supported)
 };
 const char* param_type_name(ParamType type);
 

@@ -1,0 +1,49 @@
+// dropout(input, p=0.5, training=True), as torch.nn.functional.dropout. Outside training it is the
+// identity, so the compiled inference path aliases it.
+#include "families.h"
+#include "pare/error.h"
+#include "pare/functional.h"
+#include "shape_rules.h"
+
+namespace pare::ir::ops {
+
+namespace {
+
+using Type = ParamType;
+
+Symbol infer_dropout(const OpCall& call) {
+  const TensorMeta& x = call.tensor(0);
+  const double p = call.number("p");
+  PARE_CHECK(p >= 0.0 && p <= 1.0, "dropout: probability has to be between 0 and 1, got p=", p,
+             " for input of shape ", x.shape);
+  // Only dropping draws random floats: an integer input passes through when nothing drops.
+  if (call.flag("training") && p != 0.0) require_float(x, "dropout", "input");
+  return Symbol::of(x.shape, x.dtype);
+}
+
+FunctionKernel bind_dropout(const OpCall& call) {
+  call.require_tensor_args(1);
+  const double p = call.number("p");
+  const bool training = call.flag("training");
+  return [p, training](const std::vector<Value>& args) {
+    return Value(pare::dropout(tensor_at(args, 0), p, training));
+  };
+}
+
+}  // namespace
+
+std::vector<OpDefinition> dropout_ops() {
+  std::vector<OpDefinition> ops;
+  ops.push_back(
+      {.name = "dropout",
+       .family = "dropout",
+       .summary = "zeroes elements with probability p in training, scaling by 1/(1-p)",
+       .params = {required_param("input", Type::tensor, 0), param("p", Type::number, 1, 0.5),
+                  param("training", Type::boolean, 2, true)},
+       .infer = &infer_dropout,
+       .bind = &bind_dropout,
+       .lowering = Lowering::alias});
+  return ops;
+}
+
+}  // namespace pare::ir::ops

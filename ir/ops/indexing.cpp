@@ -1,0 +1,131 @@
+// Selecting: getitem (an element of a tuple, how LSTM, split and max-with-dim results are
+// reached), index_select and masked_fill. The shape rules restate the checks of the engine's ops
+// (indexing.cpp).
+#include "pare/indexing.h"
+
+#include "families.h"
+#include "pare/elementwise.h"
+#include "pare/error.h"
+
+namespace pare::ir::ops {
+
+namespace {
+
+using Type = ParamType;
+
+// getitem(tuple, index): the index is a positional int, as torch.fx writes operator.getitem.
+int64_t getitem_index(const OpCall& call) {
+  const std::vector<Argument>& node_args = call.node().args();
+  PARE_CHECK(node_args.size() == 2 && node_args[1].is_int(),
+             "getitem: expected (node, integer index), got ", node_args.size(), " argument(s)");
+  return node_args[1].to_int();
+}
+
+// The item `index` of a tuple of `count` (negative counts from the end).
+size_t tuple_position(int64_t index, size_t count) {
+  const int64_t size = static_cast<int64_t>(count);
+  const int64_t wrapped = index < 0 ? index + size : index;
+  PARE_CHECK(wrapped >= 0 && wrapped < size, "getitem: index ", index,
+             " is out of range for a tuple of ", size);
+  return static_cast<size_t>(wrapped);
+}
+
+Symbol infer_getitem(const OpCall& call) {
+  const int64_t index = getitem_index(call);
+  const Symbol& tuple = call.arg(0);
+  PARE_CHECK(tuple.is_tuple(), "getitem: the input is a tensor, not a tuple");
+  return tuple.items[tuple_position(index, tuple.items.size())];
+}
+
+FunctionKernel bind_getitem(const OpCall& call) {
+  call.require_tensor_args(1);
+  const int64_t index = getitem_index(call);
+  return [index](const std::vector<Value>& args) {
+    PARE_CHECK(!args.at(0).is_tensor(), "getitem: the input is a tensor, not a tuple");
+    const std::vector<Value>& items = args[0].items();
+    return items[tuple_position(index, items.size())];
+  };
+}
+
+// index_select(input, dim, index): the index is the second tensor, wherever dim sits (the
+// tracer writes index_select(x, index, dim=d)).
+size_t index_position(const OpCall& call) {
+  const std::vector<size_t> tensors = call.node_slots();
+  PARE_CHECK(tensors.size() == 2 && call.node().args().size() <= 3,
+             "index_select: expected (input, dim, index) with two tensors, got ",
+             call.node().args().size(), " argument(s) of which ", tensors.size(), " tensor(s)");
+  return tensors[1];
+}
+
+Symbol infer_index_select(const OpCall& call) {
+  const TensorMeta& x = call.tensor(0);
+  const TensorMeta& index = call.tensor(index_position(call));
+  PARE_CHECK(index.dtype == kInt64, "index_select: index must be int64, got ",
+             dtype_name(index.dtype), " of shape ", index.shape);
+  PARE_CHECK(index.shape.size() <= 1, "index_select: index must be 0-d or 1-d, got shape ",
+             index.shape);
+  const int64_t rank = static_cast<int64_t>(x.shape.size());
+  const int64_t d = wrap_dim(call.integer("dim"), rank, "index_select");
+  const int64_t count = shape_numel(index.shape);
+  if (rank == 0) return Symbol::of(index.shape.empty() ? Shape{} : Shape{count}, x.dtype);
+  Shape out = x.shape;
+  out[d] = count;
+  return Symbol::of(out, x.dtype);
+}
+
+FunctionKernel bind_index_select(const OpCall& call) {
+  call.require_tensor_args(1);
+  const size_t index_at = index_position(call);
+  const int64_t dim = call.integer("dim");
+  return [dim, index_at](const std::vector<Value>& args) {
+    return Value(pare::index_select(tensor_at(args, 0), dim, tensor_at(args, index_at)));
+  };
+}
+
+Symbol infer_masked_fill(const OpCall& call) {
+  const TensorMeta& x = call.tensor(0);
+  const TensorMeta& mask = call.tensor(1);
+  PARE_CHECK(mask.dtype == kBool, "masked_fill: mask must be bool, got ", dtype_name(mask.dtype),
+             " of shape ", mask.shape);
+  return Symbol::of(broadcast_shapes(x.shape, mask.shape, "masked_fill"), x.dtype);
+}
+
+FunctionKernel bind_masked_fill(const OpCall& call) {
+  call.require_tensor_args(2);
+  const double value = call.number("value");
+  return [value](const std::vector<Value>& args) {
+    return Value(pare::masked_fill(tensor_at(args, 0), tensor_at(args, 1), value));
+  };
+}
+
+}  // namespace
+
+std::vector<OpDefinition> indexing_ops() {
+  std::vector<OpDefinition> ops;
+  ops.push_back({.name = "getitem",
+                 .family = "indexing",
+                 .summary = "item `index` of a tuple (operator.getitem)",
+                 .params = {required_param("input", Type::tensor_list, 0),
+                            required_param("index", Type::integer, 1)},
+                 .infer = &infer_getitem,
+                 .bind = &bind_getitem});
+  ops.push_back(
+      {.name = "index_select",
+       .family = "indexing",
+       .summary = "the entries at int64 `index` along dim",
+       .params = {required_param("input", Type::tensor, 0), required_param("dim", Type::integer, 1),
+                  required_param("index", Type::tensor, 2)},
+       .infer = &infer_index_select,
+       .bind = &bind_index_select});
+  ops.push_back(
+      {.name = "masked_fill",
+       .family = "indexing",
+       .summary = "x with `value` where the bool mask (broadcast) is true",
+       .params = {required_param("input", Type::tensor, 0), required_param("mask", Type::tensor, 1),
+                  required_param("value", Type::number, 2)},
+       .infer = &infer_masked_fill,
+       .bind = &bind_masked_fill});
+  return ops;
+}
+
+}  // namespace pare::ir::ops

@@ -1,0 +1,119 @@
+// layer_norm and batch_norm, as torch.nn.functional takes them. Their optional tensors are the
+// node's tensor slots (node references or None) in order, wherever the literals sit: the tracer
+// writes layer_norm(x, weight, bias, normalized_shape=..., eps=...), a torch.fx export
+// layer_norm(x, normalized_shape, weight, bias, eps).
+#include "families.h"
+#include "pare/error.h"
+#include "pare/functional.h"
+#include "shape_rules.h"
+
+namespace pare::ir::ops {
+
+namespace {
+
+using Type = ParamType;
+
+// The runtime tensor of tensor slot `i`, or an undefined tensor past the slots or for None.
+Tensor slot_tensor(const std::vector<Value>& args, const std::vector<size_t>& slots, size_t i) {
+  return i < slots.size() ? optional_tensor_at(args, slots[i]) : Tensor();
+}
+
+std::vector<size_t> layer_norm_slots(const OpCall& call) {
+  const std::vector<size_t> slots = call.tensor_slots();
+  PARE_CHECK(slots.size() <= 3, "layer_norm: expected at most 3 tensors, got ", slots.size());
+  return slots;
+}
+
+Symbol infer_layer_norm(const OpCall& call) {
+  const Shape normalized_shape = call.ints("normalized_shape");
+  const std::vector<size_t> slots = call.tensor_slots();
+  const TensorMeta& x = call.float_tensor(0);
+  const int64_t feature_dims = static_cast<int64_t>(normalized_shape.size());
+  PARE_CHECK(feature_dims >= 1, "layer_norm: normalized_shape must have at least one dim, got ",
+             normalized_shape);
+  PARE_CHECK(static_cast<int64_t>(x.shape.size()) >= feature_dims &&
+                 Shape(x.shape.end() - feature_dims, x.shape.end()) == normalized_shape,
+             "layer_norm: input of shape ", x.shape, " does not end with normalized_shape ",
+             normalized_shape);
+  const char* roles[] = {"input", "weight", "bias"};
+  for (size_t i = 1; i < slots.size() && i < 3; ++i) {
+    const TensorMeta* parameter = call.optional_tensor(slots[i]);
+    if (parameter == nullptr) continue;
+    require_float(*parameter, "layer_norm", roles[i]);
+    PARE_CHECK(parameter->shape == normalized_shape, "layer_norm: expected ", roles[i],
+               " of shape ", normalized_shape, ", got ", parameter->shape, " for input of shape ",
+               x.shape);
+  }
+  return Symbol::of(x.shape);
+}
+
+FunctionKernel bind_layer_norm(const OpCall& call) {
+  call.require_tensor_args(1);
+  const Shape normalized_shape = call.ints("normalized_shape");
+  const double eps = call.number("eps");
+  const std::vector<size_t> slots = layer_norm_slots(call);
+  return [=](const std::vector<Value>& args) {
+    return Value(pare::layer_norm(slot_tensor(args, slots, 0), normalized_shape,
+                                  slot_tensor(args, slots, 1), slot_tensor(args, slots, 2), eps));
+  };
+}
+
+// Files with only (x, running_mean, running_var) are read as affine-free.
+std::vector<size_t> batch_norm_slots(const OpCall& call) {
+  const std::vector<size_t> slots = call.tensor_slots();
+  PARE_CHECK(slots.size() == 1 || slots.size() == 3 || slots.size() == 5,
+             "batch_norm: expected 1, 3 or 5 tensors, got ", slots.size());
+  return slots;
+}
+
+Symbol infer_batch_norm(const OpCall& call) {
+  const std::vector<size_t> slots = batch_norm_slots(call);
+  std::vector<const TensorMeta*> vectors;
+  for (size_t i = 1; i < slots.size(); ++i) vectors.push_back(call.optional_tensor(slots[i]));
+  return Symbol::of(batch_norm_shape(call.tensor(0), vectors, call.flag("training")));
+}
+
+FunctionKernel bind_batch_norm(const OpCall& call) {
+  call.require_tensor_args(1);
+  const bool training = call.flag("training");
+  const double momentum = call.number("momentum");
+  const double eps = call.number("eps");
+  const std::vector<size_t> slots = batch_norm_slots(call);
+  return [=](const std::vector<Value>& args) {
+    auto slot = [&](size_t i) { return slot_tensor(args, slots, i); };
+    return Value(
+        pare::batch_norm(slot(0), slot(1), slot(2), slot(3), slot(4), training, momentum, eps));
+  };
+}
+
+}  // namespace
+
+std::vector<OpDefinition> normalization_ops() {
+  std::vector<OpDefinition> ops;
+  ops.push_back(
+      {.name = "layer_norm",
+       .family = "normalization",
+       .summary = "layer normalization over the trailing normalized_shape dims",
+       .params = {required_param("input", Type::tensor, 0),
+                  required_param("normalized_shape", Type::integers, 1),
+                  param("weight", Type::optional_tensor, 2),
+                  param("bias", Type::optional_tensor, 3), param("eps", Type::number, 4, 1e-5)},
+       .infer = &infer_layer_norm,
+       .bind = &bind_layer_norm});
+  ops.push_back(
+      {.name = "batch_norm",
+       .family = "normalization",
+       .summary = "batch normalization over dim 1 (the channels)",
+       .params = {required_param("input", Type::tensor, 0),
+                  param("running_mean", Type::optional_tensor, 1),
+                  param("running_var", Type::optional_tensor, 2),
+                  param("weight", Type::optional_tensor, 3),
+                  param("bias", Type::optional_tensor, 4),
+                  param("training", Type::boolean, 5, false),
+                  param("momentum", Type::number, 6, 0.1), param("eps", Type::number, 7, 1e-5)},
+       .infer = &infer_batch_norm,
+       .bind = &bind_batch_norm});
+  return ops;
+}
+
+}  // namespace pare::ir::ops

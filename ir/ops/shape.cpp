@@ -1,0 +1,349 @@
+// The shape functions and tensor methods the tracer records: flatten, reshape / view, transpose,
+// t, permute, select, slice, narrow, squeeze, unsqueeze and contiguous. Each shape rule restates
+// the checks of the Tensor method it runs (tensor.cpp), on shapes.
+#include <algorithm>
+#include <limits>
+
+#include "families.h"
+#include "pare/error.h"
+#include "pare/functional.h"
+#include "shape_rules.h"
+
+namespace pare::ir::ops {
+
+namespace {
+
+using Type = ParamType;
+
+// ---- flatten, reshape, view ----
+
+Symbol infer_flatten(const OpCall& call) {
+  const TensorMeta& x = call.tensor(0);
+  return Symbol::of(flatten_shape(x.shape, call.integer("start_dim"), call.integer("end_dim")),
+                    x.dtype);
+}
+
+FunctionKernel bind_flatten(const OpCall& call) {
+  call.require_tensor_args(1);
+  const int64_t start_dim = call.integer("start_dim");
+  const int64_t end_dim = call.integer("end_dim");
+  return [start_dim, end_dim](const std::vector<Value>& args) {
+    return Value(tensor_at(args, 0).flatten(start_dim, end_dim));
+  };
+}
+
+// reshape and view name their shape differently (torch.reshape's `shape`, Tensor.view's `size`);
+// both take either, as one list or as trailing ints (x.view(2, -1)).
+Shape wanted_shape(const OpCall& call) {
+  return call.ints_or_varargs(call.node().kwarg("size") ? "size" : "shape");
+}
+
+Symbol infer_reshape(const OpCall& call) {
+  const TensorMeta& x = call.tensor(0);
+  return Symbol::of(reshape_shape(x.shape, wanted_shape(call)), x.dtype);
+}
+
+// view runs as reshape, as the tracer records Tensor::view: the same result, copied only where
+// the input is not contiguous.
+FunctionKernel bind_reshape(const OpCall& call) {
+  call.require_tensor_args(1);
+  const Shape shape = wanted_shape(call);
+  return
+      [shape](const std::vector<Value>& args) { return Value(tensor_at(args, 0).reshape(shape)); };
+}
+
+// ---- transpose, t, permute ----
+
+Symbol infer_transpose(const OpCall& call) {
+  const TensorMeta& x = call.tensor(0);
+  const int64_t rank = static_cast<int64_t>(x.shape.size());
+  const int64_t a = wrap_dim(call.integer("dim0"), rank, "transpose");
+  const int64_t b = wrap_dim(call.integer("dim1"), rank, "transpose");
+  Shape out = x.shape;
+  if (rank > 0) std::swap(out[a], out[b]);
+  return Symbol::of(out, x.dtype);
+}
+
+FunctionKernel bind_transpose(const OpCall& call) {
+  call.require_tensor_args(1);
+  const int64_t dim0 = call.integer("dim0");
+  const int64_t dim1 = call.integer("dim1");
+  return [dim0, dim1](const std::vector<Value>& args) {
+    return Value(tensor_at(args, 0).transpose(dim0, dim1));
+  };
+}
+
+Symbol infer_t(const OpCall& call) {
+  const TensorMeta& x = call.tensor(0);
+  PARE_CHECK(x.shape.size() <= 2, "t: expected a tensor of rank <= 2, got shape ", x.shape);
+  Shape out = x.shape;
+  if (out.size() == 2) std::swap(out[0], out[1]);
+  return Symbol::of(out, x.dtype);
+}
+
+FunctionKernel bind_t(const OpCall& call) {
+  call.require_tensor_args(1);
+  return [](const std::vector<Value>& args) { return Value(tensor_at(args, 0).t()); };
+}
+
+Symbol infer_permute(const OpCall& call) {
+  const TensorMeta& x = call.tensor(0);
+  const Shape dims = call.ints_or_varargs("dims");
+  const int64_t rank = static_cast<int64_t>(x.shape.size());
+  PARE_CHECK(static_cast<int64_t>(dims.size()) == rank, "permute: got ", dims.size(),
+             " dims for a tensor of shape ", x.shape);
+  Shape out(dims.size());
+  std::vector<bool> seen(dims.size(), false);
+  for (size_t i = 0; i < dims.size(); ++i) {
+    const int64_t d = wrap_dim(dims[i], rank, "permute");
+    PARE_CHECK(!seen[d], "permute: dim ", d, " repeated in ", dims);
+    seen[d] = true;
+    out[i] = x.shape[d];
+  }
+  return Symbol::of(out, x.dtype);
+}
+
+FunctionKernel bind_permute(const OpCall& call) {
+  call.require_tensor_args(1);
+  const Shape dims = call.ints_or_varargs("dims");
+  return [dims](const std::vector<Value>& args) { return Value(tensor_at(args, 0).permute(dims)); };
+}
+
+// ---- select, slice, narrow ----
+
+Symbol infer_select(const OpCall& call) {
+  const TensorMeta& x = call.tensor(0);
+  PARE_CHECK(!x.shape.empty(), "select: cannot select on a 0-d tensor");
+  const int64_t dim = call.integer("dim");
+  const int64_t index = call.integer("index");
+  const int64_t d = wrap_dim(dim, static_cast<int64_t>(x.shape.size()), "select");
+  const int64_t i = index < 0 ? index + x.shape[d] : index;
+  PARE_CHECK(i >= 0 && i < x.shape[d], "select: index ", index, " is out of range for dim ", d,
+             " of shape ", x.shape);
+  Shape out = x.shape;
+  out.erase(out.begin() + d);
+  return Symbol::of(out, x.dtype);
+}
+
+FunctionKernel bind_select(const OpCall& call) {
+  call.require_tensor_args(1);
+  const int64_t dim = call.integer("dim");
+  const int64_t index = call.integer("index");
+  return [dim, index](const std::vector<Value>& args) {
+    return Value(tensor_at(args, 0).select(dim, index));
+  };
+}
+
+Shape slice_shape(const Shape& shape, int64_t dim, int64_t start, int64_t end, int64_t step) {
+  PARE_CHECK(!shape.empty(), "slice: cannot slice a 0-d tensor");
+  PARE_CHECK(step > 0, "slice: step must be positive, got ", step);
+  const int64_t d = wrap_dim(dim, static_cast<int64_t>(shape.size()), "slice");
+  const int64_t length = shape[d];
+  if (start < 0) start += length;
+  if (end < 0) end += length;
+  start = std::clamp<int64_t>(start, 0, length);
+  end = std::clamp<int64_t>(end, start, length);
+  Shape out = shape;
+  out[d] = end == start ? 0 : (end - start - 1) / step + 1;  // ceil, without overflow
+  return out;
+}
+
+// slice's bounds; None (torch's default) is the start or the end of the dim.
+struct SliceBounds {
+  int64_t dim, start, end, step;
+};
+
+SliceBounds slice_bounds(const OpCall& call) {
+  return {call.integer("dim"), call.has("start") ? call.integer("start") : 0,
+          call.has("end") ? call.integer("end") : std::numeric_limits<int64_t>::max(),
+          call.integer("step")};
+}
+
+Symbol infer_slice(const OpCall& call) {
+  const TensorMeta& x = call.tensor(0);
+  const SliceBounds b = slice_bounds(call);
+  return Symbol::of(slice_shape(x.shape, b.dim, b.start, b.end, b.step), x.dtype);
+}
+
+FunctionKernel bind_slice(const OpCall& call) {
+  call.require_tensor_args(1);
+  const SliceBounds b = slice_bounds(call);
+  return [b](const std::vector<Value>& args) {
+    return Value(tensor_at(args, 0).slice(b.dim, b.start, b.end, b.step));
+  };
+}
+
+Symbol infer_narrow(const OpCall& call) {
+  const TensorMeta& x = call.tensor(0);
+  const int64_t dim = call.integer("dim");
+  const int64_t start = call.integer("start");
+  const int64_t length = call.integer("length");
+  PARE_CHECK(length >= 0, "narrow: negative length ", length);
+  const int64_t d = wrap_dim(dim, static_cast<int64_t>(x.shape.size()), "narrow");
+  const int64_t size = x.shape.empty() ? 1 : x.shape[d];
+  const int64_t begin = start < 0 ? start + size : start;
+  // Compared as `length <= size - begin` because begin + length can overflow.
+  PARE_CHECK(begin >= 0 && begin <= size && length <= size - begin, "narrow: start ", start,
+             " and length ", length, " are out of bounds for dim ", d, " of shape ", x.shape);
+  return Symbol::of(slice_shape(x.shape, d, begin, begin + length, 1), x.dtype);
+}
+
+FunctionKernel bind_narrow(const OpCall& call) {
+  call.require_tensor_args(1);
+  const int64_t dim = call.integer("dim");
+  const int64_t start = call.integer("start");
+  const int64_t length = call.integer("length");
+  return [=](const std::vector<Value>& args) {
+    return Value(tensor_at(args, 0).narrow(dim, start, length));
+  };
+}
+
+// ---- squeeze, unsqueeze, contiguous ----
+
+Symbol infer_squeeze(const OpCall& call) {
+  const TensorMeta& x = call.tensor(0);
+  Shape out;
+  if (!call.has("dim")) {
+    for (int64_t size : x.shape)
+      if (size != 1) out.push_back(size);
+    return Symbol::of(out, x.dtype);
+  }
+  out = x.shape;
+  if (!out.empty()) {
+    const int64_t d = wrap_dim(call.integer("dim"), static_cast<int64_t>(out.size()), "squeeze");
+    if (out[d] == 1) out.erase(out.begin() + d);
+  }
+  return Symbol::of(out, x.dtype);
+}
+
+FunctionKernel bind_squeeze(const OpCall& call) {
+  call.require_tensor_args(1);
+  const bool has_dim = call.has("dim");
+  const int64_t dim = has_dim ? call.integer("dim") : 0;
+  return [has_dim, dim](const std::vector<Value>& args) {
+    const Tensor& x = tensor_at(args, 0);
+    return Value(has_dim ? x.squeeze(dim) : x.squeeze());
+  };
+}
+
+Symbol infer_unsqueeze(const OpCall& call) {
+  const TensorMeta& x = call.tensor(0);
+  const int64_t d =
+      wrap_dim(call.integer("dim"), static_cast<int64_t>(x.shape.size()) + 1, "unsqueeze");
+  Shape out = x.shape;
+  out.insert(out.begin() + d, 1);
+  return Symbol::of(out, x.dtype);
+}
+
+FunctionKernel bind_unsqueeze(const OpCall& call) {
+  call.require_tensor_args(1);
+  const int64_t dim = call.integer("dim");
+  return [dim](const std::vector<Value>& args) { return Value(tensor_at(args, 0).unsqueeze(dim)); };
+}
+
+Symbol infer_contiguous(const OpCall& call) {
+  const TensorMeta& x = call.tensor(0);
+  return Symbol::of(x.shape, x.dtype);
+}
+
+FunctionKernel bind_contiguous(const OpCall& call) {
+  call.require_tensor_args(1);
+  return [](const std::vector<Value>& args) { return Value(tensor_at(args, 0).contiguous()); };
+}
+
+OpParam input() { return required_param("input", Type::tensor, 0); }
+
+}  // namespace
+
+std::vector<OpDefinition> shape_ops() {
+  std::vector<OpDefinition> ops;
+  ops.push_back({.name = "flatten",
+                 .family = "shape",
+                 .summary = "merges dims start_dim..end_dim into one",
+                 .params = {input(), param("start_dim", Type::integer, 1, 0),
+                            param("end_dim", Type::integer, 2, -1)},
+                 .infer = &infer_flatten,
+                 .bind = &bind_flatten,
+                 .lowering = Lowering::alias});
+  ops.push_back({.name = "reshape",
+                 .family = "shape",
+                 .summary = "the same elements in a new shape (one size may be -1)",
+                 .params = {input(), required_param("shape", Type::integers, 1),
+                            param("size", Type::integers, kKeywordOnly)},
+                 .infer = &infer_reshape,
+                 .bind = &bind_reshape,
+                 .lowering = Lowering::alias});
+  ops.push_back({.name = "view",
+                 .family = "shape",
+                 .summary = "reshape, as Tensor.view records it",
+                 .params = {input(), required_param("size", Type::integers, 1),
+                            param("shape", Type::integers, kKeywordOnly)},
+                 .infer = &infer_reshape,
+                 .bind = &bind_reshape,
+                 .lowering = Lowering::alias});
+  ops.push_back({.name = "transpose",
+                 .family = "shape",
+                 .summary = "swaps dims dim0 and dim1 (a view)",
+                 .params = {input(), required_param("dim0", Type::integer, 1),
+                            required_param("dim1", Type::integer, 2)},
+                 .infer = &infer_transpose,
+                 .bind = &bind_transpose});
+  ops.push_back({.name = "t",
+                 .family = "shape",
+                 .summary = "transposes a tensor of rank <= 2",
+                 .params = {input()},
+                 .infer = &infer_t,
+                 .bind = &bind_t});
+  ops.push_back({.name = "permute",
+                 .family = "shape",
+                 .summary = "reorders the dims (a view)",
+                 .params = {input(), required_param("dims", Type::integers, 1)},
+                 .infer = &infer_permute,
+                 .bind = &bind_permute});
+  ops.push_back({.name = "select",
+                 .family = "shape",
+                 .summary = "the slice at `index` along dim, with dim removed (a view)",
+                 .params = {input(), required_param("dim", Type::integer, 1),
+                            required_param("index", Type::integer, 2)},
+                 .infer = &infer_select,
+                 .bind = &bind_select});
+  ops.push_back(
+      {.name = "slice",
+       .family = "shape",
+       .summary = "x[start:end:step] along dim (a view)",
+       .params = {input(), param("dim", Type::integer, 1, 0),
+                  param("start", Type::optional_integer, 2),
+                  param("end", Type::optional_integer, 3), param("step", Type::integer, 4, 1)},
+       .infer = &infer_slice,
+       .bind = &bind_slice});
+  ops.push_back({.name = "narrow",
+                 .family = "shape",
+                 .summary = "`length` elements from `start` along dim (a view)",
+                 .params = {input(), required_param("dim", Type::integer, 1),
+                            required_param("start", Type::integer, 2),
+                            required_param("length", Type::integer, 3)},
+                 .infer = &infer_narrow,
+                 .bind = &bind_narrow});
+  ops.push_back({.name = "squeeze",
+                 .family = "shape",
+                 .summary = "removes size-1 dims (only `dim`, when given)",
+                 .params = {input(), param("dim", Type::optional_integer, 1)},
+                 .infer = &infer_squeeze,
+                 .bind = &bind_squeeze});
+  ops.push_back({.name = "unsqueeze",
+                 .family = "shape",
+                 .summary = "inserts a size-1 dim at dim",
+                 .params = {input(), required_param("dim", Type::integer, 1)},
+                 .infer = &infer_unsqueeze,
+                 .bind = &bind_unsqueeze});
+  ops.push_back({.name = "contiguous",
+                 .family = "shape",
+                 .summary = "the tensor in contiguous memory (a copy only when needed)",
+                 .params = {input()},
+                 .infer = &infer_contiguous,
+                 .bind = &bind_contiguous,
+                 .lowering = Lowering::alias});
+  return ops;
+}
+
+}  // namespace pare::ir::ops

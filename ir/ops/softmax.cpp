@@ -1,0 +1,56 @@
+// softmax and log_softmax along `dim`, with torch.nn.functional's signature; pare needs the dim
+// given (torch's implicit choice for None is deprecated) and computes in the input's dtype.
+#include "families.h"
+#include "pare/error.h"
+#include "pare/functional.h"
+
+namespace pare::ir::ops {
+
+namespace {
+
+using Type = ParamType;
+
+int64_t softmax_dim(const OpCall& call) {
+  PARE_CHECK(call.has("dim"), call.target(), ": missing argument 'dim'");
+  PARE_CHECK(!call.has("dtype"), call.target(), ": the dtype argument is not supported, got ",
+             *call.literal("dtype"));
+  return call.integer("dim");
+}
+
+Symbol infer_softmax(const OpCall& call) {
+  const TensorMeta& x = call.float_tensor(0);
+  wrap_dim(softmax_dim(call), static_cast<int64_t>(x.shape.size()), call.target().c_str());
+  return Symbol::of(x.shape);
+}
+
+FunctionKernel bind_softmax(const OpCall& call) {
+  call.require_tensor_args(1);
+  const int64_t dim = softmax_dim(call);
+  const bool log = call.target() == "log_softmax";
+  return [log, dim](const std::vector<Value>& args) {
+    return Value(log ? pare::log_softmax(tensor_at(args, 0), dim)
+                     : pare::softmax(tensor_at(args, 0), dim));
+  };
+}
+
+OpDefinition softmax_definition(std::string name, std::string summary) {
+  return {
+      .name = std::move(name),
+      .family = "softmax",
+      .summary = std::move(summary),
+      .params = {required_param("input", Type::tensor, 0), param("dim", Type::optional_integer, 1),
+                 param("dtype", Type::optional_dtype, 3)},
+      .infer = &infer_softmax,
+      .bind = &bind_softmax};
+}
+
+}  // namespace
+
+std::vector<OpDefinition> softmax_ops() {
+  std::vector<OpDefinition> ops;
+  ops.push_back(softmax_definition("softmax", "exp(x) / sum(exp(x)) along dim"));
+  ops.push_back(softmax_definition("log_softmax", "log(softmax(x)) along dim, computed stably"));
+  return ops;
+}
+
+}  // namespace pare::ir::ops
