@@ -8,7 +8,7 @@
 set -euo pipefail
 
 packages=(cmake ninja-build g++ ccache pkg-config libdnnl-dev libeigen3-dev nlohmann-json3-dev
-          doctest-dev libbenchmark-dev zlib1g-dev
+          doctest-dev libbenchmark-dev zlib1g-dev python3
           # libdnnl-dev only recommends the OpenCL loader, but its CMake config requires it.
           ocl-icd-opencl-dev)
 packages+=("$@")
