@@ -6,6 +6,7 @@
 #include "pare/checked_math.h"
 #include "pare/conv_geometry.h"
 #include "pare/error.h"
+#include "pare/linear_geometry.h"
 #include "pare/pool_geometry.h"
 
 namespace pare::ir::ops {
@@ -37,17 +38,8 @@ void require_float(const TensorMeta& meta, std::string_view op, std::string_view
 Shape linear_shape(const TensorMeta& x, const TensorMeta& weight, const TensorMeta* bias) {
   require_float(x, "linear", "input");
   require_float(weight, "linear", "weight");
-  PARE_CHECK(weight.shape.size() == 2, "linear: expected a 2-d weight [out_features, in_features]",
-             ", got shape ", weight.shape);
-  PARE_CHECK(!x.shape.empty() && x.shape.back() == weight.shape[1], "linear: input of shape ",
-             x.shape, " cannot be multiplied with weight of shape ", weight.shape, " (expected ",
-             weight.shape[1], " input features in the last dim)");
-  PARE_CHECK(bias == nullptr || bias->shape == Shape{weight.shape[0]},
-             "linear: expected a bias of shape ", Shape{weight.shape[0]}, " for weight of shape ",
-             weight.shape, ", got shape ", bias->shape);
-  Shape out = x.shape;
-  out.back() = weight.shape[0];
-  return out;
+  if (bias != nullptr) require_float(*bias, "linear", "bias");
+  return linear_output_shape(x.shape, weight.shape, bias == nullptr ? nullptr : &bias->shape);
 }
 
 Shape conv2d_shape(const TensorMeta& x, const TensorMeta& weight, const TensorMeta* bias,
