@@ -26,12 +26,15 @@ Json literal_json(const ir::Argument& literal) {
   return items;
 }
 
-const char* lowering_name(ir::Lowering lowering) {
-  switch (lowering) {
+// How the compiled inference path runs the op; an elementwise activation is its own kind of step
+// (or a fused post-op), whatever its `lowering`.
+const char* lowering_name(const ir::OpDefinition& op) {
+  if (op.activation != nullptr) return "activation";
+  switch (op.lowering) {
     case ir::Lowering::interpreter:
       return "interpreter";
     case ir::Lowering::alias:
-      return "alias";
+      return op.alias_when != nullptr ? "alias (some calls)" : "alias";
     case ir::Lowering::pool2d:
       return "pool2d";
   }
@@ -53,7 +56,7 @@ Json definition_json(const ir::OpDefinition& op) {
           {"summary", op.summary},
           {"params", std::move(params)},
           {"macs", op.macs != nullptr},
-          {"lowering", lowering_name(op.lowering)}};
+          {"lowering", lowering_name(op)}};
 }
 
 // Python's spelling of a default: None, True, 0.5, "none", [1, 1].
@@ -118,7 +121,7 @@ Subcommand ops_command() {
             Table rows = {{"op", "family", "MACs", "inference", "signature"}};
             for (const ir::OpDefinition* op : ops) {
               rows.push_back({op->name, op->family, op->macs != nullptr ? "yes" : "-",
-                              lowering_name(op->lowering), signature_line(*op)});
+                              lowering_name(*op), signature_line(*op)});
             }
             print_table(rows, {}, "", std::cout);
             return 0;
