@@ -10,6 +10,14 @@ namespace pare::nn {
 
 std::string ActivationModule::extra_repr() const { return detail::keyword_repr(config()); }
 
+// Every activation module applies one elementwise function (the contract of ActivationModule);
+// PReLU, the one with a parameter, is told apart here so that no activation class needs its own
+// override.
+ModuleKind ActivationModule::kind() const {
+  return dynamic_cast<const PReLUImpl*>(this) != nullptr ? ModuleKind::prelu
+                                                         : ModuleKind::activation;
+}
+
 Tensor ReLUImpl::forward(const Tensor& input) { return relu(input); }
 
 RReLUImpl::RReLUImpl(double lower, double upper) : lower_(lower), upper_(upper) {

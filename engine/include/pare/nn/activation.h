@@ -21,6 +21,7 @@ class ActivationModule : public UnaryModule {
   using UnaryModule::UnaryModule;
   bool is_leaf_layer() const override { return true; }
   std::string extra_repr() const override;
+  ModuleKind kind() const override;
 };
 
 class ReLUImpl : public ActivationModule {
