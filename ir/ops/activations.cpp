@@ -1,6 +1,6 @@
 // The 21 activations, as torch.nn.functional takes them: float32 in, the same shape out (prelu
 // also takes its slopes as a second tensor). Each binds to the engine function of the same name,
-// its numbers read once.
+// its numbers read once, and says which kernels::Activation one call computes.
 #include "families.h"
 #include "pare/error.h"
 #include "pare/functional.h"
@@ -43,6 +43,37 @@ FunctionKernel kernel_with_numbers(const OpCall& call, Tensor (*op)(const Tensor
   return [op, a, b](const std::vector<Value>& args) { return Value(op(tensor_at(args, 0), a, b)); };
 }
 
+using kernels::Activation;
+using ActivationOf = std::optional<kernels::ActivationParams>;
+
+// `kind` with its numbers (kernels' alpha, beta) read from the literals `alpha` and `beta`, as the
+// bindings read them; an empty name keeps kernels' default.
+ActivationOf activation_of(const OpCall& call, Activation kind, std::string_view alpha = {},
+                           std::string_view beta = {}) {
+  kernels::ActivationParams params = kernels::default_activation_params(kind);
+  if (!alpha.empty()) params.alpha = static_cast<float>(call.number(alpha));
+  if (!beta.empty()) params.beta = static_cast<float>(call.number(beta));
+  return params;
+}
+
+ActivationOf rrelu_activation(const OpCall& call) {
+  if (call.flag("training")) return std::nullopt;
+  return activation_of(call, Activation::rrelu, "lower", "upper");
+}
+
+// The literal `approximate`, checked.
+std::string gelu_approximate(const OpCall& call) {
+  const std::string approximate = call.text("approximate");
+  PARE_CHECK(approximate == "none" || approximate == "tanh",
+             "gelu: approximate must be \"none\" or \"tanh\", got \"", approximate, "\"");
+  return approximate;
+}
+
+ActivationOf gelu_activation(const OpCall& call) {
+  return activation_of(call,
+                       gelu_approximate(call) == "tanh" ? Activation::gelu_tanh : Activation::gelu);
+}
+
 FunctionKernel bind_rrelu(const OpCall& call) {
   call.require_tensor_args(1);
   const double lower = call.number("lower");
@@ -55,9 +86,7 @@ FunctionKernel bind_rrelu(const OpCall& call) {
 
 FunctionKernel bind_gelu(const OpCall& call) {
   call.require_tensor_args(1);
-  const std::string approximate = call.text("approximate");
-  PARE_CHECK(approximate == "none" || approximate == "tanh",
-             "gelu: approximate must be \"none\" or \"tanh\", got \"", approximate, "\"");
+  const std::string approximate = gelu_approximate(call);
   return [approximate](const std::vector<Value>& args) {
     return Value(pare::gelu(tensor_at(args, 0), approximate));
   };
@@ -68,85 +97,117 @@ OpParam input() { return required_param("input", Type::tensor, 0); }
 OpParam inplace(int position) { return param("inplace", Type::boolean, position, false); }
 
 OpDefinition activation(std::string name, std::string summary, std::vector<OpParam> params,
-                        FunctionKernel (*bind)(const OpCall&)) {
+                        FunctionKernel (*bind)(const OpCall&),
+                        ActivationOf (*computes)(const OpCall&)) {
   return {.name = std::move(name),
           .family = "activation",
           .summary = std::move(summary),
           .params = std::move(params),
           .infer = &infer_float_unary,
-          .bind = bind};
+          .bind = bind,
+          .activation = computes};
 }
 
 }  // namespace
 
 std::vector<OpDefinition> activation_ops() {
   std::vector<OpDefinition> ops;
-  ops.push_back(activation("relu", "max(0, x)", {input(), inplace(1)},
-                           [](const OpCall& c) { return unary_kernel(c, &pare::relu); }));
+  ops.push_back(activation(
+      "relu", "max(0, x)", {input(), inplace(1)},
+      [](const OpCall& c) { return unary_kernel(c, &pare::relu); },
+      [](const OpCall& c) { return activation_of(c, Activation::relu); }));
   ops.push_back(activation("rrelu", "randomized leaky ReLU; in eval, the slope (lower + upper) / 2",
                            {input(), param("lower", Type::number, 1, 1.0 / 8.0),
                             param("upper", Type::number, 2, 1.0 / 3.0),
                             param("training", Type::boolean, 3, false), inplace(4)},
-                           &bind_rrelu));
-  ops.push_back(activation("hardtanh", "x clamped to [min_val, max_val]",
-                           {input(), param("min_val", Type::number, 1, -1.0),
-                            param("max_val", Type::number, 2, 1.0), inplace(3)},
-                           [](const OpCall& c) {
-                             return kernel_with_numbers(c, &pare::hardtanh, "min_val", "max_val");
-                           }));
-  ops.push_back(activation("relu6", "min(max(0, x), 6)", {input(), inplace(1)},
-                           [](const OpCall& c) { return unary_kernel(c, &pare::relu6); }));
-  ops.push_back(activation("sigmoid", "1 / (1 + exp(-x))", {input()},
-                           [](const OpCall& c) { return unary_kernel(c, &pare::sigmoid); }));
-  ops.push_back(activation("hardsigmoid", "relu6(x + 3) / 6", {input(), inplace(1)},
-                           [](const OpCall& c) { return unary_kernel(c, &pare::hardsigmoid); }));
-  ops.push_back(activation("tanh", "hyperbolic tangent", {input()},
-                           [](const OpCall& c) { return unary_kernel(c, &pare::tanh); }));
-  ops.push_back(activation("silu", "x * sigmoid(x)", {input(), inplace(1)},
-                           [](const OpCall& c) { return unary_kernel(c, &pare::silu); }));
-  ops.push_back(activation("mish", "x * tanh(softplus(x))", {input(), inplace(1)},
-                           [](const OpCall& c) { return unary_kernel(c, &pare::mish); }));
-  ops.push_back(activation("hardswish", "x * relu6(x + 3) / 6", {input(), inplace(1)},
-                           [](const OpCall& c) { return unary_kernel(c, &pare::hardswish); }));
-  ops.push_back(
-      activation("elu", "x for x > 0, else alpha * (exp(x) - 1)",
-                 {input(), param("alpha", Type::number, 1, 1.0), inplace(2)},
-                 [](const OpCall& c) { return kernel_with_number(c, &pare::elu, "alpha"); }));
-  ops.push_back(
-      activation("celu", "max(0, x) + min(0, alpha * (exp(x / alpha) - 1))",
-                 {input(), param("alpha", Type::number, 1, 1.0), inplace(2)},
-                 [](const OpCall& c) { return kernel_with_number(c, &pare::celu, "alpha"); }));
-  ops.push_back(activation("selu", "scale * elu(x, alpha) with the self-normalising constants",
-                           {input(), inplace(1)},
-                           [](const OpCall& c) { return unary_kernel(c, &pare::selu); }));
+                           &bind_rrelu, &rrelu_activation));
+  ops.push_back(activation(
+      "hardtanh", "x clamped to [min_val, max_val]",
+      {input(), param("min_val", Type::number, 1, -1.0), param("max_val", Type::number, 2, 1.0),
+       inplace(3)},
+      [](const OpCall& c) { return kernel_with_numbers(c, &pare::hardtanh, "min_val", "max_val"); },
+      [](const OpCall& c) {
+        return activation_of(c, Activation::hardtanh, "min_val", "max_val");
+      }));
+  ops.push_back(activation(
+      "relu6", "min(max(0, x), 6)", {input(), inplace(1)},
+      [](const OpCall& c) { return unary_kernel(c, &pare::relu6); },
+      [](const OpCall& c) { return activation_of(c, Activation::relu6); }));
+  ops.push_back(activation(
+      "sigmoid", "1 / (1 + exp(-x))", {input()},
+      [](const OpCall& c) { return unary_kernel(c, &pare::sigmoid); },
+      [](const OpCall& c) { return activation_of(c, Activation::sigmoid); }));
+  ops.push_back(activation(
+      "hardsigmoid", "relu6(x + 3) / 6", {input(), inplace(1)},
+      [](const OpCall& c) { return unary_kernel(c, &pare::hardsigmoid); },
+      [](const OpCall& c) { return activation_of(c, Activation::hardsigmoid); }));
+  ops.push_back(activation(
+      "tanh", "hyperbolic tangent", {input()},
+      [](const OpCall& c) { return unary_kernel(c, &pare::tanh); },
+      [](const OpCall& c) { return activation_of(c, Activation::tanh); }));
+  ops.push_back(activation(
+      "silu", "x * sigmoid(x)", {input(), inplace(1)},
+      [](const OpCall& c) { return unary_kernel(c, &pare::silu); },
+      [](const OpCall& c) { return activation_of(c, Activation::silu); }));
+  ops.push_back(activation(
+      "mish", "x * tanh(softplus(x))", {input(), inplace(1)},
+      [](const OpCall& c) { return unary_kernel(c, &pare::mish); },
+      [](const OpCall& c) { return activation_of(c, Activation::mish); }));
+  ops.push_back(activation(
+      "hardswish", "x * relu6(x + 3) / 6", {input(), inplace(1)},
+      [](const OpCall& c) { return unary_kernel(c, &pare::hardswish); },
+      [](const OpCall& c) { return activation_of(c, Activation::hardswish); }));
+  ops.push_back(activation(
+      "elu", "x for x > 0, else alpha * (exp(x) - 1)",
+      {input(), param("alpha", Type::number, 1, 1.0), inplace(2)},
+      [](const OpCall& c) { return kernel_with_number(c, &pare::elu, "alpha"); },
+      [](const OpCall& c) { return activation_of(c, Activation::elu, "alpha"); }));
+  ops.push_back(activation(
+      "celu", "max(0, x) + min(0, alpha * (exp(x / alpha) - 1))",
+      {input(), param("alpha", Type::number, 1, 1.0), inplace(2)},
+      [](const OpCall& c) { return kernel_with_number(c, &pare::celu, "alpha"); },
+      [](const OpCall& c) { return activation_of(c, Activation::celu, "alpha"); }));
+  ops.push_back(activation(
+      "selu", "scale * elu(x, alpha) with the self-normalising constants", {input(), inplace(1)},
+      [](const OpCall& c) { return unary_kernel(c, &pare::selu); },
+      [](const OpCall& c) { return activation_of(c, Activation::selu); }));
   ops.push_back(activation(
       "hardshrink", "x where |x| > lambd, else 0", {input(), param("lambd", Type::number, 1, 0.5)},
-      [](const OpCall& c) { return kernel_with_number(c, &pare::hardshrink, "lambd"); }));
+      [](const OpCall& c) { return kernel_with_number(c, &pare::hardshrink, "lambd"); },
+      [](const OpCall& c) { return activation_of(c, Activation::hardshrink, "lambd"); }));
   ops.push_back(activation(
       "leaky_relu", "x for x >= 0, else negative_slope * x",
       {input(), param("negative_slope", Type::number, 1, 0.01), inplace(2)},
-      [](const OpCall& c) { return kernel_with_number(c, &pare::leaky_relu, "negative_slope"); }));
-  ops.push_back(activation("logsigmoid", "log(sigmoid(x))", {input()},
-                           [](const OpCall& c) { return unary_kernel(c, &pare::logsigmoid); }));
+      [](const OpCall& c) { return kernel_with_number(c, &pare::leaky_relu, "negative_slope"); },
+      [](const OpCall& c) { return activation_of(c, Activation::leaky_relu, "negative_slope"); }));
+  ops.push_back(activation(
+      "logsigmoid", "log(sigmoid(x))", {input()},
+      [](const OpCall& c) { return unary_kernel(c, &pare::logsigmoid); },
+      [](const OpCall& c) { return activation_of(c, Activation::logsigmoid); }));
   ops.push_back(activation(
       "softplus", "log(1 + exp(beta * x)) / beta, linear above threshold",
       {input(), param("beta", Type::number, 1, 1.0), param("threshold", Type::number, 2, 20.0)},
-      [](const OpCall& c) {
-        return kernel_with_numbers(c, &pare::softplus, "beta", "threshold");
-      }));
+      [](const OpCall& c) { return kernel_with_numbers(c, &pare::softplus, "beta", "threshold"); },
+      [](const OpCall& c) { return activation_of(c, Activation::softplus, "beta", "threshold"); }));
   ops.push_back({.name = "prelu",
                  .family = "activation",
                  .summary = "x for x >= 0, else weight * x, one slope or one per channel (dim 1)",
                  .params = {input(), required_param("weight", Type::tensor, 1)},
                  .infer = &infer_prelu,
-                 .bind = [](const OpCall& c) { return binary_kernel(c, &pare::prelu); }});
-  ops.push_back(activation("softsign", "x / (1 + |x|)", {input()},
-                           [](const OpCall& c) { return unary_kernel(c, &pare::softsign); }));
-  ops.push_back(activation("tanhshrink", "x - tanh(x)", {input()},
-                           [](const OpCall& c) { return unary_kernel(c, &pare::tanhshrink); }));
+                 .bind = [](const OpCall& c) { return binary_kernel(c, &pare::prelu); },
+                 // The slopes are a tensor argument, not one fixed function.
+                 .activation = [](const OpCall&) -> ActivationOf { return std::nullopt; }});
+  ops.push_back(activation(
+      "softsign", "x / (1 + |x|)", {input()},
+      [](const OpCall& c) { return unary_kernel(c, &pare::softsign); },
+      [](const OpCall& c) { return activation_of(c, Activation::softsign); }));
+  ops.push_back(activation(
+      "tanhshrink", "x - tanh(x)", {input()},
+      [](const OpCall& c) { return unary_kernel(c, &pare::tanhshrink); },
+      [](const OpCall& c) { return activation_of(c, Activation::tanhshrink); }));
   ops.push_back(activation("gelu", "x * Phi(x), or its tanh approximation",
                            {input(), param("approximate", Type::string, kKeywordOnly, "none")},
-                           &bind_gelu));
+                           &bind_gelu, &gelu_activation));
   return ops;
 }
 

@@ -30,6 +30,9 @@ FunctionKernel bind_dropout(const OpCall& call) {
   };
 }
 
+// Outside training dropout returns its input: a view the compiled path aliases.
+bool dropout_is_identity(const OpCall& call) { return !call.flag("training"); }
+
 }  // namespace
 
 std::vector<OpDefinition> dropout_ops() {
@@ -42,7 +45,8 @@ std::vector<OpDefinition> dropout_ops() {
                   param("training", Type::boolean, 2, true)},
        .infer = &infer_dropout,
        .bind = &bind_dropout,
-       .lowering = Lowering::alias});
+       .lowering = Lowering::alias,
+       .alias_when = &dropout_is_identity});
   return ops;
 }
 

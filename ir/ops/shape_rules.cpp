@@ -4,8 +4,9 @@
 #include <cmath>
 
 #include "pare/checked_math.h"
+#include "pare/conv_geometry.h"
 #include "pare/error.h"
-#include "pare/kernels/conv2d.h"
+#include "pare/linear_geometry.h"
 #include "pare/pool_geometry.h"
 
 namespace pare::ir::ops {
@@ -37,80 +38,19 @@ void require_float(const TensorMeta& meta, std::string_view op, std::string_view
 Shape linear_shape(const TensorMeta& x, const TensorMeta& weight, const TensorMeta* bias) {
   require_float(x, "linear", "input");
   require_float(weight, "linear", "weight");
-  PARE_CHECK(weight.shape.size() == 2, "linear: expected a 2-d weight [out_features, in_features]",
-             ", got shape ", weight.shape);
-  PARE_CHECK(!x.shape.empty() && x.shape.back() == weight.shape[1], "linear: input of shape ",
-             x.shape, " cannot be multiplied with weight of shape ", weight.shape, " (expected ",
-             weight.shape[1], " input features in the last dim)");
-  PARE_CHECK(bias == nullptr || bias->shape == Shape{weight.shape[0]},
-             "linear: expected a bias of shape ", Shape{weight.shape[0]}, " for weight of shape ",
-             weight.shape, ", got shape ", bias->shape);
-  Shape out = x.shape;
-  out.back() = weight.shape[0];
-  return out;
+  if (bias != nullptr) require_float(*bias, "linear", "bias");
+  return linear_output_shape(x.shape, weight.shape, bias == nullptr ? nullptr : &bias->shape);
 }
 
 Shape conv2d_shape(const TensorMeta& x, const TensorMeta& weight, const TensorMeta* bias,
                    const ConvGeometry& geometry) {
   require_float(x, "conv2d", "input");
   require_float(weight, "conv2d", "weight");
-  PARE_CHECK(x.shape.size() == 3 || x.shape.size() == 4,
-             "conv2d: expected a 3-d (unbatched) or 4-d (batched) input, got input of shape ",
-             x.shape);
-  PARE_CHECK(weight.shape.size() == 4,
-             "conv2d: expected a 4-d weight [out_channels, in_channels / groups, kH, kW], got "
-             "weight of shape ",
-             weight.shape);
-  const int64_t groups = geometry.groups;
-  PARE_CHECK(groups > 0, "conv2d: groups must be positive, got ", groups);
-  PARE_CHECK(weight.shape[0] % groups == 0, "conv2d: given groups=", groups, ", weight of size ",
-             weight.shape, " has ", weight.shape[0],
-             " output channels, which do not divide by groups");
-  const size_t rank = x.shape.size();
-  const int64_t channels = x.shape[rank - 3];
-  const int64_t expected_channels = checked_mul(
-      weight.shape[1], groups, "conv2d: in_channels of weight ", weight.shape, " times groups");
-  PARE_CHECK(channels == expected_channels, "conv2d: given groups=", groups, ", weight of size ",
-             weight.shape, ", expected input ", x.shape, " to have ", expected_channels,
-             " channels, but got ", channels, " channels instead");
-  PARE_CHECK(bias == nullptr || bias->shape == Shape{weight.shape[0]},
-             "conv2d: expected a bias of shape ", Shape{weight.shape[0]}, " for weight of size ",
-             weight.shape, ", got shape ", bias->shape);
-  const IntPair& s = geometry.stride;
-  const IntPair& p = geometry.padding;
-  const IntPair& d = geometry.dilation;
-  PARE_CHECK(
-      s.first > 0 && s.second > 0 && d.first > 0 && d.second > 0 && p.first >= 0 && p.second >= 0,
-      "conv2d: stride and dilation must be positive and padding not negative, got stride ", s.vec(),
-      ", padding ", p.vec(), ", dilation ", d.vec());
-  const bool positive =
-      std::all_of(x.shape.begin(), x.shape.end(), [](int64_t v) { return v > 0; }) &&
-      std::all_of(weight.shape.begin(), weight.shape.end(), [](int64_t v) { return v > 0; });
-  PARE_CHECK(positive, "conv2d: sizes must be positive, got input ", x.shape, " and weight ",
-             weight.shape);
-  kernels::Conv2dParams params;  // the kernels' own output-size rule and limits
-  params.batch = rank == 4 ? x.shape[0] : 1;
-  params.in_channels = channels;
-  params.in_h = x.shape[rank - 2];
-  params.in_w = x.shape[rank - 1];
-  params.out_channels = weight.shape[0];
-  params.kernel_h = weight.shape[2];
-  params.kernel_w = weight.shape[3];
-  params.stride_h = s.first;
-  params.stride_w = s.second;
-  params.pad_h = p.first;
-  params.pad_w = p.second;
-  params.dilation_h = d.first;
-  params.dilation_w = d.second;
-  params.groups = groups;
-  params.validate();
-  const int64_t out_h = params.out_h();
-  const int64_t out_w = params.out_w();
-  Shape out = x.shape;
-  out[rank - 3] = weight.shape[0];
-  out[rank - 2] = out_h;
-  out[rank - 1] = out_w;
-  return out;
+  if (bias != nullptr) require_float(*bias, "conv2d", "bias");
+  const kernels::Conv2dParams params =
+      conv2d_geometry(x.shape, weight.shape, bias == nullptr ? nullptr : &bias->shape,
+                      geometry.stride, geometry.padding, geometry.dilation, geometry.groups);
+  return conv2d_output_shape(x.shape, params);
 }
 
 Shape pool2d_shape(const TensorMeta& x, const kernels::Pool2dParams& window, const char* op) {

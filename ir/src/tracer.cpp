@@ -18,6 +18,7 @@
 #include <unordered_set>
 
 #include "pare/autograd.h"
+#include "pare/ir/op_definition.h"
 #include "pare/nn/lstm.h"
 #include "pare/random.h"
 
@@ -58,8 +59,11 @@ class Tracer : public OpObserver {
 
   void on_function(const std::string& name, const std::vector<Tensor>& inputs, const Attrs& attrs,
                    const std::vector<Tensor>& outputs) override {
+    // The op's definition says how its tensors sit (one list for cat / stack) and checks the
+    // node as the interpreter will read it, so a trace never records a call it cannot run.
+    const OpDefinition& definition = op_definition(name);
     std::vector<Argument> args;
-    if (name == "cat" || name == "stack") {
+    if (!definition.params.empty() && definition.params[0].type == ParamType::tensor_list) {
       Argument::List tensors;
       for (const Tensor& input : inputs) tensors.push_back(argument_for(input, name));
       args.emplace_back(std::move(tensors));
@@ -69,6 +73,7 @@ class Tracer : public OpObserver {
     Kwargs kwargs;
     for (const auto& [key, value] : attrs) kwargs.emplace_back(key, to_argument(value));
     Node* node = graph_.call_function(name, std::move(args), std::move(kwargs));
+    definition.bind(OpCall(definition, *node, nullptr));
     add_outputs(node, flat_tuple(outputs));
   }
 

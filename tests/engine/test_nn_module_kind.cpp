@@ -4,6 +4,7 @@
 #include <doctest/doctest.h>
 
 #include <memory>
+#include <optional>
 #include <sstream>
 #include <string>
 #include <utility>
@@ -73,6 +74,9 @@ struct QuietPReLU : nn::PReLUImpl {};
 // A user activation: an ActivationModule applies one elementwise function, whatever its class.
 struct Cube : nn::ActivationModule {
   Tensor forward(const Tensor& input) override { return input * input * input; }
+  std::optional<pare::kernels::ActivationParams> activation() const override {
+    return std::nullopt;  // no kernel computes it
+  }
 };
 
 }  // namespace

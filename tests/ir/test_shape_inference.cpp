@@ -109,13 +109,28 @@ void check_matches_run(GraphModule& graph_module, const std::vector<Tensor>& inp
         pare::ir::format_meta(outputs));
 }
 
+// The op's own words in an error: from the first "op:" on (the node label before it differs
+// between the interpreter and shape inference).
+std::string op_message(const std::string& error, const std::string& op) {
+  const size_t at = error.find(op + ": ");
+  return at == std::string::npos ? error : error.substr(at);
+}
+
 // For a sweep over sizes: when running `input` works, inference must match the run (true);
-// when the run refuses it, inference must refuse it too (false).
-bool check_matches_run_or_both_refuse(GraphModule& graph_module, const Tensor& input) {
+// when the run refuses it, inference must refuse it too, with the same message (false): the
+// engine op and the shape rule share one rule.
+bool check_matches_run_or_both_refuse(GraphModule& graph_module, const Tensor& input,
+                                      const std::string& op) {
+  std::string run_error;
   try {
     graph_module.forward({input});
-  } catch (const pare::Error&) {
-    CHECK_THROWS_AS(pare::ir::infer_shapes(graph_module, metas_of({input})), pare::Error);
+  } catch (const pare::Error& error) {
+    run_error = error.what();
+  }
+  if (!run_error.empty()) {
+    const std::string inferred_error =
+        error_of([&] { pare::ir::infer_shapes(graph_module, metas_of({input})); });
+    CHECK(op_message(inferred_error, op) == op_message(run_error, op));
     return false;
   }
   check_matches_run(graph_module, {input});
@@ -530,7 +545,7 @@ TEST_CASE("pool output sizes over kernel, stride, padding, dilation and ceil_mod
                 CAPTURE(padding);
                 CAPTURE(dilation);
                 CAPTURE(ceil_mode);
-                if (check_matches_run_or_both_refuse(gm, input)) ++checked;
+                if (check_matches_run_or_both_refuse(gm, input, target)) ++checked;
               }
             }
           }
@@ -546,6 +561,38 @@ TEST_CASE("pool output sizes over kernel, stride, padding, dilation and ceil_mod
       "max_pool2d", {x}, {{"kernel_size", 2}, {"stride", 2}, {"padding", 1}, {"ceil_mode", true}}));
   pare::ir::infer_shapes(gm, {{{1, 1, 5, 5}, pare::kFloat32}});
   CHECK(gm.graph().nodes()[1]->meta[0].shape == Shape{1, 1, 3, 3});
+}
+
+TEST_CASE("linear and conv2d refusals: the run and inference say the same") {
+  // Weights that do not fit the input, a bias of the wrong size, groups that do not divide:
+  // the engine op and the shape rule share one rule, so the op's message is the same in both.
+  struct Case {
+    std::string op;
+    Shape input, weight, bias;
+    int64_t groups;
+  };
+  const std::vector<Case> cases = {{"conv2d", {1, 3, 8, 8}, {4, 4, 3, 3}, {}, 1},
+                                   {"conv2d", {1, 3, 8, 8}, {4, 2, 3, 3}, {}, 2},
+                                   {"conv2d", {1, 3, 8, 8}, {4, 3, 3, 3}, {5}, 1},
+                                   {"conv2d", {3, 8}, {4, 3, 3, 3}, {}, 1},
+                                   {"conv2d", {1, 3, 8, 8}, {4, 3, 9, 9}, {}, 1},
+                                   {"conv2d", {1, 4, 8, 8}, {6, 2, 3, 3}, {}, 4},
+                                   {"linear", {2, 5}, {3, 4}, {}, 1},
+                                   {"linear", {2, 4}, {3, 4}, {2}, 1},
+                                   {"linear", {2, 4}, {3, 4, 1}, {}, 1}};
+  for (const Case& c : cases) {
+    CAPTURE(c.op);
+    CAPTURE(c.input);
+    CAPTURE(c.weight);
+    Builder b;
+    Node* x = b.input("x");
+    std::vector<Argument> args = {x, b.parameter("w", random_tensor(c.weight, 61))};
+    if (!c.bias.empty()) args.push_back(b.parameter("b", random_tensor(c.bias, 62)));
+    Kwargs kwargs;
+    if (c.op == "conv2d") kwargs = {{"groups", c.groups}};
+    GraphModule gm = b.finish(b.fn(c.op, args, kwargs));
+    CHECK_FALSE(check_matches_run_or_both_refuse(gm, random_tensor(c.input, 63), c.op));
+  }
 }
 
 TEST_CASE("Conv2d output sizes over stride, padding, dilation and groups") {
@@ -571,7 +618,7 @@ TEST_CASE("Conv2d output sizes over stride, padding, dilation and groups") {
             CAPTURE(padding);
             CAPTURE(dilation);
             CAPTURE(groups);
-            if (check_matches_run_or_both_refuse(gm, input)) ++checked;
+            if (check_matches_run_or_both_refuse(gm, input, "conv2d")) ++checked;
           }
         }
       }

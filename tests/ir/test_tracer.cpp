@@ -447,6 +447,34 @@ TEST_CASE("tracing errors are clear") {
     unchecked.check = false;
     CHECK_NOTHROW(pare::ir::trace(net, {random_tensor({2, 3}, 33)}, unchecked));
   }
+  SUBCASE("a reported call its op definition does not take") {
+    // An op reporting itself (pare/observer.h) the way no definition reads: the trace refuses it
+    // at once, naming the op, instead of writing a graph the interpreter cannot run (also when
+    // the replay check is off, which would otherwise be the first to notice).
+    struct Reports : nn::Module {
+      explicit Reports(pare::Attrs attrs, std::string op) : attrs(std::move(attrs)), op(op) {}
+      Tensor forward(const Tensor& x) {
+        pare::OpScope scope;
+        Tensor y = x * 2.0;
+        if (scope.should_report()) pare::notify_function(op, {x}, attrs, {y});
+        return y;
+      }
+      pare::Attrs attrs;
+      std::string op;
+    };
+    pare::ir::TraceOptions unchecked;
+    unchecked.check = false;
+    std::string unknown_keyword = error_of([&] {
+      pare::ir::trace(std::make_shared<Reports>(pare::Attrs{{"slope", 0.5}}, "relu"),
+                      {random_tensor({2, 3}, 35)}, unchecked);
+    });
+    CHECK(contains(unknown_keyword, "relu: unknown keyword argument 'slope'"));
+    std::string unknown_op = error_of([&] {
+      pare::ir::trace(std::make_shared<Reports>(pare::Attrs{}, "double_it"),
+                      {random_tensor({2, 3}, 36)}, unchecked);
+    });
+    CHECK(contains(unknown_op, "unknown call_function target 'double_it'"));
+  }
   SUBCASE("an op the tracer does not see") {
     struct UsesGatherRows : nn::Module {
       Tensor forward(const Tensor& x) {

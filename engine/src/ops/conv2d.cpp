@@ -3,7 +3,7 @@
 
 #include "../kernel_dispatch.h"
 #include "pare/autograd.h"
-#include "pare/checked_math.h"
+#include "pare/conv_geometry.h"
 #include "pare/creation.h"
 #include "pare/functional.h"
 #include "pare/observer.h"
@@ -12,32 +12,12 @@ namespace pare {
 
 namespace {
 
-void check_conv2d_inputs(const Tensor& x, const Tensor& weight, const Tensor& bias,
-                         int64_t groups) {
+void check_conv2d_dtypes(const Tensor& x, const Tensor& weight, const Tensor& bias) {
   PARE_CHECK(x.defined() && weight.defined(), "conv2d: input and weight must be defined");
   PARE_CHECK(x.dtype() == kFloat32 && weight.dtype() == kFloat32 &&
                  (!bias.defined() || bias.dtype() == kFloat32),
              "conv2d: expected float32 tensors, got input ", dtype_name(x.dtype()), " and weight ",
              dtype_name(weight.dtype()));
-  PARE_CHECK(x.dim() == 3 || x.dim() == 4,
-             "conv2d: expected a 3-d (unbatched) or 4-d (batched) input, got input of shape ",
-             x.sizes());
-  PARE_CHECK(weight.dim() == 4,
-             "conv2d: expected a 4-d weight [out_channels, in_channels / groups, kH, kW], got ",
-             "weight of shape ", weight.sizes());
-  PARE_CHECK(groups > 0, "conv2d: groups must be positive, got ", groups);
-  PARE_CHECK(weight.size(0) % groups == 0, "conv2d: given groups=", groups, ", weight of size ",
-             weight.sizes(), " has ", weight.size(0), " output channels, which do not divide by ",
-             "groups");
-  const int64_t channels = x.size(-3);
-  const int64_t expected_channels = checked_mul(
-      weight.size(1), groups, "conv2d: in_channels of weight ", weight.sizes(), " times groups");
-  PARE_CHECK(channels == expected_channels, "conv2d: given groups=", groups, ", weight of size ",
-             weight.sizes(), ", expected input", x.sizes(), " to have ", expected_channels,
-             " channels, but got ", channels, " channels instead");
-  PARE_CHECK(!bias.defined() || (bias.dim() == 1 && bias.size(0) == weight.size(0)),
-             "conv2d: expected a bias of shape ", Shape{weight.size(0)}, " for weight of size ",
-             weight.sizes(), ", got shape ", bias.sizes());
 }
 
 }  // namespace
@@ -45,27 +25,12 @@ void check_conv2d_inputs(const Tensor& x, const Tensor& weight, const Tensor& bi
 Tensor conv2d(const Tensor& x, const Tensor& weight, const Tensor& bias, IntPair stride,
               IntPair padding, IntPair dilation, int64_t groups) {
   OpScope scope;
-  check_conv2d_inputs(x, weight, bias, groups);
-  const bool batched = x.dim() == 4;
-  kernels::Conv2dParams params;
-  params.batch = batched ? x.size(0) : 1;
-  params.in_channels = x.size(-3);
-  params.in_h = x.size(-2);
-  params.in_w = x.size(-1);
-  params.out_channels = weight.size(0);
-  params.kernel_h = weight.size(2);
-  params.kernel_w = weight.size(3);
-  params.stride_h = stride.first;
-  params.stride_w = stride.second;
-  params.pad_h = padding.first;
-  params.pad_w = padding.second;
-  params.dilation_h = dilation.first;
-  params.dilation_w = dilation.second;
-  params.groups = groups;
-  params.validate();
-
-  Shape output_shape{params.out_channels, params.out_h(), params.out_w()};
-  if (batched) output_shape.insert(output_shape.begin(), params.batch);
+  check_conv2d_dtypes(x, weight, bias);
+  const Shape bias_shape = bias.defined() ? bias.sizes() : Shape{};
+  const kernels::Conv2dParams params =
+      conv2d_geometry(x.sizes(), weight.sizes(), bias.defined() ? &bias_shape : nullptr, stride,
+                      padding, dilation, groups);
+  const Shape output_shape = conv2d_output_shape(x.sizes(), params);
   Tensor x_data = x.detach().contiguous();
   Tensor weight_data = weight.detach().contiguous();
   Tensor bias_data = bias.defined() ? bias.detach().contiguous() : Tensor();

@@ -5,6 +5,7 @@
 #include "pare/autograd.h"
 #include "pare/creation.h"
 #include "pare/functional.h"
+#include "pare/linear_geometry.h"
 #include "pare/observer.h"
 
 namespace pare {
@@ -17,14 +18,8 @@ void check_linear_inputs(const Tensor& x, const Tensor& weight, const Tensor& bi
                  (!bias.defined() || bias.dtype() == kFloat32),
              "linear: expected float32 tensors, got input ", dtype_name(x.dtype()), " and weight ",
              dtype_name(weight.dtype()));
-  PARE_CHECK(weight.dim() == 2, "linear: expected a 2-d weight [out_features, in_features], got ",
-             "shape ", weight.sizes());
-  PARE_CHECK(x.dim() >= 1 && x.size(-1) == weight.size(1), "linear: input of shape ", x.sizes(),
-             " cannot be multiplied with weight of shape ", weight.sizes(), " (expected ",
-             weight.size(1), " input features in the last dim)");
-  PARE_CHECK(!bias.defined() || (bias.dim() == 1 && bias.size(0) == weight.size(0)),
-             "linear: expected a bias of shape ", Shape{weight.size(0)}, " for weight of shape ",
-             weight.sizes(), ", got shape ", bias.sizes());
+  const Shape bias_shape = bias.defined() ? bias.sizes() : Shape{};
+  linear_output_shape(x.sizes(), weight.sizes(), bias.defined() ? &bias_shape : nullptr);
 }
 
 }  // namespace

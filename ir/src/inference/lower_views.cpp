@@ -1,9 +1,8 @@
 // The nodes that cost nothing once compiled: getitem of a tuple value (the LSTM's) is one of its
 // slots, and flatten / reshape / view / contiguous / eval dropout / identity of an arena value is
 // the same memory under another shape.
-#include <unordered_set>
-
 #include "lowerings.h"
+#include "pare/ir/op_definition.h"
 #include "pare/nn/dropout.h"
 #include "pare/nn/flatten.h"
 #include "pare/nn/identity.h"
@@ -12,12 +11,16 @@ namespace pare::inference::detail {
 
 namespace {
 
-// Whether a call_function node passes `name` (or the literal at `position`) as true, else
-// `fallback`.
-bool flag_of(const ir::Node& node, const char* name, size_t position, bool fallback) {
-  const ir::Argument* found = node.kwarg(name);
-  if (found == nullptr && position < node.args().size()) found = &node.args()[position];
-  return found == nullptr || found->is_none() ? fallback : found->to_bool(name);
+// Whether a call_function node's definition makes it a view of its first input
+// (Lowering::alias, and its alias_when for this call's literals).
+bool is_alias_call(const ir::Node& node) {
+  const ir::OpDefinition* definition = ir::find_op_definition(node.target());
+  if (definition == nullptr || definition->lowering != ir::Lowering::alias) return false;
+  // A shape or flag computed at run time cannot be fixed when compiling.
+  for (size_t i = 1; i < node.args().size(); ++i)
+    if (node.args()[i].is_node()) return false;
+  return definition->alias_when == nullptr ||
+         definition->alias_when(ir::OpCall(*definition, node, nullptr));
 }
 
 }  // namespace
@@ -53,12 +56,7 @@ bool lower_alias(CompilerState& state, const ir::Node& node) {
                 std::dynamic_pointer_cast<nn::IdentityImpl>(module) ||
                 (std::dynamic_pointer_cast<nn::DropoutImpl>(module) && !module->is_training()));
   } else if (node.op() == ir::OpKind::call_function) {
-    static const std::unordered_set<std::string> reshapes = {"flatten", "reshape", "view",
-                                                             "contiguous"};
-    is_alias = reshapes.count(node.target()) > 0;
-    if (node.target() == "dropout") is_alias = !flag_of(node, "training", 2, true);
-    for (size_t i = 1; i < node.args().size(); ++i)
-      if (node.args()[i].is_node()) is_alias = false;
+    is_alias = is_alias_call(node);
   }
   const int in_slot = state.tree(input).slot;
   if (!is_alias || state.slots[in_slot].buffer == kNone) return false;

@@ -5,6 +5,8 @@
 #include <utility>
 
 #include "pare/error.h"
+#include "pare/ir/op_definition.h"
+#include "pare/nn/activation.h"
 #include "pare/passes/pruning/prune_functions.h"
 
 namespace pare::pruning {
@@ -85,18 +87,17 @@ PatternElement any_of(const std::vector<PatternElement>& elements, const std::st
 }
 
 const std::vector<std::string>& activation_module_types() {
-  static const std::vector<std::string> types = {
-      "ReLU",      "RReLU",      "Hardtanh",  "ReLU6", "Sigmoid",  "Hardsigmoid", "Tanh",
-      "SiLU",      "Mish",       "Hardswish", "ELU",   "CELU",     "SELU",        "Hardshrink",
-      "LeakyReLU", "LogSigmoid", "Softplus",  "PReLU", "Softsign", "Tanhshrink",  "GELU"};
-  return types;
+  return nn::activation_module_type_names();
 }
 
 const std::vector<std::string>& activation_function_names() {
-  static const std::vector<std::string> names = {
-      "relu",       "rrelu",      "hardtanh",  "relu6", "sigmoid",  "hardsigmoid", "tanh",
-      "silu",       "mish",       "hardswish", "elu",   "celu",     "selu",        "hardshrink",
-      "leaky_relu", "logsigmoid", "softplus",  "prelu", "softsign", "tanhshrink",  "gelu"};
+  // The definitions that say which activation a call computes: the 21 of docs/pruning.md.
+  static const std::vector<std::string> names = [] {
+    std::vector<std::string> found;
+    for (const ir::OpDefinition* definition : ir::op_definitions())
+      if (definition->activation != nullptr) found.push_back(definition->name);
+    return found;
+  }();
   return names;
 }
 

@@ -6,11 +6,16 @@
 //   pare::nn::GELU gelu("tanh");
 //   pare::nn::PReLU prelu(16);                   // parameter "weight" [16], filled with 0.25
 //   std::cout << *leaky;                         // LeakyReLU(negative_slope=0.2)
+//   leaky->activation()->alpha;                  // 0.2f: kernels::Activation::leaky_relu's slope
+//   prelu->activation();                         // std::nullopt: a learnt weight, not one function
 #pragma once
 
 #include <cstdint>
+#include <optional>
 #include <string>
+#include <vector>
 
+#include "pare/kernels/activation.h"
 #include "pare/nn/module.h"
 
 namespace pare::nn {
@@ -21,12 +26,20 @@ class ActivationModule : public UnaryModule {
   using UnaryModule::UnaryModule;
   bool is_leaf_layer() const override { return true; }
   std::string extra_repr() const override;
+  // The elementwise function forward() computes, in kernels' terms (kind, alpha, beta), so that a
+  // compiler can run or fuse it without knowing the module's class; std::nullopt where it is not
+  // one fixed function (PReLU: a learnt weight; RReLU in training mode: random slopes).
+  virtual std::optional<kernels::ActivationParams> activation() const = 0;
   ModuleKind kind() const override;
 };
+
+// The type_name() of every activation module, ReLU ... GELU in docs/pruning.md's order (21 names).
+const std::vector<std::string>& activation_module_type_names();
 
 class ReLUImpl : public ActivationModule {
  public:
   Tensor forward(const Tensor& input) override;
+  std::optional<kernels::ActivationParams> activation() const override;
 };
 using ReLU = ModuleHolder<ReLUImpl>;
 
@@ -36,6 +49,7 @@ class RReLUImpl : public ActivationModule {
  public:
   explicit RReLUImpl(double lower = 1.0 / 8.0, double upper = 1.0 / 3.0);
   Tensor forward(const Tensor& input) override;
+  std::optional<kernels::ActivationParams> activation() const override;
   Attrs config() const override;
   double lower() const { return lower_; }
   double upper() const { return upper_; }
@@ -50,6 +64,7 @@ class HardtanhImpl : public ActivationModule {
  public:
   explicit HardtanhImpl(double min_val = -1.0, double max_val = 1.0);
   Tensor forward(const Tensor& input) override;
+  std::optional<kernels::ActivationParams> activation() const override;
   Attrs config() const override;
   double min_val() const { return min_val_; }
   double max_val() const { return max_val_; }
@@ -63,42 +78,49 @@ using Hardtanh = ModuleHolder<HardtanhImpl>;
 class ReLU6Impl : public ActivationModule {
  public:
   Tensor forward(const Tensor& input) override;
+  std::optional<kernels::ActivationParams> activation() const override;
 };
 using ReLU6 = ModuleHolder<ReLU6Impl>;
 
 class SigmoidImpl : public ActivationModule {
  public:
   Tensor forward(const Tensor& input) override;
+  std::optional<kernels::ActivationParams> activation() const override;
 };
 using Sigmoid = ModuleHolder<SigmoidImpl>;
 
 class HardsigmoidImpl : public ActivationModule {
  public:
   Tensor forward(const Tensor& input) override;
+  std::optional<kernels::ActivationParams> activation() const override;
 };
 using Hardsigmoid = ModuleHolder<HardsigmoidImpl>;
 
 class TanhImpl : public ActivationModule {
  public:
   Tensor forward(const Tensor& input) override;
+  std::optional<kernels::ActivationParams> activation() const override;
 };
 using Tanh = ModuleHolder<TanhImpl>;
 
 class SiLUImpl : public ActivationModule {
  public:
   Tensor forward(const Tensor& input) override;
+  std::optional<kernels::ActivationParams> activation() const override;
 };
 using SiLU = ModuleHolder<SiLUImpl>;
 
 class MishImpl : public ActivationModule {
  public:
   Tensor forward(const Tensor& input) override;
+  std::optional<kernels::ActivationParams> activation() const override;
 };
 using Mish = ModuleHolder<MishImpl>;
 
 class HardswishImpl : public ActivationModule {
  public:
   Tensor forward(const Tensor& input) override;
+  std::optional<kernels::ActivationParams> activation() const override;
 };
 using Hardswish = ModuleHolder<HardswishImpl>;
 
@@ -106,6 +128,7 @@ class ELUImpl : public ActivationModule {
  public:
   explicit ELUImpl(double alpha = 1.0) : alpha_(alpha) {}
   Tensor forward(const Tensor& input) override;
+  std::optional<kernels::ActivationParams> activation() const override;
   Attrs config() const override;
   double alpha() const { return alpha_; }
 
@@ -118,6 +141,7 @@ class CELUImpl : public ActivationModule {
  public:
   explicit CELUImpl(double alpha = 1.0);
   Tensor forward(const Tensor& input) override;
+  std::optional<kernels::ActivationParams> activation() const override;
   Attrs config() const override;
   double alpha() const { return alpha_; }
 
@@ -129,6 +153,7 @@ using CELU = ModuleHolder<CELUImpl>;
 class SELUImpl : public ActivationModule {
  public:
   Tensor forward(const Tensor& input) override;
+  std::optional<kernels::ActivationParams> activation() const override;
 };
 using SELU = ModuleHolder<SELUImpl>;
 
@@ -137,6 +162,7 @@ class HardshrinkImpl : public ActivationModule {
  public:
   explicit HardshrinkImpl(double lambd = 0.5) : lambd_(lambd) {}
   Tensor forward(const Tensor& input) override;
+  std::optional<kernels::ActivationParams> activation() const override;
   Attrs config() const override;
   std::string extra_repr() const override;
   double lambd() const { return lambd_; }
@@ -150,6 +176,7 @@ class LeakyReLUImpl : public ActivationModule {
  public:
   explicit LeakyReLUImpl(double negative_slope = 0.01) : negative_slope_(negative_slope) {}
   Tensor forward(const Tensor& input) override;
+  std::optional<kernels::ActivationParams> activation() const override;
   Attrs config() const override;
   double negative_slope() const { return negative_slope_; }
 
@@ -161,6 +188,7 @@ using LeakyReLU = ModuleHolder<LeakyReLUImpl>;
 class LogSigmoidImpl : public ActivationModule {
  public:
   Tensor forward(const Tensor& input) override;
+  std::optional<kernels::ActivationParams> activation() const override;
 };
 using LogSigmoid = ModuleHolder<LogSigmoidImpl>;
 
@@ -170,6 +198,7 @@ class SoftplusImpl : public ActivationModule {
   explicit SoftplusImpl(double beta = 1.0, double threshold = 20.0)
       : beta_(beta), threshold_(threshold) {}
   Tensor forward(const Tensor& input) override;
+  std::optional<kernels::ActivationParams> activation() const override;
   Attrs config() const override;
   double beta() const { return beta_; }
   double threshold() const { return threshold_; }
@@ -185,6 +214,7 @@ class PReLUImpl : public ActivationModule {
  public:
   explicit PReLUImpl(int64_t num_parameters = 1, double init = 0.25);
   Tensor forward(const Tensor& input) override;
+  std::optional<kernels::ActivationParams> activation() const override;
   void reset_parameters();
   Attrs config() const override;
   Tensor weight() const { return get_parameter("weight"); }
@@ -202,12 +232,14 @@ using PReLU = ModuleHolder<PReLUImpl>;
 class SoftsignImpl : public ActivationModule {
  public:
   Tensor forward(const Tensor& input) override;
+  std::optional<kernels::ActivationParams> activation() const override;
 };
 using Softsign = ModuleHolder<SoftsignImpl>;
 
 class TanhshrinkImpl : public ActivationModule {
  public:
   Tensor forward(const Tensor& input) override;
+  std::optional<kernels::ActivationParams> activation() const override;
 };
 using Tanhshrink = ModuleHolder<TanhshrinkImpl>;
 
@@ -216,6 +248,7 @@ class GELUImpl : public ActivationModule {
  public:
   explicit GELUImpl(std::string approximate = "none");
   Tensor forward(const Tensor& input) override;
+  std::optional<kernels::ActivationParams> activation() const override;
   Attrs config() const override;
   const std::string& approximate() const { return approximate_; }
 

@@ -11,6 +11,7 @@
 #include "pare/ir/graph.h"
 #include "pare/ir/graph_module.h"
 #include "pare/ir/model_stats.h"
+#include "pare/ir/op_definition.h"
 #include "pare/ir/module_registry.h"
 #include "pare/ir/pare_file.h"
 #include "pare/ir/shape_inference.h"

@@ -16,7 +16,10 @@
 // - `infer`: the shape and dtype rule (shape inference, hence the .pare reader and model stats);
 // - `bind`: the interpreter binding, the node's literals parsed once into a kernel;
 // - `macs`: the multiply-accumulate count of one call (none: the op has no MACs to speak of);
-// - `lowering`: how the compiled inference path runs it (default: on the interpreter);
+// - `lowering`: how the compiled inference path runs it (default: on the interpreter), with
+//   `alias_when` where only some calls are views and `pool2d` for pools;
+// - `activation`: for the elementwise activations, the function one call computes in kernels'
+//   terms (the compiled path runs or fuses it);
 // - `channel_rule`: how the op couples channels between its inputs and outputs (dependency
 //   groups read it).
 #pragma once
@@ -30,6 +33,7 @@
 #include "pare/functional.h"
 #include "pare/ir/graph.h"
 #include "pare/ir/graph_module.h"
+#include "pare/kernels/activation.h"
 #include "pare/kernels/pooling.h"
 
 namespace pare::ir {
@@ -158,8 +162,9 @@ using FunctionKernel = std::function<Value(const std::vector<Value>& args)>;
 
 // How the compiled inference path runs an op: `interpreter` runs the bound kernel as a step;
 // `alias` passes its input through when the result is a view the compiler can alias (reshape,
-// flatten, contiguous, dropout in eval); `pool2d` is a 2-d pool the compiler prepares from the
-// definition's `pool2d` (kernels::Pool2dParams).
+// flatten, contiguous; dropout, whose `alias_when` says it is one only outside training);
+// `pool2d` is a 2-d pool the compiler prepares from the definition's `pool2d`
+// (kernels::Pool2dParams).
 enum class Lowering { interpreter, alias, pool2d };
 
 // A pool as the compiled path prepares it: max or average over a window.
@@ -186,10 +191,19 @@ struct OpDefinition {
   // Multiply-accumulates of one call, given the call's symbols and its output; nullptr: none.
   int64_t (*macs)(const OpCall& call, const Symbol& output) = nullptr;
   Lowering lowering = Lowering::interpreter;
+  // Lowering::alias: whether this call is a view of its first input (its literals decide, e.g.
+  // dropout's `training`); nullptr: every call is. The compiler asks it only of calls whose other
+  // arguments are all literals.
+  bool (*alias_when)(const OpCall& call) = nullptr;
   // Lowering::pool2d: the pool one call computes on an input of shape `input`, or std::nullopt
   // where a plain window pool cannot reproduce it (indices returned, divisor_override, an
   // adaptive pool whose output size does not divide the input's).
   std::optional<Pool2dLowering> (*pool2d)(const OpCall& call, const TensorMeta& input) = nullptr;
+  // Set on every elementwise activation (family "activation"): the function one call computes,
+  // its numbers read as `bind` reads them (the same defaults), or std::nullopt where the call is
+  // not one fixed function (prelu: a weight tensor; rrelu in training: random slopes). nullptr:
+  // the op is not an activation.
+  std::optional<kernels::ActivationParams> (*activation)(const OpCall& call) = nullptr;
   ChannelRule channel_rule = ChannelRule::unspecified;
 };
 
