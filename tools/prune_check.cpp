@@ -72,10 +72,9 @@ CheckResult compare_tensors(const std::string& what, const Tensor& reference,
   return result;
 }
 
-// The first layer of `module` (an LSTM) run alone on `input`, from a zero state: the output the
+// The first layer of `lstm` run alone on `input`, from a zero state: the output the
 // masked and the pruned LSTM must agree on at the first step, on the kept units.
-Tensor first_layer_output(const nn::Module& module, const Tensor& input) {
-  const auto& lstm = dynamic_cast<const nn::LSTMImpl&>(module);
+Tensor first_layer_output(const nn::LSTMImpl& lstm, const Tensor& input) {
   std::vector<Tensor> weights = {lstm.get_parameter("weight_ih_l0"),
                                  lstm.get_parameter("weight_hh_l0")};
   if (lstm.options().bias())
@@ -100,13 +99,13 @@ PruneCheck::PruneCheck(ir::GraphModule& graph_module, const pruning::BaseSparsif
     const std::shared_ptr<nn::Module>& module = sparsifier.group_modules[index];
     const std::string module_fqn = sparsifier.groups[index]["module_fqn"].get<std::string>();
     const std::string tensor_name = sparsifier.groups[index]["tensor_name"].get<std::string>();
-    if (auto* lstm = dynamic_cast<nn::LSTMImpl*>(module.get())) {
+    if (std::shared_ptr<nn::LSTMImpl> lstm = nn::as<nn::LSTMImpl>(module)) {
       const bool seen = std::any_of(lstms_.begin(), lstms_.end(),
                                     [&](const LstmProbe& probe) { return probe.lstm == module; });
       if (seen) continue;
       LstmProbe probe;
       probe.module = module_fqn;
-      probe.lstm = module;
+      probe.lstm = lstm;
       probe.hidden = lstm->options().hidden_size();
       probe.layers = lstm->options().num_layers();
       probe.batch_first = lstm->options().batch_first();
@@ -138,8 +137,8 @@ PruneCheck::PruneCheck(ir::GraphModule& graph_module, const pruning::BaseSparsif
       auto path = paths.find(chain[chain.size() - 2]);
       if (path == paths.end()) continue;
       const Tensor mask = pruning::structured_mask(*module, tensor_name);
-      final_layers_[path->second] = {module_fqn, module->type_name() == "Conv2d", kept_rows(mask),
-                                     mask.numel()};
+      final_layers_[path->second] = {module_fqn, module->kind() == nn::ModuleKind::conv2d,
+                                     kept_rows(mask), mask.numel()};
     }
   }
 

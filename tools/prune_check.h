@@ -25,6 +25,7 @@
 #include <vector>
 
 #include "pare/ir/graph_module.h"
+#include "pare/nn/lstm.h"
 #include "pare/passes/pruning/base_sparsifier.h"
 #include "pare/passes/pruning/patterns.h"
 
@@ -62,7 +63,7 @@ class PruneCheck {
   };
   struct LstmProbe {
     std::string module;
-    std::shared_ptr<nn::Module> lstm;
+    std::shared_ptr<nn::LSTMImpl> lstm;
     std::vector<int64_t> kept;  // kept units of the first layer
     int64_t hidden = 0;
     int64_t layers = 1;

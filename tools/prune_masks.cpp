@@ -11,9 +11,10 @@ namespace pare::cli {
 
 namespace {
 
-bool takes_row_mask(const std::string& module_type, const std::string& tensor_name) {
-  if (module_type == "Linear" || module_type == "Conv2d") return tensor_name == "weight";
-  if (module_type == "LSTM")
+bool takes_row_mask(nn::ModuleKind kind, const std::string& tensor_name) {
+  if (kind == nn::ModuleKind::linear || kind == nn::ModuleKind::conv2d)
+    return tensor_name == "weight";
+  if (kind == nn::ModuleKind::lstm)
     return tensor_name.rfind("weight_ih_l", 0) == 0 || tensor_name.rfind("weight_hh_l", 0) == 0;
   return false;
 }
@@ -56,9 +57,10 @@ ExplicitMasks masks_from_file(const SafetensorsFile& file, nn::Module& model) {
     const size_t dot = name.rfind('.');
     const std::string module_fqn = dot == std::string::npos ? "" : name.substr(0, dot);
     const std::string tensor_name = dot == std::string::npos ? name : name.substr(dot + 1);
-    const std::string type = model.get_submodule(module_fqn)->type_name();
-    PARE_CHECK(takes_row_mask(type, tensor_name), "mask '", name, "': '", tensor_name, "' of a ",
-               type,
+    const std::shared_ptr<nn::Module> module = model.get_submodule(module_fqn);
+    const std::string& type = module->type_name();
+    PARE_CHECK(takes_row_mask(module->kind(), tensor_name), "mask '", name, "': '", tensor_name,
+               "' of a ", type,
                " takes no row mask (only a Linear's or Conv2d's weight and an LSTM's "
                "weight_ih_l<k> / weight_hh_l<k> do)");
     PARE_CHECK(mask.dtype() == kBool || mask.dtype() == kUInt8, "mask '", name, "' is ",

@@ -26,7 +26,7 @@ const ir::ModuleStats* find_module(const ir::ModelStats& stats, const std::strin
 
 // Out features / out channels (weight rows), an LSTM's hidden units; -1 when neither applies.
 int64_t width_of(const ir::ModuleStats& module) {
-  const bool lstm = module.type == "LSTM";
+  const bool lstm = module.kind == nn::ModuleKind::lstm;
   const std::string key = module.name + (lstm ? ".weight_hh_l0" : ".weight");
   for (const auto& [name, shape] : module.tensors)
     if (name == key && shape.size() >= 2) return lstm ? shape[1] : shape[0];
@@ -55,7 +55,7 @@ std::vector<MaskedModule> masked_modules(const pruning::BaseSparsifier& sparsifi
                     [&](const MaskedModule& seen) { return seen.name == name; }))
       continue;
     MaskedModule entry{name, 0, 0};
-    if (auto* lstm = dynamic_cast<nn::LSTMImpl*>(module.get())) {
+    if (auto* lstm = nn::as<nn::LSTMImpl>(module.get())) {
       entry.rows = lstm->options().hidden_size();
       const std::string last_hh = "weight_hh_l" + std::to_string(lstm->options().num_layers() - 1);
       entry.kept =

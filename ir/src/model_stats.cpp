@@ -91,6 +91,7 @@ ModelStats collect(GraphModule& graph_module) {
           ModuleStats entry;
           entry.name = node->target();
           entry.type = module->type_name();
+          entry.kind = module->kind();
           for (const auto& [key, tensor] : module->state_dict())
             entry.tensors.emplace_back(node->target() + "." + key, tensor.sizes());
           entry.params = unique_parameter_count(module->parameters());
@@ -125,13 +126,14 @@ ModelStats collect(GraphModule& graph_module) {
 }  // namespace
 
 int64_t module_macs(const nn::Module& module, const TensorMeta& input) {
-  const std::string& type = module.type_name();
-  if (type == "Linear") return linear_macs(input.shape, parameter_shape(module, "weight"));
-  if (type == "Conv2d") {
+  const nn::ModuleKind kind = module.kind();
+  if (kind == nn::ModuleKind::linear)
+    return linear_macs(input.shape, parameter_shape(module, "weight"));
+  if (kind == nn::ModuleKind::conv2d) {
     const std::vector<TensorMeta> output = infer_module_outputs(module, input);
     return conv2d_macs(output.at(0).shape, parameter_shape(module, "weight"));
   }
-  if (type == "LSTM") {
+  if (kind == nn::ModuleKind::lstm) {
     std::vector<Shape> layer_weights;
     for (int64_t layer = 0; module.has_parameter("weight_ih_l" + std::to_string(layer)); ++layer) {
       layer_weights.push_back(parameter_shape(module, "weight_ih_l" + std::to_string(layer)));
@@ -139,7 +141,7 @@ int64_t module_macs(const nn::Module& module, const TensorMeta& input) {
     }
     return lstm_macs(input.shape, config_flag(module, "batch_first"), layer_weights);
   }
-  if (type == "Sequential") {
+  if (kind == nn::ModuleKind::sequential) {
     int64_t macs = 0;
     TensorMeta current = input;
     for (const auto& [name, child] : module.named_children()) {

@@ -76,13 +76,15 @@ void refuse_hooks(nn::Module& module, const std::string& qualified_name) {
 
 // ---- loading: checks of the tensors a built-in module will allocate ----
 
-// Calls `expect` for every tensor a built-in module of `spec` allocates, before it is built, so
+// Calls `expect` for every tensor a built-in module of `spec` (of the registered `kind`)
+// allocates, before it is built, so
 // that a hostile file cannot make the reader allocate more than the file holds. Returns quietly
 // when attributes are missing or out of range: create_module then reports them.
 using ExpectTensor = std::function<void(const std::string& local_name, const Shape& shape,
                                         DType dtype, const std::string& because)>;
 
-void expect_builtin_tensors(const ModuleSpec& spec, const ExpectTensor& check) {
+void expect_builtin_tensors(const ModuleSpec& spec, nn::ModuleKind kind,
+                            const ExpectTensor& check) {
   AttrReader attrs(spec.attrs, spec.type, spec.name);
   // Each branch reads every attribute before its first expectation.
   bool reading_attributes = true;
@@ -92,14 +94,14 @@ void expect_builtin_tensors(const ModuleSpec& spec, const ExpectTensor& check) {
     check(local_name, shape, dtype, because);
   };
   try {
-    if (spec.type == "Linear") {
+    if (kind == nn::ModuleKind::linear) {
       const int64_t in = attrs.get_int("in_features"), out = attrs.get_int("out_features");
       if (in < 0 || out < 0) return;
       const std::string why_out = str_cat("out_features=", out);
       const bool bias = attrs.get_bool("bias");
       expect("weight", {out, in}, kFloat32, str_cat("in_features=", in, ", ", why_out));
       if (bias) expect("bias", {out}, kFloat32, why_out);
-    } else if (spec.type == "Conv2d") {
+    } else if (kind == nn::ModuleKind::conv2d) {
       const int64_t in = attrs.get_int("in_channels"), out = attrs.get_int("out_channels");
       const int64_t groups = attrs.get_int("groups");
       const std::vector<int64_t> kernel = attrs.get_pair("kernel_size");
@@ -112,7 +114,7 @@ void expect_builtin_tensors(const ModuleSpec& spec, const ExpectTensor& check) {
              str_cat("in_channels=", in, ", ", why_out, ", groups=", groups,
                      ", kernel_size=", kernel));
       if (bias) expect("bias", {out}, kFloat32, why_out);
-    } else if (spec.type == "LSTM") {
+    } else if (kind == nn::ModuleKind::lstm) {
       const int64_t input = attrs.get_int("input_size"), hidden = attrs.get_int("hidden_size");
       const int64_t layers = attrs.get_int("num_layers");
       const bool bias = attrs.get_bool("bias");
@@ -136,7 +138,7 @@ void expect_builtin_tensors(const ModuleSpec& spec, const ExpectTensor& check) {
           expect("bias_hh_l" + suffix, {4 * hidden}, kFloat32, why_hidden);
         }
       }
-    } else if (spec.type == "LayerNorm") {
+    } else if (kind == nn::ModuleKind::layer_norm) {
       const Shape normalized = attrs.get_ints("normalized_shape");
       if (!attrs.get_bool("elementwise_affine") || normalized.empty()) return;
       for (int64_t size : normalized)
@@ -144,7 +146,7 @@ void expect_builtin_tensors(const ModuleSpec& spec, const ExpectTensor& check) {
       const std::string why = str_cat("normalized_shape=", normalized);
       expect("weight", normalized, kFloat32, why);
       expect("bias", normalized, kFloat32, why);
-    } else if (spec.type == "BatchNorm2d") {
+    } else if (kind == nn::ModuleKind::batch_norm2d) {
       const int64_t features = attrs.get_int("num_features");
       const bool affine = attrs.get_bool("affine");
       const bool track = attrs.get_bool("track_running_stats");
@@ -159,7 +161,7 @@ void expect_builtin_tensors(const ModuleSpec& spec, const ExpectTensor& check) {
         expect("running_var", {features}, kFloat32, why);
         expect("num_batches_tracked", {}, kInt64, "track_running_stats=true");
       }
-    } else if (spec.type == "PReLU") {
+    } else if (kind == nn::ModuleKind::prelu) {
       const int64_t count = attrs.get_int("num_parameters");
       if (count < 1) return;
       expect("weight", {count}, kFloat32, str_cat("num_parameters=", count));
@@ -175,10 +177,18 @@ void expect_builtin_tensors(const ModuleSpec& spec, const ExpectTensor& check) {
 // state_dict entries (expect_builtin_tensors lists them), so the reader replaces all of them and
 // may build the layer without initialising it. A user-registered type may keep tensors outside its
 // state_dict that its constructor fills, so it is built normally.
-bool builtin_layer_with_tensors(const std::string& type) {
-  static const std::set<std::string> kTypes = {"Linear",    "Conv2d",      "LSTM",
-                                               "LayerNorm", "BatchNorm2d", "PReLU"};
-  return kTypes.count(type) > 0;
+bool builtin_layer_with_tensors(nn::ModuleKind kind) {
+  switch (kind) {
+    case nn::ModuleKind::linear:
+    case nn::ModuleKind::conv2d:
+    case nn::ModuleKind::lstm:
+    case nn::ModuleKind::layer_norm:
+    case nn::ModuleKind::batch_norm2d:
+    case nn::ModuleKind::prelu:
+      return true;
+    default:
+      return false;
+  }
 }
 
 class PareReader {
@@ -258,11 +268,13 @@ class PareReader {
       ancestor += (i ? "." : "") + parts[i];
       if (specs_.count(ancestor)) build_module(ancestor);
     }
+    const nn::ModuleKind kind = registered_module_kind(spec.type);
     try {
-      expect_builtin_tensors(spec, [&](const std::string& local, const Shape& shape, DType dtype,
-                                       const std::string& because) {
-        check_module_tensor(spec, local, shape, dtype, because);
-      });
+      expect_builtin_tensors(spec, kind,
+                             [&](const std::string& local, const Shape& shape, DType dtype,
+                                 const std::string& because) {
+                               check_module_tensor(spec, local, shape, dtype, because);
+                             });
     } catch (const Error& error) {
       const std::string message = error.what();
       if (message.rfind(source_ + ": ", 0) == 0) throw;
@@ -273,7 +285,7 @@ class PareReader {
       // The file's tensors replace the layer's at once (adopt_module_tensors): initialising them
       // first would cost the seconds of a kaiming fill of every weight, and its temporaries.
       std::optional<nn::SkipInitGuard> skip_init;
-      if (builtin_layer_with_tensors(spec.type)) skip_init.emplace();
+      if (builtin_layer_with_tensors(kind)) skip_init.emplace();
       module = create_module(spec.type, spec.attrs, spec.name);
     } catch (const Error& error) {
       fail(error.what());

@@ -4,7 +4,6 @@
 // engine op it runs.
 #include "pare/ir/shape_inference.h"
 
-#include <algorithm>
 #include <functional>
 #include <optional>
 #include <unordered_map>
@@ -79,15 +78,6 @@ const TensorMeta& single_input(const std::vector<Symbol>& args, const nn::Module
   return args[0].meta;
 }
 
-// The activation modules without parameters (PReLU has its own rule).
-const std::vector<std::string>& activation_types() {
-  static const std::vector<std::string> types = {
-      "ReLU",      "RReLU",      "Hardtanh",  "ReLU6",    "Sigmoid",    "Hardsigmoid", "Tanh",
-      "SiLU",      "Mish",       "Hardswish", "ELU",      "CELU",       "SELU",        "Hardshrink",
-      "LeakyReLU", "LogSigmoid", "Softplus",  "Softsign", "Tanhshrink", "GELU"};
-  return types;
-}
-
 Symbol infer_module_call(const nn::Module& module, const std::vector<Symbol>& args);
 
 Symbol infer_lstm_module(const nn::Module& module, const std::vector<Symbol>& args) {
@@ -129,9 +119,9 @@ Symbol infer_lstm_module(const nn::Module& module, const std::vector<Symbol>& ar
 }
 
 Symbol infer_unary_module(const nn::Module& module, const TensorMeta& x) {
-  const std::string& type = module.type_name();
+  const nn::ModuleKind kind = module.kind();
   const Attrs config = module.config();
-  if (type == "Linear") {
+  if (kind == nn::ModuleKind::linear) {
     const TensorMeta weight = required_tensor(module, "weight");
     PARE_CHECK(weight.shape.size() == 2, "Linear: expected a 2-d weight, got ", weight.shape);
     PARE_CHECK(!x.shape.empty() && x.shape.back() == weight.shape[1], "input ", x.shape,
@@ -140,7 +130,7 @@ Symbol infer_unary_module(const nn::Module& module, const TensorMeta& x) {
     const std::optional<TensorMeta> bias = tensor_meta_of(module, "bias");
     return Symbol::of(linear_shape(x, weight, bias ? &*bias : nullptr));
   }
-  if (type == "Conv2d") {
+  if (kind == nn::ModuleKind::conv2d) {
     const TensorMeta weight = required_tensor(module, "weight");
     ConvGeometry geometry;
     geometry.stride = config_pair(config, "stride", module);
@@ -157,7 +147,7 @@ Symbol infer_unary_module(const nn::Module& module, const TensorMeta& x) {
     const std::optional<TensorMeta> bias = tensor_meta_of(module, "bias");
     return Symbol::of(conv2d_shape(x, weight, bias ? &*bias : nullptr, geometry));
   }
-  if (type == "LayerNorm") {
+  if (kind == nn::ModuleKind::layer_norm) {
     const AttrValue& value = config_value(config, "normalized_shape", module);
     PARE_CHECK(std::holds_alternative<std::vector<int64_t>>(value),
                "LayerNorm: config 'normalized_shape' is not a list of integers");
@@ -174,7 +164,7 @@ Symbol infer_unary_module(const nn::Module& module, const TensorMeta& x) {
     }
     return Symbol::of(x.shape);
   }
-  if (type == "BatchNorm2d") {
+  if (kind == nn::ModuleKind::batch_norm2d) {
     PARE_CHECK(x.shape.size() == 4, "BatchNorm2d: expected a 4-d input, got shape ", x.shape);
     std::vector<const TensorMeta*> vectors;
     std::vector<std::optional<TensorMeta>> owned;
@@ -189,35 +179,37 @@ Symbol infer_unary_module(const nn::Module& module, const TensorMeta& x) {
     const bool use_batch_statistics = module.is_training() || vectors[0] == nullptr;
     return Symbol::of(batch_norm_shape(x, vectors, use_batch_statistics));
   }
-  if (type == "MaxPool2d" || type == "AvgPool2d") {
+  if (kind == nn::ModuleKind::max_pool2d || kind == nn::ModuleKind::avg_pool2d) {
+    const bool max = kind == nn::ModuleKind::max_pool2d;
     const IntPair kernel = config_pair(config, "kernel_size", module);
     const IntPair stride = config_pair(config, "stride", module);
     const IntPair padding = config_pair(config, "padding", module);
-    const IntPair dilation = type == "MaxPool2d" ? config_pair(config, "dilation", module) : 1;
+    const IntPair dilation = max ? config_pair(config, "dilation", module) : 1;
     kernels::Pool2dParams window;
     window.set_window(kernel.first, kernel.second, stride.first, stride.second, padding.first,
                       padding.second, dilation.first, dilation.second);
     window.ceil_mode = config_bool(config, "ceil_mode", module);
-    return Symbol::of(pool2d_shape(x, window, type == "MaxPool2d" ? "max_pool2d" : "avg_pool2d"));
+    return Symbol::of(pool2d_shape(x, window, max ? "max_pool2d" : "avg_pool2d"));
   }
-  if (type == "AdaptiveAvgPool2d" || type == "AdaptiveMaxPool2d") {
-    return Symbol::of(adaptive_pool2d_shape(
-        x, config_pair(config, "output_size", module),
-        type == "AdaptiveAvgPool2d" ? "adaptive_avg_pool2d" : "adaptive_max_pool2d"));
+  if (kind == nn::ModuleKind::adaptive_avg_pool2d || kind == nn::ModuleKind::adaptive_max_pool2d) {
+    return Symbol::of(adaptive_pool2d_shape(x, config_pair(config, "output_size", module),
+                                            kind == nn::ModuleKind::adaptive_avg_pool2d
+                                                ? "adaptive_avg_pool2d"
+                                                : "adaptive_max_pool2d"));
   }
-  if (type == "Flatten") {
+  if (kind == nn::ModuleKind::flatten) {
     return Symbol::of(flatten_shape(x.shape, config_int(config, "start_dim", module),
                                     config_int(config, "end_dim", module)),
                       x.dtype);
   }
-  if (type == "Dropout") {
+  if (kind == nn::ModuleKind::dropout) {
     const AttrValue& p = config_value(config, "p", module);
     const bool drops = std::holds_alternative<double>(p) && std::get<double>(p) != 0.0;
     if (module.is_training() && drops) require_float(x, "Dropout", "input");
     return Symbol::of(x.shape, x.dtype);
   }
-  if (type == "Identity") return Symbol::of(x.shape, x.dtype);
-  if (type == "PReLU") {
+  if (kind == nn::ModuleKind::identity) return Symbol::of(x.shape, x.dtype);
+  if (kind == nn::ModuleKind::prelu) {
     require_float(x, "PReLU", "input");
     const TensorMeta weight = required_tensor(module, "weight");
     const int64_t channels = x.shape.size() >= 2 ? x.shape[1] : 1;
@@ -226,12 +218,11 @@ Symbol infer_unary_module(const nn::Module& module, const TensorMeta& x) {
                " does not match num_parameters=", count, " (1 or the channels, dim 1)");
     return Symbol::of(x.shape);
   }
-  const auto& activations = activation_types();
-  if (std::find(activations.begin(), activations.end(), type) != activations.end()) {
-    require_float(x, type, "input");
+  if (kind == nn::ModuleKind::activation) {
+    require_float(x, module.type_name(), "input");
     return Symbol::of(x.shape);
   }
-  if (type == "Sequential") {
+  if (kind == nn::ModuleKind::sequential) {
     Symbol current = Symbol::of(x.shape, x.dtype);
     for (const auto& [name, child] : module.named_children()) {
       try {
@@ -244,11 +235,11 @@ Symbol infer_unary_module(const nn::Module& module, const TensorMeta& x) {
     }
     return current;
   }
-  throw Error(str_cat("no shape rule for module type '", type, "'"));
+  throw Error(str_cat("no shape rule for module type '", module.type_name(), "'"));
 }
 
 Symbol infer_module_call(const nn::Module& module, const std::vector<Symbol>& args) {
-  if (module.type_name() == "LSTM") return infer_lstm_module(module, args);
+  if (module.kind() == nn::ModuleKind::lstm) return infer_lstm_module(module, args);
   return infer_unary_module(module, single_input(args, module));
 }
 

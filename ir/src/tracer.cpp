@@ -91,6 +91,8 @@ class Tracer : public OpObserver {
       throw TraceError(str_cat("trace: the traced module ", module.type_name(),
                                " is itself a built-in layer; wrap it in a Sequential to trace it"));
     }
+    // Not kind(): a subclass of LSTMImpl keeps its call convention, lstm(x, (h_0, c_0)), which
+    // is what the interpreter's call_module matches (GraphModule), whatever its kind.
     const bool is_lstm = dynamic_cast<const nn::LSTMImpl*>(&module) != nullptr;
     std::vector<Argument> args;
     if (is_lstm && inputs.size() == 3) {

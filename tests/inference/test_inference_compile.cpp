@@ -45,6 +45,15 @@ struct Twice : pare::nn::UnaryModule {
   bool is_leaf_layer() const override { return true; }
 };
 
+// A Linear whose forward adds one, which says so by opting out of the Linear kind.
+struct ShiftedLinear : pare::nn::LinearImpl {
+  using pare::nn::LinearImpl::LinearImpl;
+  Tensor forward(const Tensor& input) override {
+    return pare::nn::LinearImpl::forward(input) + 1.0;
+  }
+  pare::nn::ModuleKind kind() const override { return pare::nn::ModuleKind::custom; }
+};
+
 GraphModule linear_twice_relu(std::shared_ptr<pare::nn::Module> middle) {
   auto root = std::make_shared<pare::nn::Module>("Root");
   root->register_module("fc", pare::nn::Linear(6, 4).ptr());
@@ -120,6 +129,17 @@ TEST_CASE("a module type with no shape rule is typed by one run on zeros, then i
   });
   CHECK(!compile_error.empty());
   CHECK(compile_error == interpret_error);
+}
+
+TEST_CASE("a Linear subclass of kind custom runs interpreted, not as a Linear") {
+  pare::NoGradGuard no_grad;
+  GraphModule graph_module = linear_twice_relu(std::make_shared<ShiftedLinear>(4, 4));
+  const Tensor x = pare::testing::random_tensor({5, 6}, 6, -2, 2);
+  CompiledGraph compiled(graph_module, {{{5, 6}, pare::kFloat32}});
+  CHECK(compiled.stats().prepared_linears == 1);
+  CHECK(compiled.stats().interpreted_nodes == 1);
+  CHECK(pare::testing::max_abs_diff(compiled.run({x}).tensor(),
+                                    graph_module.interpret({x}).tensor()) <= 1e-5);
 }
 
 TEST_CASE("an interpreted node returning other shapes than inferred fails the run, naming it") {

@@ -113,6 +113,16 @@ TEST_CASE("registry: each type builds from the format's attributes and reports t
   }
 }
 
+TEST_CASE("registry: a built-in type's registered kind is the kind of what it builds") {
+  for (const auto& [type, attrs] : format_examples()) {
+    CAPTURE(type);
+    const pare::nn::ModuleKind kind = pare::ir::registered_module_kind(type);
+    CHECK(kind != pare::nn::ModuleKind::custom);
+    CHECK(pare::ir::create_module(type, attrs, "m")->kind() == kind);
+  }
+  CHECK(pare::ir::registered_module_kind("NoSuchType") == pare::nn::ModuleKind::custom);
+}
+
 TEST_CASE("registry: built modules have the PyTorch tensors their attributes imply") {
   auto shapes = [](const std::string& type, const Attrs& attrs) {
     std::vector<std::pair<std::string, pare::Shape>> result;
@@ -250,11 +260,23 @@ TEST_CASE("registry: users register their own types") {
     return std::make_shared<Scale>(attrs.get_double("factor"));
   });
   CHECK(pare::ir::is_registered_module_type("Scale"));
+  CHECK(pare::ir::registered_module_kind("Scale") == pare::nn::ModuleKind::custom);
   auto scale = pare::ir::create_module("Scale", {{"factor", 3.0}}, "s");
   CHECK(pare::to_float_vector(scale->call(pare::tensor({2.0f}, {1}))) == std::vector<float>{6});
   std::string message = error_of([] { pare::ir::create_module("Scale", {{"factr", 3.0}}, "s"); });
   CHECK(contains(message, "module 's' (Scale): unknown attribute 'factr' (Scale takes factor)"));
   CHECK_THROWS_AS(pare::ir::register_module_type("", nullptr), pare::Error);
+}
+
+TEST_CASE("registry: a user type that builds a built-in layer is still a user type") {
+  // The reader of a file treats it as one (no pre-checked tensors, a normal construction); the
+  // module itself is the Linear it is.
+  pare::ir::register_module_type("TinyLinear", [](const pare::ir::AttrReader& attrs) {
+    attrs.check_only({});
+    return pare::nn::Linear(2, 2).ptr();
+  });
+  CHECK(pare::ir::registered_module_kind("TinyLinear") == pare::nn::ModuleKind::custom);
+  CHECK(pare::ir::create_module("TinyLinear", {}, "t")->kind() == pare::nn::ModuleKind::linear);
 }
 
 TEST_CASE("AttrReader: typed access") {

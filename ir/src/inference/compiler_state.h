@@ -1,7 +1,8 @@
-// Internal to the inference compiler (ir/src/inference): what the inference compiler builds (slots, steps, arena buffers)
-// and what it knows while building it (every node's Symbol from shape inference, the value tree
-// each node compiled to). The lowerings (lowerings.h) each add steps and slots through it;
-// CompiledGraph (compiled_graph.cpp) drives them, places the buffers and runs the steps.
+// Internal to the inference compiler (ir/src/inference): what the inference compiler builds (slots,
+// steps, arena buffers) and what it knows while building it (every node's Symbol from shape
+// inference, the value tree each node compiled to). The lowerings (lowerings.h) each add steps and
+// slots through it; CompiledGraph (compiled_graph.cpp) drives them, places the buffers and runs the
+// steps.
 #pragma once
 
 #include <cstddef>
@@ -14,12 +15,12 @@
 #include <unordered_set>
 #include <vector>
 
+#include "pare/inference/compiled_graph.h"
 #include "pare/ir/graph_module.h"
 #include "pare/ir/op_definition.h"
 #include "pare/kernels/activation.h"
 #include "pare/kernels/memory_layout.h"
 #include "pare/nn/module.h"
-#include "pare/inference/compiled_graph.h"
 
 namespace pare::inference::detail {
 
@@ -128,9 +129,11 @@ struct CompilerState {
   ir::Node* single_user(const ir::Node* node) const;
   ir::Node* first_input(const ir::Node& node) const;
   std::shared_ptr<nn::Module> module_of(const ir::Node& node) const;
+  // The node's module as built-in layer `Layer`, or nullptr when its kind() is another (a
+  // subclass that computes something else reports custom, and runs interpreted).
   template <typename Layer>
   std::shared_ptr<Layer> layer_of(const ir::Node& node) const {
-    return std::dynamic_pointer_cast<Layer>(module_of(node));
+    return nn::as<Layer>(module_of(node));
   }
   // Whether every parameter and buffer is finite. A NaN weight makes NaN that flows on through
   // every later layer, which a fused relu or clip (fused_activation_keeps_nan) would turn into a

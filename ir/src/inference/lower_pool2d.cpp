@@ -37,7 +37,7 @@ std::optional<ir::Pool2dLowering> module_pool(const nn::Module& module,
                                               const ir::TensorMeta& input) {
   if (!unhooked(module, {})) return std::nullopt;
   kernels::Pool2dParams window;
-  if (auto* max = dynamic_cast<const nn::MaxPool2dImpl*>(&module)) {
+  if (auto* max = nn::as<nn::MaxPool2dImpl>(&module)) {
     const auto& o = max->options();
     window.set_window(o.kernel_size().first, o.kernel_size().second, o.stride().first,
                       o.stride().second, o.padding().first, o.padding().second, o.dilation().first,
@@ -45,7 +45,7 @@ std::optional<ir::Pool2dLowering> module_pool(const nn::Module& module,
     window.ceil_mode = o.ceil_mode();
     return window_pool(Kind::max, input, window, "max_pool2d");
   }
-  if (auto* avg = dynamic_cast<const nn::AvgPool2dImpl*>(&module)) {
+  if (auto* avg = nn::as<nn::AvgPool2dImpl>(&module)) {
     const auto& o = avg->options();
     window.set_window(o.kernel_size().first, o.kernel_size().second, o.stride().first,
                       o.stride().second, o.padding().first, o.padding().second);
@@ -53,9 +53,9 @@ std::optional<ir::Pool2dLowering> module_pool(const nn::Module& module,
     window.count_include_pad = o.count_include_pad();
     return window_pool(Kind::avg, input, window, "avg_pool2d");
   }
-  if (auto* adaptive = dynamic_cast<const nn::AdaptiveAvgPool2dImpl*>(&module))
+  if (auto* adaptive = nn::as<nn::AdaptiveAvgPool2dImpl>(&module))
     return adaptive_pool(Kind::avg, input, adaptive->output_size(), "adaptive_avg_pool2d");
-  if (auto* adaptive = dynamic_cast<const nn::AdaptiveMaxPool2dImpl*>(&module))
+  if (auto* adaptive = nn::as<nn::AdaptiveMaxPool2dImpl>(&module))
     return adaptive_pool(Kind::max, input, adaptive->output_size(), "adaptive_max_pool2d");
   return std::nullopt;
 }

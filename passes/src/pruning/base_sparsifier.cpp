@@ -14,9 +14,11 @@
 namespace pare::pruning {
 namespace {
 
-const std::set<std::string>& supported_types() {
-  static const std::set<std::string> types = {"Linear", "Conv2d", "LSTM"};
-  return types;
+// The layers whose weights make_config_from_model configures.
+bool supported(const nn::Module& module) {
+  const nn::ModuleKind kind = module.kind();
+  return kind == nn::ModuleKind::linear || kind == nn::ModuleKind::conv2d ||
+         kind == nn::ModuleKind::lstm;
 }
 
 // Keys that name the model, left out of state_dict() as in PyTorch.
@@ -75,13 +77,13 @@ std::vector<nlohmann::json> BaseSparsifier::make_config_from_model(
     std::shared_ptr<nn::Module> module = stack.back();
     stack.pop_back();
     for (const auto& [name, child] : module->named_children()) {
-      if (!supported_types().count(child->type_name())) {
+      if (!supported(*child)) {
         stack.push_back(child);
         continue;
       }
       const std::string& fqn = fqn_of.at(child.get());
       const std::string prefix = fqn.empty() ? "" : fqn + ".";
-      if (auto* lstm = dynamic_cast<nn::LSTMImpl*>(child.get())) {
+      if (auto* lstm = nn::as<nn::LSTMImpl>(child.get())) {
         for (int64_t layer = 0; layer < lstm->options().num_layers(); ++layer) {
           config.push_back({{"tensor_fqn", prefix + "weight_ih_l" + std::to_string(layer)}});
           config.push_back({{"tensor_fqn", prefix + "weight_hh_l" + std::to_string(layer)}});

@@ -59,9 +59,10 @@ void check_not_shared(const PlannedMatch& planned, const ir::GraphModule& graph_
     const ir::Node& node = *planned.nodes[i];
     if (node.op() != ir::OpKind::call_module) continue;
     std::shared_ptr<nn::Module> module = graph_module.module(node.target());
-    const auto* prelu = dynamic_cast<const nn::PReLUImpl*>(module.get());
-    const bool resizable =
-        prelu != nullptr ? prelu->num_parameters() > 1 : !module->named_parameters().empty();
+    // A PReLU with one shared slope keeps it whatever the width.
+    const bool resizable = module->kind() == nn::ModuleKind::prelu
+                               ? static_cast<const nn::PReLUImpl&>(*module).num_parameters() > 1
+                               : !module->named_parameters().empty();
     const std::vector<ir::Node*>& nodes = calls.at(module.get());
     if (!resizable || nodes.size() == 1) continue;
     const ir::Node* other = nodes[0] == &node ? nodes[1] : nodes[0];

@@ -4,6 +4,7 @@
 
 #include <cmath>
 #include <cstring>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -95,20 +96,16 @@ std::string module_label(const PatternMatch& match, size_t index) {
   throw Error(str_cat("prune: ", pattern, " on ", match.describe(), ": ", why));
 }
 
-bool is_linear(const nn::Module& module) {
-  return dynamic_cast<const nn::LinearImpl*>(&module) != nullptr;
-}
-bool is_conv(const nn::Module& module) {
-  return dynamic_cast<const nn::Conv2dImpl*>(&module) != nullptr;
-}
+bool is_linear(const nn::Module& module) { return module.kind() == nn::ModuleKind::linear; }
+bool is_conv(const nn::Module& module) { return module.kind() == nn::ModuleKind::conv2d; }
 
 bool has_defined(const nn::Module& module, const std::string& name) {
   return module.has_parameter(name) && module.get_parameter(name).defined();
 }
 
 void set_bias_option(nn::Module& module, bool has_bias) {
-  if (auto* linear = dynamic_cast<nn::LinearImpl*>(&module)) linear->options().bias(has_bias);
-  if (auto* conv = dynamic_cast<nn::Conv2dImpl*>(&module)) conv->options().bias(has_bias);
+  if (auto* linear = nn::as<nn::LinearImpl>(&module)) linear->options().bias(has_bias);
+  if (auto* conv = nn::as<nn::Conv2dImpl>(&module)) conv->options().bias(has_bias);
 }
 
 // Replaces parameter `name` of `module`, or the original behind its parametrizations.
@@ -128,12 +125,12 @@ Tensor stored_weight(const nn::Module& module, const std::string& name) {
 
 // Sets the channel counts in a layer's options to match its new weight.
 void set_out_channels(nn::Module& module, int64_t count) {
-  if (auto* linear = dynamic_cast<nn::LinearImpl*>(&module)) linear->options().out_features(count);
-  if (auto* conv = dynamic_cast<nn::Conv2dImpl*>(&module)) conv->options().out_channels(count);
+  if (auto* linear = nn::as<nn::LinearImpl>(&module)) linear->options().out_features(count);
+  if (auto* conv = nn::as<nn::Conv2dImpl>(&module)) conv->options().out_channels(count);
 }
 void set_in_channels(nn::Module& module, int64_t count) {
-  if (auto* linear = dynamic_cast<nn::LinearImpl*>(&module)) linear->options().in_features(count);
-  if (auto* conv = dynamic_cast<nn::Conv2dImpl*>(&module)) conv->options().in_channels(count);
+  if (auto* linear = nn::as<nn::LinearImpl>(&module)) linear->options().in_features(count);
+  if (auto* conv = nn::as<nn::Conv2dImpl>(&module)) conv->options().in_channels(count);
 }
 
 // Restores a module's train/eval mode when the probe is done with it.
@@ -348,7 +345,8 @@ void shrink_between(PatternMatch& match, const Producer& producer, size_t end,
     const ir::Node& node = *match.nodes[index];
     if (node.op() == ir::OpKind::call_module) {
       std::shared_ptr<nn::Module> module = match.module(index);
-      if (auto* prelu = dynamic_cast<nn::PReLUImpl*>(module.get())) {
+      if (module->kind() == nn::ModuleKind::prelu) {
+        auto* prelu = static_cast<nn::PReLUImpl*>(module.get());
         if (prelu->num_parameters() == 1) continue;
         if (prelu->num_parameters() != producer.channels)
           refuse(
@@ -356,7 +354,7 @@ void shrink_between(PatternMatch& match, const Producer& producer, size_t end,
               str_cat(module_label(match, index), " has ", prelu->num_parameters(), " slopes but ",
                       module_label(match, 0), " has ", producer.channels, " channels"));
         prelu->set_weight(take(prelu->weight(), 0, producer.kept));
-      } else if (auto* norm = dynamic_cast<nn::BatchNorm2dImpl*>(module.get())) {
+      } else if (auto* norm = nn::as<nn::BatchNorm2dImpl>(module.get())) {
         for (const std::string name : {"weight", "bias"})
           if (has_defined(*norm, name))
             norm->register_parameter(name, take(norm->get_parameter(name), 0, producer.kept),
@@ -453,7 +451,7 @@ void prune_producer_chain(PatternMatch& match) {
       }
     }
   } else {
-    auto* conv = dynamic_cast<nn::Conv2dImpl*>(consumer.get());
+    auto* conv = nn::as<nn::Conv2dImpl>(consumer.get());
     if (conv->options().groups() != 1)
       refuse(match, pattern,
              str_cat(module_label(match, last), " has groups = ", conv->options().groups(),
@@ -501,7 +499,7 @@ void prune_producer_chain(PatternMatch& match) {
 void prune_lstm_chain(PatternMatch& match) {
   const std::string pattern = "prune_lstm_chain";
   if (match.nodes.size() < 3) refuse(match, pattern, "expected (LSTM, getitem, ..., Linear)");
-  auto lstm = std::dynamic_pointer_cast<nn::LSTMImpl>(match.module(0));
+  auto lstm = nn::as<nn::LSTMImpl>(match.module(0));
   if (lstm == nullptr) refuse(match, pattern, str_cat(module_label(match, 0), " is not an LSTM"));
   const ir::Node& getitem = *match.nodes[1];
   if (getitem.target() != "getitem" || getitem.args().size() != 2 || !getitem.args()[1].is_int() ||
@@ -514,7 +512,7 @@ void prune_lstm_chain(PatternMatch& match) {
     refuse(match, pattern, str_cat(module_label(match, last), " is not a Linear"));
   std::shared_ptr<nn::LayerNormImpl> layer_norm;
   for (size_t index = 2; index < last; ++index) {
-    layer_norm = std::dynamic_pointer_cast<nn::LayerNormImpl>(match.module(index));
+    layer_norm = nn::as<nn::LayerNormImpl>(match.module(index));
     if (layer_norm == nullptr || last != 3)
       refuse(match, pattern, str_cat(module_label(match, index), " is not a LayerNorm"));
   }
@@ -602,81 +600,90 @@ void prune_lstm_chain(PatternMatch& match) {
 
 namespace {
 
+// Stands for the output node as the tail of expect_chain.
+constexpr std::optional<nn::ModuleKind> kOutput = std::nullopt;
+
 // Checks that a match has the shape a named prune function expects (a user may call one from
-// their own pattern): `length` nodes, the head a `head_type`, and the tail `tail_type` (or the
-// output node when tail_type is "output").
+// their own pattern): `length` nodes, the head a `head` layer, and the tail a `tail` layer (or the
+// output node when tail is kOutput).
 void expect_chain(const PatternMatch& match, const std::string& name, size_t length,
-                  const std::string& head_type, const std::string& tail_type) {
+                  nn::ModuleKind head, std::optional<nn::ModuleKind> tail) {
   const bool length_ok = match.nodes.size() == length;
   const bool head_ok = length_ok && match.nodes[0]->op() == ir::OpKind::call_module &&
-                       match.module(0)->type_name() == head_type;
-  const ir::Node& tail = *match.nodes.back();
-  const bool tail_ok = tail_type == "output"
-                           ? tail.op() == ir::OpKind::output
-                           : tail.op() == ir::OpKind::call_module &&
-                                 match.module(length - 1)->type_name() == tail_type;
+                       match.module(0)->kind() == head;
+  const ir::Node& tail_node = *match.nodes.back();
+  const bool tail_ok = !tail ? tail_node.op() == ir::OpKind::output
+                             : tail_node.op() == ir::OpKind::call_module &&
+                                   match.module(length - 1)->kind() == *tail;
   if (!(length_ok && head_ok && tail_ok))
-    throw Error(str_cat("prune: ", name, " expects ", length, " nodes from a ", head_type, " to ",
-                        tail_type == "output" ? "the output" : "a " + tail_type, ", got ",
+    throw Error(str_cat("prune: ", name, " expects ", length, " nodes from a ", head, " to ",
+                        tail ? str_cat("a ", *tail) : std::string("the output"), ", got ",
                         match.describe()));
 }
 
 }  // namespace
 
 void prune_linear(PatternMatch& match) {
-  expect_chain(match, "prune_linear", 2, "Linear", "output");
+  expect_chain(match, "prune_linear", 2, nn::ModuleKind::linear, kOutput);
   prune_producer_chain(match);
 }
 void prune_linear_linear(PatternMatch& match) {
-  expect_chain(match, "prune_linear_linear", 2, "Linear", "Linear");
+  expect_chain(match, "prune_linear_linear", 2, nn::ModuleKind::linear, nn::ModuleKind::linear);
   prune_producer_chain(match);
 }
 void prune_linear_activation_linear(PatternMatch& match) {
-  expect_chain(match, "prune_linear_activation_linear", 3, "Linear", "Linear");
+  expect_chain(match, "prune_linear_activation_linear", 3, nn::ModuleKind::linear,
+               nn::ModuleKind::linear);
   prune_producer_chain(match);
 }
 void prune_conv2d(PatternMatch& match) {
-  expect_chain(match, "prune_conv2d", 2, "Conv2d", "output");
+  expect_chain(match, "prune_conv2d", 2, nn::ModuleKind::conv2d, kOutput);
   prune_producer_chain(match);
 }
 void prune_conv2d_conv2d(PatternMatch& match) {
-  expect_chain(match, "prune_conv2d_conv2d", 2, "Conv2d", "Conv2d");
+  expect_chain(match, "prune_conv2d_conv2d", 2, nn::ModuleKind::conv2d, nn::ModuleKind::conv2d);
   prune_producer_chain(match);
 }
 void prune_conv2d_activation_conv2d(PatternMatch& match) {
-  expect_chain(match, "prune_conv2d_activation_conv2d", 3, "Conv2d", "Conv2d");
+  expect_chain(match, "prune_conv2d_activation_conv2d", 3, nn::ModuleKind::conv2d,
+               nn::ModuleKind::conv2d);
   prune_producer_chain(match);
 }
 void prune_conv2d_activation_pool_conv2d(PatternMatch& match) {
-  expect_chain(match, "prune_conv2d_activation_pool_conv2d", 4, "Conv2d", "Conv2d");
+  expect_chain(match, "prune_conv2d_activation_pool_conv2d", 4, nn::ModuleKind::conv2d,
+               nn::ModuleKind::conv2d);
   prune_producer_chain(match);
 }
 void prune_conv2d_pool_activation_conv2d(PatternMatch& match) {
-  expect_chain(match, "prune_conv2d_pool_activation_conv2d", 4, "Conv2d", "Conv2d");
+  expect_chain(match, "prune_conv2d_pool_activation_conv2d", 4, nn::ModuleKind::conv2d,
+               nn::ModuleKind::conv2d);
   prune_producer_chain(match);
 }
 void prune_conv2d_pool_flatten_linear(PatternMatch& match) {
-  expect_chain(match, "prune_conv2d_pool_flatten_linear", 4, "Conv2d", "Linear");
+  expect_chain(match, "prune_conv2d_pool_flatten_linear", 4, nn::ModuleKind::conv2d,
+               nn::ModuleKind::linear);
   prune_producer_chain(match);
 }
 void prune_lstm_output_linear(PatternMatch& match) {
-  expect_chain(match, "prune_lstm_output_linear", 3, "LSTM", "Linear");
+  expect_chain(match, "prune_lstm_output_linear", 3, nn::ModuleKind::lstm, nn::ModuleKind::linear);
   prune_lstm_chain(match);
 }
 void prune_lstm_output_layernorm_linear(PatternMatch& match) {
-  expect_chain(match, "prune_lstm_output_layernorm_linear", 4, "LSTM", "Linear");
+  expect_chain(match, "prune_lstm_output_layernorm_linear", 4, nn::ModuleKind::lstm,
+               nn::ModuleKind::linear);
   prune_lstm_chain(match);
 }
 void prune_linear_activation(PatternMatch& match) {
-  expect_chain(match, "prune_linear_activation", 3, "Linear", "output");
+  expect_chain(match, "prune_linear_activation", 3, nn::ModuleKind::linear, kOutput);
   prune_producer_chain(match);
 }
 void prune_conv2d_activation(PatternMatch& match) {
-  expect_chain(match, "prune_conv2d_activation", 3, "Conv2d", "output");
+  expect_chain(match, "prune_conv2d_activation", 3, nn::ModuleKind::conv2d, kOutput);
   prune_producer_chain(match);
 }
 void prune_conv2d_activation_pool_flatten_linear(PatternMatch& match) {
-  expect_chain(match, "prune_conv2d_activation_pool_flatten_linear", 5, "Conv2d", "Linear");
+  expect_chain(match, "prune_conv2d_activation_pool_flatten_linear", 5, nn::ModuleKind::conv2d,
+               nn::ModuleKind::linear);
   prune_producer_chain(match);
 }
 

@@ -11,7 +11,6 @@
 #include "pare/error.h"
 #include "pare/nn/conv.h"
 #include "pare/nn/linear.h"
-#include "pare/nn/lstm.h"
 #include "pare/passes/pruning/prune.h"
 
 namespace pare::pruning {
@@ -25,13 +24,12 @@ Tensor along_axis(const Tensor& values, int64_t rank, int64_t axis) {
 }
 
 bool moves_bias(const nn::Module& module) {
-  return dynamic_cast<const nn::LinearImpl*>(&module) != nullptr ||
-         dynamic_cast<const nn::Conv2dImpl*>(&module) != nullptr;
+  return module.kind() == nn::ModuleKind::linear || module.kind() == nn::ModuleKind::conv2d;
 }
 
 void set_bias_option(nn::Module& module, bool has_bias) {
-  if (auto* linear = dynamic_cast<nn::LinearImpl*>(&module)) linear->options().bias(has_bias);
-  if (auto* conv = dynamic_cast<nn::Conv2dImpl*>(&module)) conv->options().bias(has_bias);
+  if (auto* linear = nn::as<nn::LinearImpl>(&module)) linear->options().bias(has_bias);
+  if (auto* conv = nn::as<nn::Conv2dImpl>(&module)) conv->options().bias(has_bias);
 }
 
 bool has_defined_parameter(const nn::Module& module, const std::string& name) {
@@ -74,7 +72,7 @@ void BiasHook::operator()(nn::Module& module, const std::vector<Tensor>& /*input
   PARE_CHECK(outputs.size() == 1, "BiasHook: ", module.type_name(), " must have one output, got ",
              outputs.size());
   Tensor& output = outputs[0];
-  const bool is_conv = dynamic_cast<const nn::Conv2dImpl*>(&module) != nullptr;
+  const bool is_conv = module.kind() == nn::ModuleKind::conv2d;
   const int64_t axis = is_conv ? output.dim() - 3 : output.dim() - 1;
   Tensor bias = module.get_parameter("_bias");
   PARE_CHECK(axis >= 0 && output.size(axis) == bias.numel(), "BiasHook: ", module.type_name(),
@@ -117,7 +115,7 @@ void BaseStructuredSparsifier::check_groups() const {
                module_fqn,
                ".weight' instead (prune_bias decides whether the pruned rows' bias "
                "moves into the next layer)");
-    if (dynamic_cast<const nn::LSTMImpl*>(group_modules[index].get()) == nullptr) continue;
+    if (group_modules[index]->kind() != nn::ModuleKind::lstm) continue;
     const auto [kind, layer] = lstm_weight_kind(groups[index]["tensor_name"].get<std::string>());
     if (kind.empty()) continue;
     const std::string partner =

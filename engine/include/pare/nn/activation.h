@@ -30,6 +30,7 @@ class ActivationModule : public UnaryModule {
   // compiler can run or fuse it without knowing the module's class; std::nullopt where it is not
   // one fixed function (PReLU: a learnt weight; RReLU in training mode: random slopes).
   virtual std::optional<kernels::ActivationParams> activation() const = 0;
+  ModuleKind kind() const override;
 };
 
 // The type_name() of every activation module, ReLU ... GELU in docs/pruning.md's order (21 names).

@@ -31,6 +31,8 @@ concept ModuleHandle = std::convertible_to<T, std::shared_ptr<Module>> || requir
 
 class SequentialImpl : public UnaryModule {
  public:
+  static constexpr ModuleKind kKind = ModuleKind::sequential;
+  ModuleKind kind() const override { return kKind; }
   SequentialImpl() = default;
   template <ModuleHandle... Modules>
   explicit SequentialImpl(Modules&&... modules) {

@@ -76,6 +76,7 @@ class Conv2dOptions {
 // (registered as absent without bias). Requires both channel counts divisible by groups.
 class Conv2dImpl : public UnaryModule {
  public:
+  static constexpr ModuleKind kKind = ModuleKind::conv2d;
   explicit Conv2dImpl(const Conv2dOptions& options);
   Conv2dImpl(int64_t in_channels, int64_t out_channels, IntPair kernel_size);
 
@@ -88,6 +89,7 @@ class Conv2dImpl : public UnaryModule {
   Conv2dOptions& options() { return options_; }
 
   bool is_leaf_layer() const override { return true; }
+  ModuleKind kind() const override { return kKind; }
   Attrs config() const override;
   std::string extra_repr() const override;
 

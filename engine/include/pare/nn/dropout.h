@@ -15,6 +15,7 @@ namespace pare::nn {
 
 class DropoutImpl : public UnaryModule {
  public:
+  static constexpr ModuleKind kKind = ModuleKind::dropout;
   // Requires 0 <= p <= 1.
   explicit DropoutImpl(double p = 0.5);
 
@@ -22,6 +23,7 @@ class DropoutImpl : public UnaryModule {
   double p() const { return p_; }
 
   bool is_leaf_layer() const override { return true; }
+  ModuleKind kind() const override { return kKind; }
   Attrs config() const override;
   std::string extra_repr() const override;
 

@@ -13,6 +13,7 @@ namespace pare::nn {
 
 class FlattenImpl : public UnaryModule {
  public:
+  static constexpr ModuleKind kKind = ModuleKind::flatten;
   explicit FlattenImpl(int64_t start_dim = 1, int64_t end_dim = -1)
       : start_dim_(start_dim), end_dim_(end_dim) {}
 
@@ -21,6 +22,7 @@ class FlattenImpl : public UnaryModule {
   int64_t end_dim() const { return end_dim_; }
 
   bool is_leaf_layer() const override { return true; }
+  ModuleKind kind() const override { return kKind; }
   Attrs config() const override;
   std::string extra_repr() const override;
 

@@ -11,8 +11,10 @@ namespace pare::nn {
 
 class IdentityImpl : public UnaryModule {
  public:
+  static constexpr ModuleKind kKind = ModuleKind::identity;
   Tensor forward(const Tensor& input) override { return input; }
   bool is_leaf_layer() const override { return true; }
+  ModuleKind kind() const override { return kKind; }
 };
 
 using Identity = ModuleHolder<IdentityImpl>;

@@ -44,6 +44,7 @@ class LinearOptions {
 // absent without bias). A pass that swaps in a pruned weight updates options() to match.
 class LinearImpl : public UnaryModule {
  public:
+  static constexpr ModuleKind kKind = ModuleKind::linear;
   explicit LinearImpl(const LinearOptions& options);
   LinearImpl(int64_t in_features, int64_t out_features);
 
@@ -58,6 +59,7 @@ class LinearImpl : public UnaryModule {
   LinearOptions& options() { return options_; }
 
   bool is_leaf_layer() const override { return true; }
+  ModuleKind kind() const override { return kKind; }
   Attrs config() const override;
   std::string extra_repr() const override;
 

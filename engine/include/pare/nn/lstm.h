@@ -64,6 +64,7 @@ class LSTMOptions {
 // (output [T, N, hidden_size] (batch-first likewise), (h_n, c_n)).
 class LSTMImpl : public Module {
  public:
+  static constexpr ModuleKind kKind = ModuleKind::lstm;
   using State = std::tuple<Tensor, Tensor>;
 
   explicit LSTMImpl(const LSTMOptions& options);
@@ -83,6 +84,7 @@ class LSTMImpl : public Module {
   LSTMOptions& options() { return options_; }
 
   bool is_leaf_layer() const override { return true; }
+  ModuleKind kind() const override { return kKind; }
   Attrs config() const override;
   std::string extra_repr() const override;
 

@@ -31,6 +31,7 @@
 #include <utility>
 #include <vector>
 
+#include "pare/nn/module_kind.h"
 #include "pare/observer.h"
 #include "pare/tensor.h"
 
@@ -138,6 +139,9 @@ class Module : public std::enable_shared_from_this<Module> {
 
   // Built-in layers are leaves: the tracer records them as one call_module node.
   virtual bool is_leaf_layer() const { return false; }
+  // Which built-in layer this is, or custom (module_kind.h: a subclass keeps its base's kind
+  // unless it overrides this to return custom).
+  virtual ModuleKind kind() const { return ModuleKind::custom; }
   // The constructor arguments under PyTorch's names (e.g. in_features, out_features, bias).
   virtual Attrs config() const { return {}; }
   // The text inside the parentheses when printing (PyTorch's extra_repr).
@@ -187,6 +191,26 @@ class Module : public std::enable_shared_from_this<Module> {
 };
 
 std::ostream& operator<<(std::ostream& stream, const Module& module);
+
+// `module` as the built-in layer class `Layer` when its kind() is Layer::kKind, else nullptr: the
+// typed access to a layer's options once a consumer has recognised it by kind.
+//
+//   if (auto* conv = pare::nn::as<pare::nn::Conv2dImpl>(module.get())) conv->options().bias(false);
+//   std::shared_ptr<pare::nn::LSTMImpl> lstm = pare::nn::as<pare::nn::LSTMImpl>(module);
+template <typename Layer>
+Layer* as(Module* module) {
+  return module != nullptr && module->kind() == Layer::kKind ? static_cast<Layer*>(module)
+                                                             : nullptr;
+}
+template <typename Layer>
+const Layer* as(const Module* module) {
+  return module != nullptr && module->kind() == Layer::kKind ? static_cast<const Layer*>(module)
+                                                             : nullptr;
+}
+template <typename Layer>
+std::shared_ptr<Layer> as(const std::shared_ptr<Module>& module) {
+  return as<Layer>(module.get()) != nullptr ? std::static_pointer_cast<Layer>(module) : nullptr;
+}
 
 // A module whose forward takes and returns one tensor. `module(x)` runs the hooks and, for a
 // leaf layer, reports the call to the tracer.

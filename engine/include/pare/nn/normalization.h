@@ -44,6 +44,7 @@ class LayerNormOptions {
 // "weight" and "bias" of shape normalized_shape (otherwise registered as absent).
 class LayerNormImpl : public UnaryModule {
  public:
+  static constexpr ModuleKind kKind = ModuleKind::layer_norm;
   explicit LayerNormImpl(const LayerNormOptions& options);
   explicit LayerNormImpl(Shape normalized_shape);
 
@@ -56,6 +57,7 @@ class LayerNormImpl : public UnaryModule {
   LayerNormOptions& options() { return options_; }
 
   bool is_leaf_layer() const override { return true; }
+  ModuleKind kind() const override { return kKind; }
   Attrs config() const override;
   std::string extra_repr() const override;
 
@@ -107,6 +109,7 @@ class BatchNorm2dOptions {
 // and counts num_batches_tracked; in evaluation mode it uses the running statistics.
 class BatchNorm2dImpl : public UnaryModule {
  public:
+  static constexpr ModuleKind kKind = ModuleKind::batch_norm2d;
   explicit BatchNorm2dImpl(const BatchNorm2dOptions& options);
   explicit BatchNorm2dImpl(int64_t num_features);
 
@@ -124,6 +127,7 @@ class BatchNorm2dImpl : public UnaryModule {
   BatchNorm2dOptions& options() { return options_; }
 
   bool is_leaf_layer() const override { return true; }
+  ModuleKind kind() const override { return kKind; }
   Attrs config() const override;
   std::string extra_repr() const override;
 

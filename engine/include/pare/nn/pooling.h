@@ -55,6 +55,7 @@ class MaxPool2dOptions {
 
 class MaxPool2dImpl : public UnaryModule {
  public:
+  static constexpr ModuleKind kKind = ModuleKind::max_pool2d;
   explicit MaxPool2dImpl(const MaxPool2dOptions& options) : options_(options) {}
   explicit MaxPool2dImpl(IntPair kernel_size) : options_(kernel_size) {}
 
@@ -62,6 +63,7 @@ class MaxPool2dImpl : public UnaryModule {
   const MaxPool2dOptions& options() const { return options_; }
 
   bool is_leaf_layer() const override { return true; }
+  ModuleKind kind() const override { return kKind; }
   Attrs config() const override;
   std::string extra_repr() const override;
 
@@ -111,6 +113,7 @@ class AvgPool2dOptions {
 
 class AvgPool2dImpl : public UnaryModule {
  public:
+  static constexpr ModuleKind kKind = ModuleKind::avg_pool2d;
   explicit AvgPool2dImpl(const AvgPool2dOptions& options) : options_(options) {}
   explicit AvgPool2dImpl(IntPair kernel_size) : options_(kernel_size) {}
 
@@ -118,6 +121,7 @@ class AvgPool2dImpl : public UnaryModule {
   const AvgPool2dOptions& options() const { return options_; }
 
   bool is_leaf_layer() const override { return true; }
+  ModuleKind kind() const override { return kKind; }
   Attrs config() const override;
   std::string extra_repr() const override;
 
@@ -130,12 +134,14 @@ using AvgPool2d = ModuleHolder<AvgPool2dImpl>;
 // Pools every channel to `output_size` with PyTorch's adaptive windows.
 class AdaptiveAvgPool2dImpl : public UnaryModule {
  public:
+  static constexpr ModuleKind kKind = ModuleKind::adaptive_avg_pool2d;
   explicit AdaptiveAvgPool2dImpl(IntPair output_size) : output_size_(output_size) {}
 
   Tensor forward(const Tensor& input) override;
   IntPair output_size() const { return output_size_; }
 
   bool is_leaf_layer() const override { return true; }
+  ModuleKind kind() const override { return kKind; }
   Attrs config() const override;
   std::string extra_repr() const override;
 
@@ -147,12 +153,14 @@ using AdaptiveAvgPool2d = ModuleHolder<AdaptiveAvgPool2dImpl>;
 
 class AdaptiveMaxPool2dImpl : public UnaryModule {
  public:
+  static constexpr ModuleKind kKind = ModuleKind::adaptive_max_pool2d;
   explicit AdaptiveMaxPool2dImpl(IntPair output_size) : output_size_(output_size) {}
 
   Tensor forward(const Tensor& input) override;
   IntPair output_size() const { return output_size_; }
 
   bool is_leaf_layer() const override { return true; }
+  ModuleKind kind() const override { return kKind; }
   Attrs config() const override;
   std::string extra_repr() const override;
 

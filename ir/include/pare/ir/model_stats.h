@@ -32,7 +32,8 @@ namespace pare::ir {
 
 struct ModuleStats {
   std::string name;  // qualified name, the call_module target ("features.0")
-  std::string type;  // "Conv2d"
+  std::string type;  // "Conv2d", as type_name() says
+  nn::ModuleKind kind = nn::ModuleKind::custom;
   // The module's state_dict entries (parameters and buffers) under their full keys
   // ("features.0.weight"), in state_dict order.
   std::vector<std::pair<std::string, Shape>> tensors;

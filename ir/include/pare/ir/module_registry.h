@@ -46,6 +46,10 @@ using ModuleFactory = std::function<std::shared_ptr<nn::Module>(const AttrReader
 
 void register_module_type(const std::string& type_name, ModuleFactory factory);
 bool is_registered_module_type(const std::string& type_name);
+// The kind of the modules the factory of `type_name` builds: the built-in layer's kind for a
+// built-in type, custom for a type a user registered (even under a built-in's name) or an
+// unknown one. The reader of a .pare file needs it before it builds the module.
+nn::ModuleKind registered_module_kind(const std::string& type_name);
 std::vector<std::string> registered_module_types();
 // Builds a module; an unknown type or a bad attribute is a pare::Error naming `module_name`.
 std::shared_ptr<nn::Module> create_module(const std::string& type_name, const Attrs& attrs,
