@@ -31,12 +31,8 @@ ActivationParams params_of(Activation kind, double alpha, double beta) {
 std::string ActivationModule::extra_repr() const { return detail::keyword_repr(config()); }
 
 // Every activation module applies one elementwise function (the contract of ActivationModule);
-// PReLU, the one with a parameter, is told apart here so that no activation class needs its own
-// override.
-ModuleKind ActivationModule::kind() const {
-  return dynamic_cast<const PReLUImpl*>(this) != nullptr ? ModuleKind::prelu
-                                                         : ModuleKind::activation;
-}
+// PReLU, the one with a parameter, says so itself.
+ModuleKind ActivationModule::kind() const { return ModuleKind::activation; }
 
 const std::vector<std::string>& activation_module_type_names() {
   // Read from default instances, so the names are the classes' own.

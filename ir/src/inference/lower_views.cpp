@@ -3,9 +3,6 @@
 // the same memory under another shape.
 #include "lowerings.h"
 #include "pare/ir/op_definition.h"
-#include "pare/nn/dropout.h"
-#include "pare/nn/flatten.h"
-#include "pare/nn/identity.h"
 
 namespace pare::inference::detail {
 
@@ -51,10 +48,10 @@ bool lower_alias(CompilerState& state, const ir::Node& node) {
   bool is_alias = false;
   if (node.op() == ir::OpKind::call_module) {
     const auto module = state.module_of(node);
+    const nn::ModuleKind kind = module->kind();
     is_alias = unhooked(*module, {}) &&
-               (std::dynamic_pointer_cast<nn::FlattenImpl>(module) ||
-                std::dynamic_pointer_cast<nn::IdentityImpl>(module) ||
-                (std::dynamic_pointer_cast<nn::DropoutImpl>(module) && !module->is_training()));
+               (kind == nn::ModuleKind::flatten || kind == nn::ModuleKind::identity ||
+                (kind == nn::ModuleKind::dropout && !module->is_training()));
   } else if (node.op() == ir::OpKind::call_function) {
     is_alias = is_alias_call(node);
   }

@@ -61,7 +61,7 @@ void check_not_shared(const PlannedMatch& planned, const ir::GraphModule& graph_
     std::shared_ptr<nn::Module> module = graph_module.module(node.target());
     // A PReLU with one shared slope keeps it whatever the width.
     const bool resizable = module->kind() == nn::ModuleKind::prelu
-                               ? static_cast<const nn::PReLUImpl&>(*module).num_parameters() > 1
+                               ? nn::as<nn::PReLUImpl>(module.get())->num_parameters() > 1
                                : !module->named_parameters().empty();
     const std::vector<ir::Node*>& nodes = calls.at(module.get());
     if (!resizable || nodes.size() == 1) continue;

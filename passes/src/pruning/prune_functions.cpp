@@ -346,7 +346,7 @@ void shrink_between(PatternMatch& match, const Producer& producer, size_t end,
     if (node.op() == ir::OpKind::call_module) {
       std::shared_ptr<nn::Module> module = match.module(index);
       if (module->kind() == nn::ModuleKind::prelu) {
-        auto* prelu = static_cast<nn::PReLUImpl*>(module.get());
+        auto* prelu = nn::as<nn::PReLUImpl>(module.get());
         if (prelu->num_parameters() == 1) continue;
         if (prelu->num_parameters() != producer.channels)
           refuse(

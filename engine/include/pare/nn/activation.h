@@ -212,7 +212,9 @@ using Softplus = ModuleHolder<SoftplusImpl>;
 // A learnt negative slope: one shared ("weight" [1]) or one per channel ("weight" [C]).
 class PReLUImpl : public ActivationModule {
  public:
+  static constexpr ModuleKind kKind = ModuleKind::prelu;
   explicit PReLUImpl(int64_t num_parameters = 1, double init = 0.25);
+  ModuleKind kind() const override { return kKind; }
   Tensor forward(const Tensor& input) override;
   std::optional<kernels::ActivationParams> activation() const override;
   void reset_parameters();
