@@ -1,12 +1,14 @@
 // `pare ops [NAME...] [--json]`: the op definitions pare runs (ir/ops), with their signatures,
-// MAC counts and how the compiled inference path runs them. tools/pare_export.py's signatures are
-// checked against `pare ops --json`, so the exporter and the engine cannot drift apart.
+// MAC counts and how the compiled inference path runs them; --json adds the built-in layers.
+// tools/pare_export.py's signatures are checked against `pare ops --json`, so the exporter and the
+// engine cannot drift apart.
 #include <iostream>
 #include <nlohmann/json.hpp>
 #include <string>
 #include <vector>
 
 #include "command.h"
+#include "pare/ir/layer_definition.h"
 #include "pare/ir/op_definition.h"
 
 namespace pare::cli {
@@ -59,6 +61,18 @@ Json definition_json(const ir::OpDefinition& op) {
           {"lowering", lowering_name(op)}};
 }
 
+// A built-in layer (call_module): what a .pare file declares it with. Its tensors' names and shapes
+// follow from the attributes' values (LSTM's num_layers, Linear's bias), so only whether it has
+// any is listed.
+Json layer_json(const ir::LayerDefinition& layer) {
+  return {{"type", layer.type_name},
+          {"kind", std::string(nn::module_kind_name(layer.kind))},
+          {"attributes", layer.attributes},
+          {"in_files", layer.factory != nullptr},
+          {"tensors", layer.layout != nullptr},
+          {"macs", layer.macs != nullptr}};
+}
+
 // Python's spelling of a default: None, True, 0.5, "none", [1, 1].
 std::string python_literal(const ir::Argument& literal) {
   if (literal.is_none()) return "None";
@@ -109,13 +123,23 @@ Subcommand ops_command() {
   ArgParser parser("pare ops",
                    "Lists the ops graphs may call, with their signatures (--json: all of it).");
   parser.trailing_positionals("NAME", "only these ops")
-      .flag("json", "print the definitions as JSON (what tools/pare_export.py is checked against)");
+      .flag("json",
+            "print the definitions as JSON, with the built-in layers' (what tools/pare_export.py "
+            "is checked against)");
   return {"ops", std::move(parser), [](const ParsedArgs& args) {
             const std::vector<const ir::OpDefinition*> ops = selected(args.positionals());
             if (args.flag("json")) {
               Json list = Json::array();
               for (const ir::OpDefinition* op : ops) list.push_back(definition_json(*op));
-              std::cout << Json{{"ops", std::move(list)}}.dump(2) << "\n";
+              Json dump = {{"ops", std::move(list)}};
+              // The whole table also lists the built-in layers; a NAME selects ops only.
+              if (args.positionals().empty()) {
+                Json layers = Json::array();
+                for (const ir::LayerDefinition* layer : ir::layer_definitions())
+                  layers.push_back(layer_json(*layer));
+                dump["layers"] = std::move(layers);
+              }
+              std::cout << dump.dump(2) << "\n";
               return 0;
             }
             Table rows = {{"op", "family", "MACs", "inference", "signature"}};

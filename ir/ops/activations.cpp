@@ -2,8 +2,11 @@
 // also takes its slopes as a second tensor). Each binds to the engine function of the same name,
 // its numbers read once, and says which kernels::Activation one call computes.
 #include "families.h"
+#include "layers.h"
 #include "pare/error.h"
 #include "pare/functional.h"
+#include "pare/nn/nn.h"
+#include "shape_rules.h"
 
 namespace pare::ir::ops {
 
@@ -209,6 +212,118 @@ std::vector<OpDefinition> activation_ops() {
                            {input(), param("approximate", Type::string, kKeywordOnly, "none")},
                            &bind_gelu, &gelu_activation));
   return ops;
+}
+
+// ---- The activation modules: each applies its function elementwise (PReLU with its weight) ----
+
+namespace {
+
+std::shared_ptr<nn::Module> build_rrelu(const AttrReader& attrs) {
+  return std::make_shared<nn::RReLUImpl>(attrs.get_double("lower"), attrs.get_double("upper"));
+}
+
+std::shared_ptr<nn::Module> build_hardtanh(const AttrReader& attrs) {
+  return std::make_shared<nn::HardtanhImpl>(attrs.get_double("min_val"),
+                                            attrs.get_double("max_val"));
+}
+
+std::shared_ptr<nn::Module> build_elu(const AttrReader& attrs) {
+  return std::make_shared<nn::ELUImpl>(attrs.get_double("alpha"));
+}
+
+std::shared_ptr<nn::Module> build_celu(const AttrReader& attrs) {
+  return std::make_shared<nn::CELUImpl>(attrs.get_double("alpha"));
+}
+
+std::shared_ptr<nn::Module> build_hardshrink(const AttrReader& attrs) {
+  return std::make_shared<nn::HardshrinkImpl>(attrs.get_double("lambd"));
+}
+
+std::shared_ptr<nn::Module> build_leaky_relu(const AttrReader& attrs) {
+  return std::make_shared<nn::LeakyReLUImpl>(attrs.get_double("negative_slope"));
+}
+
+std::shared_ptr<nn::Module> build_softplus(const AttrReader& attrs) {
+  return std::make_shared<nn::SoftplusImpl>(attrs.get_double("beta"),
+                                            attrs.get_double("threshold"));
+}
+
+std::shared_ptr<nn::Module> build_gelu(const AttrReader& attrs) {
+  return std::make_shared<nn::GELUImpl>(attrs.get_string("approximate"));
+}
+
+std::shared_ptr<nn::Module> build_prelu(const AttrReader& attrs) {
+  return std::make_shared<nn::PReLUImpl>(int_at_least(attrs, "num_parameters", 1));
+}
+
+void prelu_layout(const AttrReader& attrs, const ExpectTensor& expect) {
+  int64_t count = 0;
+  if (!read_attributes([&] { count = attrs.get_int("num_parameters"); })) return;
+  if (count < 1) return;
+  expect({"weight", {count}, kFloat32, str_cat("num_parameters=", count)});
+}
+
+Symbol infer_prelu_layer(const nn::Module& module, const TensorMeta& x) {
+  require_float(x, "PReLU", "input");
+  const TensorMeta weight = required_tensor(module, "weight");
+  const int64_t channels = x.shape.size() >= 2 ? x.shape[1] : 1;
+  const int64_t count = shape_numel(weight.shape);
+  PARE_CHECK(count == 1 || count == channels, "input ", x.shape,
+             " does not match num_parameters=", count, " (1 or the channels, dim 1)");
+  return Symbol::of(x.shape);
+}
+
+Symbol infer_activation_layer(const nn::Module& module, const TensorMeta& x) {
+  require_float(x, module.type_name(), "input");
+  return Symbol::of(x.shape);
+}
+
+// A parameter-free activation module, built by `factory` from `attributes`.
+LayerDefinition activation(std::string type_name, std::vector<std::string> attributes,
+                           std::shared_ptr<nn::Module> (*factory)(const AttrReader&)) {
+  return {.type_name = std::move(type_name),
+          .kind = nn::ModuleKind::activation,
+          .attributes = std::move(attributes),
+          .factory = factory,
+          .infer = &unary_layer<&infer_activation_layer>};
+}
+
+template <typename Impl>
+LayerDefinition activation(std::string type_name) {
+  return activation(std::move(type_name), {}, &build_without_attributes<Impl>);
+}
+
+}  // namespace
+
+std::vector<LayerDefinition> activation_layers() {
+  std::vector<LayerDefinition> layers;
+  layers.push_back(activation<nn::ReLUImpl>("ReLU"));
+  layers.push_back(activation<nn::ReLU6Impl>("ReLU6"));
+  layers.push_back(activation<nn::SigmoidImpl>("Sigmoid"));
+  layers.push_back(activation<nn::HardsigmoidImpl>("Hardsigmoid"));
+  layers.push_back(activation<nn::TanhImpl>("Tanh"));
+  layers.push_back(activation<nn::SiLUImpl>("SiLU"));
+  layers.push_back(activation<nn::MishImpl>("Mish"));
+  layers.push_back(activation<nn::HardswishImpl>("Hardswish"));
+  layers.push_back(activation<nn::SELUImpl>("SELU"));
+  layers.push_back(activation<nn::LogSigmoidImpl>("LogSigmoid"));
+  layers.push_back(activation<nn::SoftsignImpl>("Softsign"));
+  layers.push_back(activation<nn::TanhshrinkImpl>("Tanhshrink"));
+  layers.push_back(activation("RReLU", {"lower", "upper"}, &build_rrelu));
+  layers.push_back(activation("Hardtanh", {"min_val", "max_val"}, &build_hardtanh));
+  layers.push_back(activation("ELU", {"alpha"}, &build_elu));
+  layers.push_back(activation("CELU", {"alpha"}, &build_celu));
+  layers.push_back(activation("Hardshrink", {"lambd"}, &build_hardshrink));
+  layers.push_back(activation("LeakyReLU", {"negative_slope"}, &build_leaky_relu));
+  layers.push_back(activation("Softplus", {"beta", "threshold"}, &build_softplus));
+  layers.push_back(activation("GELU", {"approximate"}, &build_gelu));
+  layers.push_back({.type_name = "PReLU",
+                    .kind = nn::ModuleKind::prelu,
+                    .attributes = {"num_parameters"},
+                    .factory = &build_prelu,
+                    .layout = &prelu_layout,
+                    .infer = &unary_layer<&infer_prelu_layer>});
+  return layers;
 }
 
 }  // namespace pare::ir::ops

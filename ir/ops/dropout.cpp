@@ -1,8 +1,10 @@
 // dropout(input, p=0.5, training=True), as torch.nn.functional.dropout. Outside training it is the
 // identity, so the compiled inference path aliases it.
 #include "families.h"
+#include "layers.h"
 #include "pare/error.h"
 #include "pare/functional.h"
+#include "pare/nn/nn.h"
 #include "shape_rules.h"
 
 namespace pare::ir::ops {
@@ -48,6 +50,32 @@ std::vector<OpDefinition> dropout_ops() {
        .lowering = Lowering::alias,
        .alias_when = &dropout_is_identity});
   return ops;
+}
+
+// ---- The Dropout layer: dropout with p as an attribute and training from the module ----
+
+namespace {
+
+std::shared_ptr<nn::Module> build_dropout(const AttrReader& attrs) {
+  return std::make_shared<nn::DropoutImpl>(attrs.get_double("p"));
+}
+
+Symbol infer_dropout_layer(const nn::Module& module, const TensorMeta& x) {
+  const Attrs config = module.config();
+  const AttrValue& p = config_value(config, "p", module);
+  const bool drops = std::holds_alternative<double>(p) && std::get<double>(p) != 0.0;
+  if (module.is_training() && drops) require_float(x, "Dropout", "input");
+  return Symbol::of(x.shape, x.dtype);
+}
+
+}  // namespace
+
+std::vector<LayerDefinition> dropout_layers() {
+  return {{.type_name = "Dropout",
+           .kind = nn::ModuleKind::dropout,
+           .attributes = {"p"},
+           .factory = &build_dropout,
+           .infer = &unary_layer<&infer_dropout_layer>}};
 }
 
 }  // namespace pare::ir::ops

@@ -2,8 +2,10 @@
 // is shape_rules.h's linear_shape, which the Linear module's rule shares.
 #include "families.h"
 #include "layer_macs.h"
+#include "layers.h"
 #include "pare/error.h"
 #include "pare/functional.h"
+#include "pare/nn/nn.h"
 #include "shape_rules.h"
 
 namespace pare::ir::ops {
@@ -43,6 +45,57 @@ std::vector<OpDefinition> linear_ops() {
                  .bind = &bind_linear,
                  .macs = &macs_of_linear});
   return ops;
+}
+
+// ---- The Linear layer: linear with its own weight and bias ----
+
+namespace {
+
+std::shared_ptr<nn::Module> build_linear(const AttrReader& attrs) {
+  return std::make_shared<nn::LinearImpl>(nn::LinearOptions(int_at_least(attrs, "in_features", 0),
+                                                            int_at_least(attrs, "out_features", 0))
+                                              .bias(attrs.get_bool("bias")));
+}
+
+void linear_layout(const AttrReader& attrs, const ExpectTensor& expect) {
+  int64_t in = 0, out = 0;
+  bool bias = false;
+  if (!read_attributes([&] {
+        in = attrs.get_int("in_features");
+        out = attrs.get_int("out_features");
+        bias = attrs.get_bool("bias");
+      }))
+    return;
+  if (in < 0 || out < 0) return;
+  const std::string why_out = str_cat("out_features=", out);
+  expect({"weight", {out, in}, kFloat32, str_cat("in_features=", in, ", ", why_out)});
+  if (bias) expect({"bias", {out}, kFloat32, why_out});
+}
+
+Symbol infer_linear_layer(const nn::Module& module, const TensorMeta& x) {
+  const TensorMeta weight = required_tensor(module, "weight");
+  PARE_CHECK(weight.shape.size() == 2, "Linear: expected a 2-d weight, got ", weight.shape);
+  PARE_CHECK(!x.shape.empty() && x.shape.back() == weight.shape[1], "input ", x.shape,
+             " does not match in_features=", weight.shape[1],
+             " (the last dim must be the input features)");
+  const std::optional<TensorMeta> bias = tensor_meta_of(module, "bias");
+  return Symbol::of(linear_shape(x, weight, bias ? &*bias : nullptr));
+}
+
+int64_t linear_layer_macs(const nn::Module& module, const TensorMeta& input) {
+  return linear_macs(input.shape, parameter_shape(module, "weight"));
+}
+
+}  // namespace
+
+std::vector<LayerDefinition> linear_layers() {
+  return {{.type_name = "Linear",
+           .kind = nn::ModuleKind::linear,
+           .attributes = {"in_features", "out_features", "bias"},
+           .factory = &build_linear,
+           .layout = &linear_layout,
+           .infer = &unary_layer<&infer_linear_layer>,
+           .macs = &linear_layer_macs}};
 }
 
 }  // namespace pare::ir::ops

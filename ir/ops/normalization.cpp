@@ -3,8 +3,10 @@
 // writes layer_norm(x, weight, bias, normalized_shape=..., eps=...), a torch.fx export
 // layer_norm(x, normalized_shape, weight, bias, eps).
 #include "families.h"
+#include "layers.h"
 #include "pare/error.h"
 #include "pare/functional.h"
+#include "pare/nn/nn.h"
 #include "shape_rules.h"
 
 namespace pare::ir::ops {
@@ -114,6 +116,123 @@ std::vector<OpDefinition> normalization_ops() {
        .infer = &infer_batch_norm,
        .bind = &bind_batch_norm});
   return ops;
+}
+
+// ---- The LayerNorm and BatchNorm2d layers: layer_norm and batch_norm with their own tensors ----
+
+namespace {
+
+std::shared_ptr<nn::Module> build_layer_norm(const AttrReader& attrs) {
+  Shape normalized_shape = attrs.get_ints("normalized_shape");
+  PARE_CHECK(!normalized_shape.empty(), "module '", attrs.module_name(),
+             "': attribute 'normalized_shape' must not be empty");
+  require_at_least(attrs, "normalized_shape", normalized_shape, 1);
+  return std::make_shared<nn::LayerNormImpl>(
+      nn::LayerNormOptions(normalized_shape)
+          .eps(attrs.get_double("eps"))
+          .elementwise_affine(attrs.get_bool("elementwise_affine")));
+}
+
+void layer_norm_layout(const AttrReader& attrs, const ExpectTensor& expect) {
+  Shape normalized;
+  bool affine = false;
+  if (!read_attributes([&] {
+        normalized = attrs.get_ints("normalized_shape");
+        affine = attrs.get_bool("elementwise_affine");
+      }))
+    return;
+  if (!affine || normalized.empty()) return;
+  for (int64_t size : normalized)
+    if (size < 1) return;
+  const std::string why = str_cat("normalized_shape=", normalized);
+  expect({"weight", normalized, kFloat32, why});
+  expect({"bias", normalized, kFloat32, why});
+}
+
+Symbol infer_layer_norm_layer(const nn::Module& module, const TensorMeta& x) {
+  const Attrs config = module.config();
+  const AttrValue& value = config_value(config, "normalized_shape", module);
+  PARE_CHECK(std::holds_alternative<std::vector<int64_t>>(value),
+             "LayerNorm: config 'normalized_shape' is not a list of integers");
+  const Shape& normalized_shape = std::get<std::vector<int64_t>>(value);
+  const int64_t feature_dims = static_cast<int64_t>(normalized_shape.size());
+  require_float(x, "LayerNorm", "input");
+  PARE_CHECK(static_cast<int64_t>(x.shape.size()) >= feature_dims &&
+                 Shape(x.shape.end() - feature_dims, x.shape.end()) == normalized_shape,
+             "input ", x.shape, " does not end with normalized_shape=", normalized_shape);
+  for (const char* name : {"weight", "bias"}) {
+    const std::optional<TensorMeta> parameter = tensor_meta_of(module, name);
+    PARE_CHECK(!parameter || parameter->shape == normalized_shape, "LayerNorm: expected ", name,
+               " of shape ", normalized_shape, ", got ", parameter->shape);
+  }
+  return Symbol::of(x.shape);
+}
+
+std::shared_ptr<nn::Module> build_batch_norm2d(const AttrReader& attrs) {
+  return std::make_shared<nn::BatchNorm2dImpl>(
+      nn::BatchNorm2dOptions(int_at_least(attrs, "num_features", 1))
+          .eps(attrs.get_double("eps"))
+          .momentum(attrs.get_double("momentum"))
+          .affine(attrs.get_bool("affine"))
+          .track_running_stats(attrs.get_bool("track_running_stats")));
+}
+
+void batch_norm2d_layout(const AttrReader& attrs, const ExpectTensor& expect) {
+  int64_t features = 0;
+  bool affine = false, track = false;
+  if (!read_attributes([&] {
+        features = attrs.get_int("num_features");
+        affine = attrs.get_bool("affine");
+        track = attrs.get_bool("track_running_stats");
+      }))
+    return;
+  if (features < 1) return;
+  const std::string why = str_cat("num_features=", features);
+  if (affine) {
+    expect({"weight", {features}, kFloat32, why});
+    expect({"bias", {features}, kFloat32, why});
+  }
+  if (track) {
+    expect({"running_mean", {features}, kFloat32, why});
+    expect({"running_var", {features}, kFloat32, why});
+    expect({"num_batches_tracked", {}, kInt64, "track_running_stats=true"});
+  }
+}
+
+Symbol infer_batch_norm2d_layer(const nn::Module& module, const TensorMeta& x) {
+  PARE_CHECK(x.shape.size() == 4, "BatchNorm2d: expected a 4-d input, got shape ", x.shape);
+  std::vector<const TensorMeta*> vectors;
+  std::vector<std::optional<TensorMeta>> owned;
+  for (const char* name : {"running_mean", "running_var", "weight", "bias"})
+    owned.push_back(tensor_meta_of(module, name));
+  for (const auto& meta : owned) vectors.push_back(meta ? &*meta : nullptr);
+  for (const TensorMeta* vector : vectors) {
+    PARE_CHECK(vector == nullptr || shape_numel(vector->shape) == x.shape[1], "input ", x.shape,
+               " does not match num_features=", shape_numel(vector->shape),
+               " (dim 1 must be the channels)");
+  }
+  const bool use_batch_statistics = module.is_training() || vectors[0] == nullptr;
+  return Symbol::of(batch_norm_shape(x, vectors, use_batch_statistics));
+}
+
+}  // namespace
+
+std::vector<LayerDefinition> normalization_layers() {
+  std::vector<LayerDefinition> layers;
+  layers.push_back({.type_name = "LayerNorm",
+                    .kind = nn::ModuleKind::layer_norm,
+                    .attributes = {"normalized_shape", "eps", "elementwise_affine"},
+                    .factory = &build_layer_norm,
+                    .layout = &layer_norm_layout,
+                    .infer = &unary_layer<&infer_layer_norm_layer>});
+  layers.push_back(
+      {.type_name = "BatchNorm2d",
+       .kind = nn::ModuleKind::batch_norm2d,
+       .attributes = {"num_features", "eps", "momentum", "affine", "track_running_stats"},
+       .factory = &build_batch_norm2d,
+       .layout = &batch_norm2d_layout,
+       .infer = &unary_layer<&infer_batch_norm2d_layer>});
+  return layers;
 }
 
 }  // namespace pare::ir::ops

@@ -3,9 +3,12 @@
 // kernels' own Pool2dParams; shapes and checks come from pare/pool_geometry.h, the rule the
 // engine's pool ops apply.
 #include "families.h"
+#include "layers.h"
 #include "pare/error.h"
 #include "pare/functional.h"
+#include "pare/nn/nn.h"
 #include "pare/pool_geometry.h"
+#include "shape_rules.h"
 
 namespace pare::ir::ops {
 
@@ -216,6 +219,85 @@ std::vector<OpDefinition> pooling_ops() {
                  .lowering = Lowering::pool2d,
                  .pool2d = &lower_adaptive_pool});
   return ops;
+}
+
+// ---- The pooling layers: the pools with their window as attributes ----
+
+namespace {
+
+std::shared_ptr<nn::Module> build_max_pool2d(const AttrReader& attrs) {
+  return std::make_shared<nn::MaxPool2dImpl>(
+      nn::MaxPool2dOptions(pair_at_least(attrs, "kernel_size", 1))
+          .stride(pair_at_least(attrs, "stride", 1))
+          .padding(pair_at_least(attrs, "padding", 0))
+          .dilation(pair_at_least(attrs, "dilation", 1))
+          .ceil_mode(attrs.get_bool("ceil_mode")));
+}
+
+std::shared_ptr<nn::Module> build_avg_pool2d(const AttrReader& attrs) {
+  return std::make_shared<nn::AvgPool2dImpl>(
+      nn::AvgPool2dOptions(pair_at_least(attrs, "kernel_size", 1))
+          .stride(pair_at_least(attrs, "stride", 1))
+          .padding(pair_at_least(attrs, "padding", 0))
+          .ceil_mode(attrs.get_bool("ceil_mode"))
+          .count_include_pad(attrs.get_bool("count_include_pad")));
+}
+
+std::shared_ptr<nn::Module> build_adaptive_avg_pool2d(const AttrReader& attrs) {
+  return std::make_shared<nn::AdaptiveAvgPool2dImpl>(pair_at_least(attrs, "output_size", 1));
+}
+
+std::shared_ptr<nn::Module> build_adaptive_max_pool2d(const AttrReader& attrs) {
+  return std::make_shared<nn::AdaptiveMaxPool2dImpl>(pair_at_least(attrs, "output_size", 1));
+}
+
+// MaxPool2d's and AvgPool2d's rule: their window read from config() (AvgPool2d has no dilation).
+template <bool max>
+Symbol infer_pool2d_layer(const nn::Module& module, const TensorMeta& x) {
+  const Attrs config = module.config();
+  const IntPair kernel = config_pair(config, "kernel_size", module);
+  const IntPair stride = config_pair(config, "stride", module);
+  const IntPair padding = config_pair(config, "padding", module);
+  const IntPair dilation = max ? config_pair(config, "dilation", module) : 1;
+  kernels::Pool2dParams window;
+  window.set_window(kernel.first, kernel.second, stride.first, stride.second, padding.first,
+                    padding.second, dilation.first, dilation.second);
+  window.ceil_mode = config_bool(config, "ceil_mode", module);
+  return Symbol::of(pool2d_shape(x, window, max ? "max_pool2d" : "avg_pool2d"));
+}
+
+template <bool average>
+Symbol infer_adaptive_pool2d_layer(const nn::Module& module, const TensorMeta& x) {
+  return Symbol::of(adaptive_pool2d_shape(x, config_pair(module.config(), "output_size", module),
+                                          average ? "adaptive_avg_pool2d" : "adaptive_max_pool2d"));
+}
+
+}  // namespace
+
+std::vector<LayerDefinition> pooling_layers() {
+  std::vector<LayerDefinition> layers;
+  layers.push_back({.type_name = "MaxPool2d",
+                    .kind = nn::ModuleKind::max_pool2d,
+                    .attributes = {"kernel_size", "stride", "padding", "dilation", "ceil_mode"},
+                    .factory = &build_max_pool2d,
+                    .infer = &unary_layer<&infer_pool2d_layer<true>>});
+  layers.push_back(
+      {.type_name = "AvgPool2d",
+       .kind = nn::ModuleKind::avg_pool2d,
+       .attributes = {"kernel_size", "stride", "padding", "ceil_mode", "count_include_pad"},
+       .factory = &build_avg_pool2d,
+       .infer = &unary_layer<&infer_pool2d_layer<false>>});
+  layers.push_back({.type_name = "AdaptiveAvgPool2d",
+                    .kind = nn::ModuleKind::adaptive_avg_pool2d,
+                    .attributes = {"output_size"},
+                    .factory = &build_adaptive_avg_pool2d,
+                    .infer = &unary_layer<&infer_adaptive_pool2d_layer<true>>});
+  layers.push_back({.type_name = "AdaptiveMaxPool2d",
+                    .kind = nn::ModuleKind::adaptive_max_pool2d,
+                    .attributes = {"output_size"},
+                    .factory = &build_adaptive_max_pool2d,
+                    .infer = &unary_layer<&infer_adaptive_pool2d_layer<false>>});
+  return layers;
 }
 
 }  // namespace pare::ir::ops

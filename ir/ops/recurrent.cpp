@@ -1,10 +1,14 @@
 // lstm(input, h0, c0, weights..., num_layers=1, has_biases=True, batch_first=False) ->
 // (output, h_n, c_n): functional.h's multi-layer LSTM. The weights follow as positional tensors,
 // per layer w_ih, w_hh[, b_ih, b_hh] (torch's flat `params` list, unpacked); h0 and c0 may be None.
+#include <limits>
+
 #include "families.h"
 #include "layer_macs.h"
+#include "layers.h"
 #include "pare/error.h"
 #include "pare/functional.h"
+#include "pare/nn/nn.h"
 #include "shape_rules.h"
 
 namespace pare::ir::ops {
@@ -75,6 +79,117 @@ std::vector<OpDefinition> recurrent_ops() {
        .bind = &bind_lstm,
        .macs = &macs_of_lstm});
   return ops;
+}
+
+// ---- The LSTM layer: lstm with its own weights, one set per layer ----
+
+namespace {
+
+std::shared_ptr<nn::Module> build_lstm(const AttrReader& attrs) {
+  return std::make_shared<nn::LSTMImpl>(
+      nn::LSTMOptions(int_at_least(attrs, "input_size", 1), int_at_least(attrs, "hidden_size", 1))
+          .num_layers(int_at_least(attrs, "num_layers", 1))
+          .bias(attrs.get_bool("bias"))
+          .batch_first(attrs.get_bool("batch_first")));
+}
+
+void lstm_layout(const AttrReader& attrs, const ExpectTensor& expect) {
+  int64_t input = 0, hidden = 0, layers = 0;
+  bool bias = false;
+  if (!read_attributes([&] {
+        input = attrs.get_int("input_size");
+        hidden = attrs.get_int("hidden_size");
+        layers = attrs.get_int("num_layers");
+        bias = attrs.get_bool("bias");
+      }))
+    return;
+  if (input < 1 || hidden < 1 || layers < 1) return;
+  // The gates stack 4 * hidden_size rows; a size that overflows cannot match any file.
+  PARE_CHECK(hidden <= std::numeric_limits<int64_t>::max() / 4, "module '", attrs.module_name(),
+             "' (LSTM): hidden_size=", hidden, " is too large");
+  const std::string why_hidden = str_cat("hidden_size=", hidden);
+  for (int64_t layer = 0; layer < layers; ++layer) {
+    const std::string suffix = std::to_string(layer);
+    if (layer == 0) {
+      expect({"weight_ih_l0",
+              {4 * hidden, input},
+              kFloat32,
+              str_cat("input_size=", input, ", ", why_hidden)});
+    } else {
+      expect({"weight_ih_l" + suffix, {4 * hidden, hidden}, kFloat32, why_hidden});
+    }
+    expect({"weight_hh_l" + suffix, {4 * hidden, hidden}, kFloat32, why_hidden});
+    if (bias) {
+      expect({"bias_ih_l" + suffix, {4 * hidden}, kFloat32, why_hidden});
+      expect({"bias_hh_l" + suffix, {4 * hidden}, kFloat32, why_hidden});
+    }
+  }
+}
+
+// (input) or (input, (h_0, c_0)) -> (output, (h_n, c_n)), as LSTMImpl::forward.
+Symbol infer_lstm_layer(const nn::Module& module, const std::vector<Symbol>& args) {
+  PARE_CHECK(args.size() == 1 || args.size() == 2,
+             "LSTM: expected (input) or (input, (h_0, c_0)), got ", args.size(), " arguments");
+  PARE_CHECK(args[0].is_tensor(), "LSTM: expected a tensor input, got ", args[0].describe());
+  const TensorMeta* h0 = nullptr;
+  const TensorMeta* c0 = nullptr;
+  if (args.size() == 2) {
+    const Symbol& state = args[1];
+    PARE_CHECK(state.is_tuple() && state.items.size() == 2 && state.items[0].is_tensor() &&
+                   state.items[1].is_tensor(),
+               "LSTM: the state must be a pair (h_0, c_0), got ", state.describe());
+    h0 = &state.items[0].meta;
+    c0 = &state.items[1].meta;
+  }
+  const Attrs config = module.config();
+  const int64_t num_layers = config_int(config, "num_layers", module);
+  const bool bias = config_bool(config, "bias", module);
+  const TensorMeta& x = args[0].meta;
+  const TensorMeta w_ih = required_tensor(module, "weight_ih_l0");
+  PARE_CHECK(x.shape.size() < 2 || w_ih.shape.size() != 2 || x.shape.back() == w_ih.shape[1],
+             "input ", x.shape, " does not match input_size=", w_ih.shape[1],
+             " (the last dim must be the input size)");
+  std::vector<TensorMeta> weights;
+  for (int64_t layer = 0; layer < num_layers; ++layer) {
+    const std::string suffix = std::to_string(layer);
+    weights.push_back(required_tensor(module, "weight_ih_l" + suffix));
+    weights.push_back(required_tensor(module, "weight_hh_l" + suffix));
+    if (bias) {
+      weights.push_back(required_tensor(module, "bias_ih_l" + suffix));
+      weights.push_back(required_tensor(module, "bias_hh_l" + suffix));
+    }
+  }
+  const std::vector<Shape> shapes =
+      lstm_shapes(x, h0, c0, weights, bias, num_layers, config_bool(config, "batch_first", module));
+  return Symbol::tuple(
+      {Symbol::of(shapes[0]), Symbol::tuple({Symbol::of(shapes[1]), Symbol::of(shapes[2])})});
+}
+
+bool config_flag(const nn::Module& module, const std::string& key) {
+  for (const auto& [name, value] : module.config())
+    if (name == key && std::holds_alternative<bool>(value)) return std::get<bool>(value);
+  throw Error(str_cat(module.type_name(), ": its config() has no bool '", key, "'"));
+}
+
+int64_t lstm_layer_macs(const nn::Module& module, const TensorMeta& input) {
+  std::vector<Shape> layer_weights;
+  for (int64_t layer = 0; module.has_parameter("weight_ih_l" + std::to_string(layer)); ++layer) {
+    layer_weights.push_back(parameter_shape(module, "weight_ih_l" + std::to_string(layer)));
+    layer_weights.push_back(parameter_shape(module, "weight_hh_l" + std::to_string(layer)));
+  }
+  return lstm_macs(input.shape, config_flag(module, "batch_first"), layer_weights);
+}
+
+}  // namespace
+
+std::vector<LayerDefinition> recurrent_layers() {
+  return {{.type_name = "LSTM",
+           .kind = nn::ModuleKind::lstm,
+           .attributes = {"input_size", "hidden_size", "num_layers", "bias", "batch_first"},
+           .factory = &build_lstm,
+           .layout = &lstm_layout,
+           .infer = &infer_lstm_layer,
+           .macs = &lstm_layer_macs}};
 }
 
 }  // namespace pare::ir::ops

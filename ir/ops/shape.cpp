@@ -5,8 +5,10 @@
 #include <limits>
 
 #include "families.h"
+#include "layers.h"
 #include "pare/error.h"
 #include "pare/functional.h"
+#include "pare/nn/nn.h"
 #include "shape_rules.h"
 
 namespace pare::ir::ops {
@@ -344,6 +346,42 @@ std::vector<OpDefinition> shape_ops() {
                  .bind = &bind_contiguous,
                  .lowering = Lowering::alias});
   return ops;
+}
+
+// ---- The Flatten and Identity layers: flatten, and the view that changes nothing ----
+
+namespace {
+
+std::shared_ptr<nn::Module> build_flatten(const AttrReader& attrs) {
+  return std::make_shared<nn::FlattenImpl>(attrs.get_int("start_dim"), attrs.get_int("end_dim"));
+}
+
+Symbol infer_flatten_layer(const nn::Module& module, const TensorMeta& x) {
+  const Attrs config = module.config();
+  return Symbol::of(flatten_shape(x.shape, config_int(config, "start_dim", module),
+                                  config_int(config, "end_dim", module)),
+                    x.dtype);
+}
+
+Symbol infer_identity_layer(const nn::Module&, const TensorMeta& x) {
+  return Symbol::of(x.shape, x.dtype);
+}
+
+}  // namespace
+
+std::vector<LayerDefinition> shape_layers() {
+  std::vector<LayerDefinition> layers;
+  layers.push_back({.type_name = "Flatten",
+                    .kind = nn::ModuleKind::flatten,
+                    .attributes = {"start_dim", "end_dim"},
+                    .factory = &build_flatten,
+                    .infer = &unary_layer<&infer_flatten_layer>});
+  layers.push_back({.type_name = "Identity",
+                    .kind = nn::ModuleKind::identity,
+                    .attributes = {},
+                    .factory = &build_without_attributes<nn::IdentityImpl>,
+                    .infer = &unary_layer<&infer_identity_layer>});
+  return layers;
 }
 
 }  // namespace pare::ir::ops

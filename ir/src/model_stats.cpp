@@ -1,37 +1,19 @@
 // Model statistics (model_stats.h): shape inference first, then parameter and MAC counts read
-// from the modules' weights and the nodes' meta.
+// from the modules' weights (each layer definition's MAC rule) and the nodes' meta.
 #include "pare/ir/model_stats.h"
 
 #include <unordered_map>
 #include <unordered_set>
-#include <variant>
 
-#include "layer_macs.h"
 #include "pare/checked_math.h"
 #include "pare/error.h"
+#include "pare/ir/layer_definition.h"
 #include "pare/ir/op_definition.h"
 #include "pare/ir/shape_inference.h"
 
 namespace pare::ir {
 
 namespace {
-
-using ops::conv2d_macs;
-using ops::linear_macs;
-using ops::lstm_macs;
-
-Shape parameter_shape(const nn::Module& module, const std::string& name) {
-  PARE_CHECK(module.has_parameter(name), module.type_name(), ": has no parameter '", name, "'");
-  const Tensor tensor = module.get_parameter(name);
-  PARE_CHECK(tensor.defined(), module.type_name(), ": parameter '", name, "' is undefined");
-  return tensor.sizes();
-}
-
-bool config_flag(const nn::Module& module, const std::string& key) {
-  for (const auto& [name, value] : module.config())
-    if (name == key && std::holds_alternative<bool>(value)) return std::get<bool>(value);
-  throw Error(str_cat(module.type_name(), ": its config() has no bool '", key, "'"));
-}
 
 const TensorMeta& tensor_meta_of_arg(const Node& node, size_t index) {
   PARE_CHECK(index < node.args().size() && node.args()[index].is_node(), "node '", node.name(),
@@ -126,32 +108,8 @@ ModelStats collect(GraphModule& graph_module) {
 }  // namespace
 
 int64_t module_macs(const nn::Module& module, const TensorMeta& input) {
-  const nn::ModuleKind kind = module.kind();
-  if (kind == nn::ModuleKind::linear)
-    return linear_macs(input.shape, parameter_shape(module, "weight"));
-  if (kind == nn::ModuleKind::conv2d) {
-    const std::vector<TensorMeta> output = infer_module_outputs(module, input);
-    return conv2d_macs(output.at(0).shape, parameter_shape(module, "weight"));
-  }
-  if (kind == nn::ModuleKind::lstm) {
-    std::vector<Shape> layer_weights;
-    for (int64_t layer = 0; module.has_parameter("weight_ih_l" + std::to_string(layer)); ++layer) {
-      layer_weights.push_back(parameter_shape(module, "weight_ih_l" + std::to_string(layer)));
-      layer_weights.push_back(parameter_shape(module, "weight_hh_l" + std::to_string(layer)));
-    }
-    return lstm_macs(input.shape, config_flag(module, "batch_first"), layer_weights);
-  }
-  if (kind == nn::ModuleKind::sequential) {
-    int64_t macs = 0;
-    TensorMeta current = input;
-    for (const auto& [name, child] : module.named_children()) {
-      macs =
-          checked_add(macs, module_macs(*child, current), "Sequential: MACs at child '", name, "'");
-      current = infer_module_outputs(*child, current).at(0);
-    }
-    return macs;
-  }
-  return 0;
+  const LayerDefinition* definition = find_layer_definition(module.kind());
+  return definition != nullptr && definition->macs != nullptr ? definition->macs(module, input) : 0;
 }
 
 ModelStats model_stats(GraphModule& graph_module, const std::vector<TensorMeta>& inputs) {

@@ -1,5 +1,5 @@
 // The module registry: type name -> factory, with every built-in layer of the .pare format
-// registered under its attribute names (docs/format.md, "Module types").
+// registered from its definition (pare/ir/layer_definition.h; docs/format.md, "Module types").
 #include "pare/ir/module_registry.h"
 
 #include <algorithm>
@@ -8,7 +8,7 @@
 #include <sstream>
 
 #include "pare/error.h"
-#include "pare/nn/nn.h"
+#include "pare/ir/layer_definition.h"
 
 namespace pare::ir {
 
@@ -42,35 +42,6 @@ std::string join(const std::vector<std::string>& names) {
   return text;
 }
 
-// Attribute values the layer constructors would accept but that no kernel can run.
-void require_at_least(const AttrReader& attrs, const std::string& key,
-                      const std::vector<int64_t>& values, int64_t minimum) {
-  for (int64_t value : values)
-    PARE_CHECK(value >= minimum, "module '", attrs.module_name(), "': attribute '", key,
-               "' must be >= ", minimum, ", got ", values);
-}
-
-std::vector<int64_t> pair_at_least(const AttrReader& attrs, const std::string& key,
-                                   int64_t minimum) {
-  std::vector<int64_t> values = attrs.get_pair(key);
-  require_at_least(attrs, key, values, minimum);
-  return values;
-}
-
-int64_t int_at_least(const AttrReader& attrs, const std::string& key, int64_t minimum) {
-  int64_t value = attrs.get_int(key);
-  require_at_least(attrs, key, {value}, minimum);
-  return value;
-}
-
-template <typename Impl>
-ModuleFactory without_attributes() {
-  return [](const AttrReader& attrs) -> std::shared_ptr<nn::Module> {
-    attrs.check_only({});
-    return std::make_shared<Impl>();
-  };
-}
-
 // A registered type: its factory, and the kind of the modules it builds (custom for a type a user
 // registers), which the reader of a file knows before it builds anything.
 struct RegisteredType {
@@ -78,169 +49,18 @@ struct RegisteredType {
   ModuleFactory factory;
 };
 
-void add(std::map<std::string, RegisteredType>& types, const std::string& type_name,
-         nn::ModuleKind kind, ModuleFactory factory) {
-  types[type_name] = {kind, std::move(factory)};
-}
-
+// Every built-in layer a file can declare, from its definition: the attributes are checked against
+// the definition's before its factory reads them.
 std::map<std::string, RegisteredType> builtin_types() {
   std::map<std::string, RegisteredType> types;
-  add(types, "Linear", nn::ModuleKind::linear,
-      [](const AttrReader& attrs) -> std::shared_ptr<nn::Module> {
-        attrs.check_only({"in_features", "out_features", "bias"});
-        return std::make_shared<nn::LinearImpl>(
-            nn::LinearOptions(int_at_least(attrs, "in_features", 0),
-                              int_at_least(attrs, "out_features", 0))
-                .bias(attrs.get_bool("bias")));
-      });
-  add(types, "Conv2d", nn::ModuleKind::conv2d,
-      [](const AttrReader& attrs) -> std::shared_ptr<nn::Module> {
-        attrs.check_only({"in_channels", "out_channels", "kernel_size", "stride", "padding",
-                          "dilation", "groups", "bias"});
-        return std::make_shared<nn::Conv2dImpl>(
-            nn::Conv2dOptions(int_at_least(attrs, "in_channels", 1),
-                              int_at_least(attrs, "out_channels", 1),
-                              pair_at_least(attrs, "kernel_size", 1))
-                .stride(pair_at_least(attrs, "stride", 1))
-                .padding(pair_at_least(attrs, "padding", 0))
-                .dilation(pair_at_least(attrs, "dilation", 1))
-                .groups(int_at_least(attrs, "groups", 1))
-                .bias(attrs.get_bool("bias")));
-      });
-  add(types, "LSTM", nn::ModuleKind::lstm,
-      [](const AttrReader& attrs) -> std::shared_ptr<nn::Module> {
-        attrs.check_only({"input_size", "hidden_size", "num_layers", "bias", "batch_first"});
-        return std::make_shared<nn::LSTMImpl>(nn::LSTMOptions(int_at_least(attrs, "input_size", 1),
-                                                              int_at_least(attrs, "hidden_size", 1))
-                                                  .num_layers(int_at_least(attrs, "num_layers", 1))
-                                                  .bias(attrs.get_bool("bias"))
-                                                  .batch_first(attrs.get_bool("batch_first")));
-      });
-  add(types, "LayerNorm", nn::ModuleKind::layer_norm,
-      [](const AttrReader& attrs) -> std::shared_ptr<nn::Module> {
-        attrs.check_only({"normalized_shape", "eps", "elementwise_affine"});
-        Shape normalized_shape = attrs.get_ints("normalized_shape");
-        PARE_CHECK(!normalized_shape.empty(), "module '", attrs.module_name(),
-                   "': attribute 'normalized_shape' must not be empty");
-        require_at_least(attrs, "normalized_shape", normalized_shape, 1);
-        return std::make_shared<nn::LayerNormImpl>(
-            nn::LayerNormOptions(normalized_shape)
-                .eps(attrs.get_double("eps"))
-                .elementwise_affine(attrs.get_bool("elementwise_affine")));
-      });
-  add(types, "BatchNorm2d", nn::ModuleKind::batch_norm2d,
-      [](const AttrReader& attrs) -> std::shared_ptr<nn::Module> {
-        attrs.check_only({"num_features", "eps", "momentum", "affine", "track_running_stats"});
-        return std::make_shared<nn::BatchNorm2dImpl>(
-            nn::BatchNorm2dOptions(int_at_least(attrs, "num_features", 1))
-                .eps(attrs.get_double("eps"))
-                .momentum(attrs.get_double("momentum"))
-                .affine(attrs.get_bool("affine"))
-                .track_running_stats(attrs.get_bool("track_running_stats")));
-      });
-  add(types, "MaxPool2d", nn::ModuleKind::max_pool2d,
-      [](const AttrReader& attrs) -> std::shared_ptr<nn::Module> {
-        attrs.check_only({"kernel_size", "stride", "padding", "dilation", "ceil_mode"});
-        return std::make_shared<nn::MaxPool2dImpl>(
-            nn::MaxPool2dOptions(pair_at_least(attrs, "kernel_size", 1))
-                .stride(pair_at_least(attrs, "stride", 1))
-                .padding(pair_at_least(attrs, "padding", 0))
-                .dilation(pair_at_least(attrs, "dilation", 1))
-                .ceil_mode(attrs.get_bool("ceil_mode")));
-      });
-  add(types, "AvgPool2d", nn::ModuleKind::avg_pool2d,
-      [](const AttrReader& attrs) -> std::shared_ptr<nn::Module> {
-        attrs.check_only({"kernel_size", "stride", "padding", "ceil_mode", "count_include_pad"});
-        return std::make_shared<nn::AvgPool2dImpl>(
-            nn::AvgPool2dOptions(pair_at_least(attrs, "kernel_size", 1))
-                .stride(pair_at_least(attrs, "stride", 1))
-                .padding(pair_at_least(attrs, "padding", 0))
-                .ceil_mode(attrs.get_bool("ceil_mode"))
-                .count_include_pad(attrs.get_bool("count_include_pad")));
-      });
-  add(types, "AdaptiveAvgPool2d", nn::ModuleKind::adaptive_avg_pool2d,
-      [](const AttrReader& attrs) -> std::shared_ptr<nn::Module> {
-        attrs.check_only({"output_size"});
-        return std::make_shared<nn::AdaptiveAvgPool2dImpl>(pair_at_least(attrs, "output_size", 1));
-      });
-  add(types, "AdaptiveMaxPool2d", nn::ModuleKind::adaptive_max_pool2d,
-      [](const AttrReader& attrs) -> std::shared_ptr<nn::Module> {
-        attrs.check_only({"output_size"});
-        return std::make_shared<nn::AdaptiveMaxPool2dImpl>(pair_at_least(attrs, "output_size", 1));
-      });
-  add(types, "Flatten", nn::ModuleKind::flatten,
-      [](const AttrReader& attrs) -> std::shared_ptr<nn::Module> {
-        attrs.check_only({"start_dim", "end_dim"});
-        return std::make_shared<nn::FlattenImpl>(attrs.get_int("start_dim"),
-                                                 attrs.get_int("end_dim"));
-      });
-  add(types, "Dropout", nn::ModuleKind::dropout,
-      [](const AttrReader& attrs) -> std::shared_ptr<nn::Module> {
-        attrs.check_only({"p"});
-        return std::make_shared<nn::DropoutImpl>(attrs.get_double("p"));
-      });
-  add(types, "Identity", nn::ModuleKind::identity, without_attributes<nn::IdentityImpl>());
-
-  add(types, "ReLU", nn::ModuleKind::activation, without_attributes<nn::ReLUImpl>());
-  add(types, "ReLU6", nn::ModuleKind::activation, without_attributes<nn::ReLU6Impl>());
-  add(types, "Sigmoid", nn::ModuleKind::activation, without_attributes<nn::SigmoidImpl>());
-  add(types, "Hardsigmoid", nn::ModuleKind::activation, without_attributes<nn::HardsigmoidImpl>());
-  add(types, "Tanh", nn::ModuleKind::activation, without_attributes<nn::TanhImpl>());
-  add(types, "SiLU", nn::ModuleKind::activation, without_attributes<nn::SiLUImpl>());
-  add(types, "Mish", nn::ModuleKind::activation, without_attributes<nn::MishImpl>());
-  add(types, "Hardswish", nn::ModuleKind::activation, without_attributes<nn::HardswishImpl>());
-  add(types, "SELU", nn::ModuleKind::activation, without_attributes<nn::SELUImpl>());
-  add(types, "LogSigmoid", nn::ModuleKind::activation, without_attributes<nn::LogSigmoidImpl>());
-  add(types, "Softsign", nn::ModuleKind::activation, without_attributes<nn::SoftsignImpl>());
-  add(types, "Tanhshrink", nn::ModuleKind::activation, without_attributes<nn::TanhshrinkImpl>());
-  add(types, "RReLU", nn::ModuleKind::activation,
-      [](const AttrReader& attrs) -> std::shared_ptr<nn::Module> {
-        attrs.check_only({"lower", "upper"});
-        return std::make_shared<nn::RReLUImpl>(attrs.get_double("lower"),
-                                               attrs.get_double("upper"));
-      });
-  add(types, "Hardtanh", nn::ModuleKind::activation,
-      [](const AttrReader& attrs) -> std::shared_ptr<nn::Module> {
-        attrs.check_only({"min_val", "max_val"});
-        return std::make_shared<nn::HardtanhImpl>(attrs.get_double("min_val"),
-                                                  attrs.get_double("max_val"));
-      });
-  add(types, "ELU", nn::ModuleKind::activation,
-      [](const AttrReader& attrs) -> std::shared_ptr<nn::Module> {
-        attrs.check_only({"alpha"});
-        return std::make_shared<nn::ELUImpl>(attrs.get_double("alpha"));
-      });
-  add(types, "CELU", nn::ModuleKind::activation,
-      [](const AttrReader& attrs) -> std::shared_ptr<nn::Module> {
-        attrs.check_only({"alpha"});
-        return std::make_shared<nn::CELUImpl>(attrs.get_double("alpha"));
-      });
-  add(types, "Hardshrink", nn::ModuleKind::activation,
-      [](const AttrReader& attrs) -> std::shared_ptr<nn::Module> {
-        attrs.check_only({"lambd"});
-        return std::make_shared<nn::HardshrinkImpl>(attrs.get_double("lambd"));
-      });
-  add(types, "LeakyReLU", nn::ModuleKind::activation,
-      [](const AttrReader& attrs) -> std::shared_ptr<nn::Module> {
-        attrs.check_only({"negative_slope"});
-        return std::make_shared<nn::LeakyReLUImpl>(attrs.get_double("negative_slope"));
-      });
-  add(types, "Softplus", nn::ModuleKind::activation,
-      [](const AttrReader& attrs) -> std::shared_ptr<nn::Module> {
-        attrs.check_only({"beta", "threshold"});
-        return std::make_shared<nn::SoftplusImpl>(attrs.get_double("beta"),
-                                                  attrs.get_double("threshold"));
-      });
-  add(types, "PReLU", nn::ModuleKind::prelu,
-      [](const AttrReader& attrs) -> std::shared_ptr<nn::Module> {
-        attrs.check_only({"num_parameters"});
-        return std::make_shared<nn::PReLUImpl>(int_at_least(attrs, "num_parameters", 1));
-      });
-  add(types, "GELU", nn::ModuleKind::activation,
-      [](const AttrReader& attrs) -> std::shared_ptr<nn::Module> {
-        attrs.check_only({"approximate"});
-        return std::make_shared<nn::GELUImpl>(attrs.get_string("approximate"));
-      });
+  for (const LayerDefinition* definition : layer_definitions()) {
+    if (definition->factory == nullptr) continue;
+    types[definition->type_name] = {
+        definition->kind, [definition](const AttrReader& attrs) -> std::shared_ptr<nn::Module> {
+          attrs.check_only(definition->attributes);
+          return definition->factory(attrs);
+        }};
+  }
   return types;
 }
 

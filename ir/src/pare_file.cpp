@@ -4,7 +4,6 @@
 
 #include <algorithm>
 #include <functional>
-#include <limits>
 #include <map>
 #include <optional>
 #include <set>
@@ -15,6 +14,7 @@
 #include "interpreter_functions.h"
 #include "pare/autograd.h"
 #include "pare/error.h"
+#include "pare/ir/layer_definition.h"
 #include "pare/ir/module_registry.h"
 #include "pare/nn/skip_init.h"
 #include "pare/safetensors.h"
@@ -76,119 +76,28 @@ void refuse_hooks(nn::Module& module, const std::string& qualified_name) {
 
 // ---- loading: checks of the tensors a built-in module will allocate ----
 
-// Calls `expect` for every tensor a built-in module of `spec` (of the registered `kind`)
-// allocates, before it is built, so
-// that a hostile file cannot make the reader allocate more than the file holds. Returns quietly
-// when attributes are missing or out of range: create_module then reports them.
-using ExpectTensor = std::function<void(const std::string& local_name, const Shape& shape,
-                                        DType dtype, const std::string& because)>;
-
-void expect_builtin_tensors(const ModuleSpec& spec, nn::ModuleKind kind,
-                            const ExpectTensor& check) {
-  AttrReader attrs(spec.attrs, spec.type, spec.name);
-  // Each branch reads every attribute before its first expectation.
-  bool reading_attributes = true;
-  auto expect = [&](const std::string& local_name, const Shape& shape, DType dtype,
-                    const std::string& because) {
-    reading_attributes = false;
-    check(local_name, shape, dtype, because);
-  };
-  try {
-    if (kind == nn::ModuleKind::linear) {
-      const int64_t in = attrs.get_int("in_features"), out = attrs.get_int("out_features");
-      if (in < 0 || out < 0) return;
-      const std::string why_out = str_cat("out_features=", out);
-      const bool bias = attrs.get_bool("bias");
-      expect("weight", {out, in}, kFloat32, str_cat("in_features=", in, ", ", why_out));
-      if (bias) expect("bias", {out}, kFloat32, why_out);
-    } else if (kind == nn::ModuleKind::conv2d) {
-      const int64_t in = attrs.get_int("in_channels"), out = attrs.get_int("out_channels");
-      const int64_t groups = attrs.get_int("groups");
-      const std::vector<int64_t> kernel = attrs.get_pair("kernel_size");
-      const bool bias = attrs.get_bool("bias");
-      if (in < 1 || out < 1 || groups < 1 || in % groups != 0 || out % groups != 0 ||
-          kernel[0] < 1 || kernel[1] < 1)
-        return;
-      const std::string why_out = str_cat("out_channels=", out);
-      expect("weight", {out, in / groups, kernel[0], kernel[1]}, kFloat32,
-             str_cat("in_channels=", in, ", ", why_out, ", groups=", groups,
-                     ", kernel_size=", kernel));
-      if (bias) expect("bias", {out}, kFloat32, why_out);
-    } else if (kind == nn::ModuleKind::lstm) {
-      const int64_t input = attrs.get_int("input_size"), hidden = attrs.get_int("hidden_size");
-      const int64_t layers = attrs.get_int("num_layers");
-      const bool bias = attrs.get_bool("bias");
-      if (input < 1 || hidden < 1 || layers < 1) return;
-      // The gates stack 4 * hidden_size rows; a size that overflows cannot match any file.
-      reading_attributes = false;
-      PARE_CHECK(hidden <= std::numeric_limits<int64_t>::max() / 4, "module '", spec.name,
-                 "' (LSTM): hidden_size=", hidden, " is too large");
-      const std::string why_hidden = str_cat("hidden_size=", hidden);
-      for (int64_t layer = 0; layer < layers; ++layer) {
-        const std::string suffix = std::to_string(layer);
-        if (layer == 0) {
-          expect("weight_ih_l0", {4 * hidden, input}, kFloat32,
-                 str_cat("input_size=", input, ", ", why_hidden));
-        } else {
-          expect("weight_ih_l" + suffix, {4 * hidden, hidden}, kFloat32, why_hidden);
-        }
-        expect("weight_hh_l" + suffix, {4 * hidden, hidden}, kFloat32, why_hidden);
-        if (bias) {
-          expect("bias_ih_l" + suffix, {4 * hidden}, kFloat32, why_hidden);
-          expect("bias_hh_l" + suffix, {4 * hidden}, kFloat32, why_hidden);
-        }
-      }
-    } else if (kind == nn::ModuleKind::layer_norm) {
-      const Shape normalized = attrs.get_ints("normalized_shape");
-      if (!attrs.get_bool("elementwise_affine") || normalized.empty()) return;
-      for (int64_t size : normalized)
-        if (size < 1) return;
-      const std::string why = str_cat("normalized_shape=", normalized);
-      expect("weight", normalized, kFloat32, why);
-      expect("bias", normalized, kFloat32, why);
-    } else if (kind == nn::ModuleKind::batch_norm2d) {
-      const int64_t features = attrs.get_int("num_features");
-      const bool affine = attrs.get_bool("affine");
-      const bool track = attrs.get_bool("track_running_stats");
-      if (features < 1) return;
-      const std::string why = str_cat("num_features=", features);
-      if (affine) {
-        expect("weight", {features}, kFloat32, why);
-        expect("bias", {features}, kFloat32, why);
-      }
-      if (track) {
-        expect("running_mean", {features}, kFloat32, why);
-        expect("running_var", {features}, kFloat32, why);
-        expect("num_batches_tracked", {}, kInt64, "track_running_stats=true");
-      }
-    } else if (kind == nn::ModuleKind::prelu) {
-      const int64_t count = attrs.get_int("num_parameters");
-      if (count < 1) return;
-      expect("weight", {count}, kFloat32, str_cat("num_parameters=", count));
-    }
-  } catch (const Error&) {
-    // A missing or mistyped attribute: create_module reports it with the canonical message.
-    if (reading_attributes) return;
-    throw;
-  }
+// The definition of a built-in layer the reader builds from `spec`, or nullptr for a type a user
+// registered (even under a built-in's name: registered_module_kind says custom) or an unknown one.
+const LayerDefinition* builtin_definition(const ModuleSpec& spec) {
+  if (registered_module_kind(spec.type) == nn::ModuleKind::custom) return nullptr;
+  return find_layer_definition(spec.type);
 }
 
-// The built-in layers that hold tensors: every tensor such a layer allocates is one of its
-// state_dict entries (expect_builtin_tensors lists them), so the reader replaces all of them and
-// may build the layer without initialising it. A user-registered type may keep tensors outside its
-// state_dict that its constructor fills, so it is built normally.
-bool builtin_layer_with_tensors(nn::ModuleKind kind) {
-  switch (kind) {
-    case nn::ModuleKind::linear:
-    case nn::ModuleKind::conv2d:
-    case nn::ModuleKind::lstm:
-    case nn::ModuleKind::layer_norm:
-    case nn::ModuleKind::batch_norm2d:
-    case nn::ModuleKind::prelu:
-      return true;
-    default:
-      return false;
-  }
+// Calls `check` for every tensor the built-in layer of `spec` allocates (its definition's layout),
+// before it is built, so that a hostile file cannot make the reader allocate more than the file
+// holds. Missing or out-of-range attributes expect nothing: create_module then reports them.
+void expect_builtin_tensors(const ModuleSpec& spec, const LayerDefinition* definition,
+                            const ExpectTensor& check) {
+  if (definition == nullptr || definition->layout == nullptr) return;
+  definition->layout(AttrReader(spec.attrs, spec.type, spec.name), check);
+}
+
+// The built-in layers that hold tensors (a layout): every tensor such a layer allocates is one of
+// its state_dict entries, so the reader replaces all of them and may build the layer without
+// initialising it. A user-registered type may keep tensors outside its state_dict that its
+// constructor fills, so it is built normally.
+bool builtin_layer_with_tensors(const LayerDefinition* definition) {
+  return definition != nullptr && definition->layout != nullptr;
 }
 
 class PareReader {
@@ -268,13 +177,11 @@ class PareReader {
       ancestor += (i ? "." : "") + parts[i];
       if (specs_.count(ancestor)) build_module(ancestor);
     }
-    const nn::ModuleKind kind = registered_module_kind(spec.type);
+    const LayerDefinition* definition = builtin_definition(spec);
     try {
-      expect_builtin_tensors(spec, kind,
-                             [&](const std::string& local, const Shape& shape, DType dtype,
-                                 const std::string& because) {
-                               check_module_tensor(spec, local, shape, dtype, because);
-                             });
+      expect_builtin_tensors(spec, definition, [&](const LayerTensor& tensor) {
+        check_module_tensor(spec, tensor.local_name, tensor.shape, tensor.dtype, tensor.because);
+      });
     } catch (const Error& error) {
       const std::string message = error.what();
       if (message.rfind(source_ + ": ", 0) == 0) throw;
@@ -285,7 +192,7 @@ class PareReader {
       // The file's tensors replace the layer's at once (adopt_module_tensors): initialising them
       // first would cost the seconds of a kaiming fill of every weight, and its temporaries.
       std::optional<nn::SkipInitGuard> skip_init;
-      if (builtin_layer_with_tensors(kind)) skip_init.emplace();
+      if (builtin_layer_with_tensors(definition)) skip_init.emplace();
       module = create_module(spec.type, spec.attrs, spec.name);
     } catch (const Error& error) {
       fail(error.what());

@@ -1,247 +1,23 @@
 // Shape inference (shape_inference.h): a symbolic run of the graph. Every node produces a Symbol,
 // the data-free twin of the interpreter's Value; each call_function target's op definition
-// (ir/ops/) and each module type has a shape rule that mirrors the checks and output rules of the
-// engine op it runs.
+// (ir/ops/) and each built-in layer's definition (pare/ir/layer_definition.h) has a shape rule that
+// mirrors the checks and output rules of the engine op it runs.
 #include "pare/ir/shape_inference.h"
 
 #include <functional>
-#include <optional>
 #include <unordered_map>
 
+#include "layers.h"
 #include "pare/checked_math.h"
 #include "pare/error.h"
-#include "pare/functional.h"
 #include "pare/ir/op_definition.h"
-#include "pare/kernels/pooling.h"
-#include "shape_rules.h"
 
 namespace pare::ir {
 
 namespace {
 
-using namespace ops;  // the shared shape rules
-
-// ---- call_module nodes ----
-
-const AttrValue& config_value(const Attrs& config, const std::string& key,
-                              const nn::Module& module) {
-  for (const auto& [name, value] : config)
-    if (name == key) return value;
-  throw Error(str_cat(module.type_name(), ": its config() has no '", key, "'"));
-}
-
-int64_t config_int(const Attrs& config, const std::string& key, const nn::Module& module) {
-  const AttrValue& value = config_value(config, key, module);
-  PARE_CHECK(std::holds_alternative<int64_t>(value), module.type_name(), ": config '", key,
-             "' is not an integer");
-  return std::get<int64_t>(value);
-}
-
-bool config_bool(const Attrs& config, const std::string& key, const nn::Module& module) {
-  const AttrValue& value = config_value(config, key, module);
-  PARE_CHECK(std::holds_alternative<bool>(value), module.type_name(), ": config '", key,
-             "' is not a bool");
-  return std::get<bool>(value);
-}
-
-IntPair config_pair(const Attrs& config, const std::string& key, const nn::Module& module) {
-  const AttrValue& value = config_value(config, key, module);
-  if (std::holds_alternative<int64_t>(value)) return std::get<int64_t>(value);
-  PARE_CHECK(std::holds_alternative<std::vector<int64_t>>(value), module.type_name(), ": config '",
-             key, "' is not a list of integers");
-  return IntPair(std::get<std::vector<int64_t>>(value));
-}
-
-// The meta of a registered parameter or buffer, or nullptr when it is absent.
-std::optional<TensorMeta> tensor_meta_of(const nn::Module& module, const std::string& name) {
-  Tensor tensor;
-  if (module.has_parameter(name)) {
-    tensor = module.get_parameter(name);
-  } else if (module.has_buffer(name)) {
-    tensor = module.get_buffer(name);
-  }
-  if (!tensor.defined()) return std::nullopt;
-  return TensorMeta{tensor.sizes(), tensor.dtype()};
-}
-
-TensorMeta required_tensor(const nn::Module& module, const std::string& name) {
-  std::optional<TensorMeta> meta = tensor_meta_of(module, name);
-  PARE_CHECK(meta.has_value(), module.type_name(), ": has no parameter '", name, "'");
-  return *meta;
-}
-
-const TensorMeta& single_input(const std::vector<Symbol>& args, const nn::Module& module) {
-  PARE_CHECK(args.size() == 1, module.type_name(), ": expected one input tensor, got ", args.size(),
-             " arguments");
-  PARE_CHECK(args[0].is_tensor(), module.type_name(), ": expected a tensor input, got ",
-             args[0].describe());
-  return args[0].meta;
-}
-
-Symbol infer_module_call(const nn::Module& module, const std::vector<Symbol>& args);
-
-Symbol infer_lstm_module(const nn::Module& module, const std::vector<Symbol>& args) {
-  PARE_CHECK(args.size() == 1 || args.size() == 2,
-             "LSTM: expected (input) or (input, (h_0, c_0)), got ", args.size(), " arguments");
-  PARE_CHECK(args[0].is_tensor(), "LSTM: expected a tensor input, got ", args[0].describe());
-  const TensorMeta* h0 = nullptr;
-  const TensorMeta* c0 = nullptr;
-  if (args.size() == 2) {
-    const Symbol& state = args[1];
-    PARE_CHECK(state.is_tuple() && state.items.size() == 2 && state.items[0].is_tensor() &&
-                   state.items[1].is_tensor(),
-               "LSTM: the state must be a pair (h_0, c_0), got ", state.describe());
-    h0 = &state.items[0].meta;
-    c0 = &state.items[1].meta;
-  }
-  const Attrs config = module.config();
-  const int64_t num_layers = config_int(config, "num_layers", module);
-  const bool bias = config_bool(config, "bias", module);
-  const TensorMeta& x = args[0].meta;
-  const TensorMeta w_ih = required_tensor(module, "weight_ih_l0");
-  PARE_CHECK(x.shape.size() < 2 || w_ih.shape.size() != 2 || x.shape.back() == w_ih.shape[1],
-             "input ", x.shape, " does not match input_size=", w_ih.shape[1],
-             " (the last dim must be the input size)");
-  std::vector<TensorMeta> weights;
-  for (int64_t layer = 0; layer < num_layers; ++layer) {
-    const std::string suffix = std::to_string(layer);
-    weights.push_back(required_tensor(module, "weight_ih_l" + suffix));
-    weights.push_back(required_tensor(module, "weight_hh_l" + suffix));
-    if (bias) {
-      weights.push_back(required_tensor(module, "bias_ih_l" + suffix));
-      weights.push_back(required_tensor(module, "bias_hh_l" + suffix));
-    }
-  }
-  const std::vector<Shape> shapes =
-      lstm_shapes(x, h0, c0, weights, bias, num_layers, config_bool(config, "batch_first", module));
-  return Symbol::tuple(
-      {Symbol::of(shapes[0]), Symbol::tuple({Symbol::of(shapes[1]), Symbol::of(shapes[2])})});
-}
-
-Symbol infer_unary_module(const nn::Module& module, const TensorMeta& x) {
-  const nn::ModuleKind kind = module.kind();
-  const Attrs config = module.config();
-  if (kind == nn::ModuleKind::linear) {
-    const TensorMeta weight = required_tensor(module, "weight");
-    PARE_CHECK(weight.shape.size() == 2, "Linear: expected a 2-d weight, got ", weight.shape);
-    PARE_CHECK(!x.shape.empty() && x.shape.back() == weight.shape[1], "input ", x.shape,
-               " does not match in_features=", weight.shape[1],
-               " (the last dim must be the input features)");
-    const std::optional<TensorMeta> bias = tensor_meta_of(module, "bias");
-    return Symbol::of(linear_shape(x, weight, bias ? &*bias : nullptr));
-  }
-  if (kind == nn::ModuleKind::conv2d) {
-    const TensorMeta weight = required_tensor(module, "weight");
-    ConvGeometry geometry;
-    geometry.stride = config_pair(config, "stride", module);
-    geometry.padding = config_pair(config, "padding", module);
-    geometry.dilation = config_pair(config, "dilation", module);
-    geometry.groups = config_int(config, "groups", module);
-    if (weight.shape.size() == 4 && (x.shape.size() == 3 || x.shape.size() == 4)) {
-      const int64_t in_channels = checked_mul(weight.shape[1], geometry.groups,
-                                              "Conv2d: in_channels of weight ", weight.shape);
-      PARE_CHECK(x.shape[x.shape.size() - 3] == in_channels, "input ", x.shape,
-                 " does not match in_channels=", in_channels, " (dim ",
-                 x.shape.size() == 4 ? "1" : "0", " must be the channels)");
-    }
-    const std::optional<TensorMeta> bias = tensor_meta_of(module, "bias");
-    return Symbol::of(conv2d_shape(x, weight, bias ? &*bias : nullptr, geometry));
-  }
-  if (kind == nn::ModuleKind::layer_norm) {
-    const AttrValue& value = config_value(config, "normalized_shape", module);
-    PARE_CHECK(std::holds_alternative<std::vector<int64_t>>(value),
-               "LayerNorm: config 'normalized_shape' is not a list of integers");
-    const Shape& normalized_shape = std::get<std::vector<int64_t>>(value);
-    const int64_t feature_dims = static_cast<int64_t>(normalized_shape.size());
-    require_float(x, "LayerNorm", "input");
-    PARE_CHECK(static_cast<int64_t>(x.shape.size()) >= feature_dims &&
-                   Shape(x.shape.end() - feature_dims, x.shape.end()) == normalized_shape,
-               "input ", x.shape, " does not end with normalized_shape=", normalized_shape);
-    for (const char* name : {"weight", "bias"}) {
-      const std::optional<TensorMeta> parameter = tensor_meta_of(module, name);
-      PARE_CHECK(!parameter || parameter->shape == normalized_shape, "LayerNorm: expected ", name,
-                 " of shape ", normalized_shape, ", got ", parameter->shape);
-    }
-    return Symbol::of(x.shape);
-  }
-  if (kind == nn::ModuleKind::batch_norm2d) {
-    PARE_CHECK(x.shape.size() == 4, "BatchNorm2d: expected a 4-d input, got shape ", x.shape);
-    std::vector<const TensorMeta*> vectors;
-    std::vector<std::optional<TensorMeta>> owned;
-    for (const char* name : {"running_mean", "running_var", "weight", "bias"})
-      owned.push_back(tensor_meta_of(module, name));
-    for (const auto& meta : owned) vectors.push_back(meta ? &*meta : nullptr);
-    for (const TensorMeta* vector : vectors) {
-      PARE_CHECK(vector == nullptr || shape_numel(vector->shape) == x.shape[1], "input ", x.shape,
-                 " does not match num_features=", shape_numel(vector->shape),
-                 " (dim 1 must be the channels)");
-    }
-    const bool use_batch_statistics = module.is_training() || vectors[0] == nullptr;
-    return Symbol::of(batch_norm_shape(x, vectors, use_batch_statistics));
-  }
-  if (kind == nn::ModuleKind::max_pool2d || kind == nn::ModuleKind::avg_pool2d) {
-    const bool max = kind == nn::ModuleKind::max_pool2d;
-    const IntPair kernel = config_pair(config, "kernel_size", module);
-    const IntPair stride = config_pair(config, "stride", module);
-    const IntPair padding = config_pair(config, "padding", module);
-    const IntPair dilation = max ? config_pair(config, "dilation", module) : 1;
-    kernels::Pool2dParams window;
-    window.set_window(kernel.first, kernel.second, stride.first, stride.second, padding.first,
-                      padding.second, dilation.first, dilation.second);
-    window.ceil_mode = config_bool(config, "ceil_mode", module);
-    return Symbol::of(pool2d_shape(x, window, max ? "max_pool2d" : "avg_pool2d"));
-  }
-  if (kind == nn::ModuleKind::adaptive_avg_pool2d || kind == nn::ModuleKind::adaptive_max_pool2d) {
-    return Symbol::of(adaptive_pool2d_shape(x, config_pair(config, "output_size", module),
-                                            kind == nn::ModuleKind::adaptive_avg_pool2d
-                                                ? "adaptive_avg_pool2d"
-                                                : "adaptive_max_pool2d"));
-  }
-  if (kind == nn::ModuleKind::flatten) {
-    return Symbol::of(flatten_shape(x.shape, config_int(config, "start_dim", module),
-                                    config_int(config, "end_dim", module)),
-                      x.dtype);
-  }
-  if (kind == nn::ModuleKind::dropout) {
-    const AttrValue& p = config_value(config, "p", module);
-    const bool drops = std::holds_alternative<double>(p) && std::get<double>(p) != 0.0;
-    if (module.is_training() && drops) require_float(x, "Dropout", "input");
-    return Symbol::of(x.shape, x.dtype);
-  }
-  if (kind == nn::ModuleKind::identity) return Symbol::of(x.shape, x.dtype);
-  if (kind == nn::ModuleKind::prelu) {
-    require_float(x, "PReLU", "input");
-    const TensorMeta weight = required_tensor(module, "weight");
-    const int64_t channels = x.shape.size() >= 2 ? x.shape[1] : 1;
-    const int64_t count = shape_numel(weight.shape);
-    PARE_CHECK(count == 1 || count == channels, "input ", x.shape,
-               " does not match num_parameters=", count, " (1 or the channels, dim 1)");
-    return Symbol::of(x.shape);
-  }
-  if (kind == nn::ModuleKind::activation) {
-    require_float(x, module.type_name(), "input");
-    return Symbol::of(x.shape);
-  }
-  if (kind == nn::ModuleKind::sequential) {
-    Symbol current = Symbol::of(x.shape, x.dtype);
-    for (const auto& [name, child] : module.named_children()) {
-      try {
-        Symbol result = infer_module_call(*child, {current});
-        // Inside a Sequential an LSTM contributes its output sequence only (LSTMImpl::call).
-        current = result.is_tuple() ? result.items.at(0) : result;
-      } catch (const Error& error) {
-        throw Error(str_cat("child '", name, "' (", child->type_name(), "): ", error.what()));
-      }
-    }
-    return current;
-  }
-  throw Error(str_cat("no shape rule for module type '", module.type_name(), "'"));
-}
-
-Symbol infer_module_call(const nn::Module& module, const std::vector<Symbol>& args) {
-  if (module.kind() == nn::ModuleKind::lstm) return infer_lstm_module(module, args);
-  return infer_unary_module(module, single_input(args, module));
-}
+// A module call's shape rule is its layer definition's (ir/ops/).
+using ops::infer_layer_call;
 
 // ---- The graph walk ----
 
@@ -296,7 +72,7 @@ Symbol infer_node(const Node& node, const GraphModule& graph_module,
     }
     case OpKind::call_module:
       PARE_CHECK(node.kwargs().empty(), "call_module takes no keyword arguments");
-      return infer_module_call(*graph_module.module(node.target()), args);
+      return infer_layer_call(*graph_module.module(node.target()), args);
     case OpKind::call_function: {
       const OpDefinition& definition = op_definition(node.target());
       const OpCall call(definition, node, &args);
@@ -388,7 +164,7 @@ void infer_shapes(GraphModule& graph_module) {
 
 std::vector<TensorMeta> infer_module_outputs(const nn::Module& module, const TensorMeta& input) {
   try {
-    return infer_module_call(module, {Symbol::of(input.shape, input.dtype)}).flatten();
+    return infer_layer_call(module, {Symbol::of(input.shape, input.dtype)}).flatten();
   } catch (const Error& error) {
     throw Error(str_cat(module.type_name(), ": ", error.what()));
   }

@@ -9,6 +9,7 @@
 #include <string>
 #include <vector>
 
+#include "brute_force_macs.h"
 #include "pare/error.h"
 #include "pare/ir/graph_module.h"
 #include "pare/ir/model_stats.h"
@@ -26,6 +27,12 @@ using pare::ir::OpCall;
 using pare::ir::OpDefinition;
 using pare::ir::Symbol;
 using pare::ir::TensorMeta;
+using pare::testing::brute_force_conv2d;
+using pare::testing::brute_force_linear;
+using pare::testing::brute_force_lstm;
+using pare::testing::ConvCase;
+using pare::testing::LinearCase;
+using pare::testing::LstmCase;
 namespace nn = pare::nn;
 
 namespace {
@@ -80,95 +87,6 @@ void check_macs(const FunctionCall& call, const nn::Module& module, const Shape&
   CHECK(definition_macs(call) == brute_force);
   CHECK(model_stats_macs(call) == brute_force);
   CHECK(pare::ir::module_macs(module, {input, pare::kFloat32}) == brute_force);
-}
-
-// ---- linear: y[r, o] += x[r, i] * w[o, i] ----
-
-struct LinearCase {
-  Shape input;
-  int64_t out_features;
-  bool bias;
-};
-
-int64_t brute_force_linear(const LinearCase& c) {
-  const int64_t in_features = c.input.back();
-  int64_t rows = 1;
-  for (size_t d = 0; d + 1 < c.input.size(); ++d) rows *= c.input[d];
-  int64_t count = 0;
-  for (int64_t r = 0; r < rows; ++r)
-    for (int64_t o = 0; o < c.out_features; ++o)
-      for (int64_t i = 0; i < in_features; ++i) ++count;
-  return count;
-}
-
-// ---- conv2d: y[n, o, oh, ow] += x[n, c, ih, iw] * w[o, c, kh, kw] over the group's channels ----
-
-struct ConvCase {
-  Shape input;  // [N, C, H, W] or unbatched [C, H, W]
-  int64_t out_channels;
-  IntPair kernel, stride, padding, dilation;
-  int64_t groups;
-};
-
-// The window origins along one dim: every start from -padding, stepping by stride, whose last tap
-// stays inside the padded input.
-int64_t window_count(int64_t size, int64_t kernel, int64_t stride, int64_t padding,
-                     int64_t dilation) {
-  int64_t count = 0;
-  for (int64_t start = -padding; start + dilation * (kernel - 1) <= size - 1 + padding;
-       start += stride)
-    ++count;
-  return count;
-}
-
-// Every weight tap of every output, padding taps included (the MAC convention of
-// model_stats.h).
-int64_t brute_force_conv2d(const ConvCase& c) {
-  const size_t rank = c.input.size();
-  const int64_t batch = rank == 4 ? c.input[0] : 1;
-  const int64_t in_per_group = c.input[rank - 3] / c.groups;
-  const int64_t out_per_group = c.out_channels / c.groups;
-  const int64_t out_h = window_count(c.input[rank - 2], c.kernel.first, c.stride.first,
-                                     c.padding.first, c.dilation.first);
-  const int64_t out_w = window_count(c.input[rank - 1], c.kernel.second, c.stride.second,
-                                     c.padding.second, c.dilation.second);
-  int64_t count = 0;
-  for (int64_t n = 0; n < batch; ++n)
-    for (int64_t g = 0; g < c.groups; ++g)
-      for (int64_t o = 0; o < out_per_group; ++o)
-        for (int64_t oh = 0; oh < out_h; ++oh)
-          for (int64_t ow = 0; ow < out_w; ++ow)
-            for (int64_t ic = 0; ic < in_per_group; ++ic)
-              for (int64_t kh = 0; kh < c.kernel.first; ++kh)
-                for (int64_t kw = 0; kw < c.kernel.second; ++kw) ++count;
-  return count;
-}
-
-// ---- lstm: per layer, step and sequence, the 4H gate rows each dot x_t and h_{t-1} ----
-
-struct LstmCase {
-  Shape input;  // [T, N, in], [N, T, in] with batch_first, or unbatched [T, in]
-  int64_t hidden;
-  int64_t num_layers;
-  bool batch_first;
-  bool bias;
-};
-
-int64_t brute_force_lstm(const LstmCase& c) {
-  const bool batched = c.input.size() == 3;
-  const int64_t steps = batched && c.batch_first ? c.input[1] : c.input[0];
-  const int64_t batch = batched ? (c.batch_first ? c.input[0] : c.input[1]) : 1;
-  int64_t count = 0;
-  for (int64_t layer = 0; layer < c.num_layers; ++layer) {
-    const int64_t layer_input = layer == 0 ? c.input.back() : c.hidden;
-    for (int64_t t = 0; t < steps; ++t)
-      for (int64_t n = 0; n < batch; ++n)
-        for (int64_t row = 0; row < 4 * c.hidden; ++row) {
-          for (int64_t k = 0; k < layer_input; ++k) ++count;  // w_ih x_t
-          for (int64_t k = 0; k < c.hidden; ++k) ++count;     // w_hh h_{t-1}
-        }
-  }
-  return count;
 }
 
 }  // namespace

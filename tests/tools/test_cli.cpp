@@ -14,6 +14,8 @@
 #include <vector>
 
 #include "cli_runner.h"
+#include "pare/ir/layer_definition.h"
+#include "pare/ir/module_registry.h"
 #include "pare/ir/pare_file.h"
 #include "pare/ir/tracer.h"
 #include "pare/pare.h"
@@ -391,4 +393,31 @@ TEST_CASE("cli: progress shows on a terminal only") {
       " /dev/null >" + quoted(transcript) + " 2>&1 </dev/null";
   REQUIRE(std::system(command.c_str()) == 0);
   CHECK(read_text(transcript).find("loading " + cnn.path) != std::string::npos);
+}
+
+TEST_CASE("cli: pare ops --json lists every built-in layer with its attributes") {
+  const Result all = run_pare({"ops", "--json"});
+  REQUIRE(all.status == 0);
+  const Json dump = Json::parse(all.out);
+  CHECK_FALSE(dump.at("ops").empty());
+  std::vector<std::string> types;
+  for (const Json& layer : dump.at("layers")) {
+    const std::string type = layer.at("type").get<std::string>();
+    types.push_back(type);
+    const pare::ir::LayerDefinition* definition = pare::ir::find_layer_definition(type);
+    REQUIRE(definition != nullptr);
+    CHECK(layer.at("attributes").get<std::vector<std::string>>() == definition->attributes);
+    CHECK(layer.at("in_files").get<bool>() == pare::ir::is_registered_module_type(type));
+  }
+  for (const std::string& type : pare::ir::registered_module_types())
+    CHECK(std::find(types.begin(), types.end(), type) != types.end());
+  const Json linear =
+      dump.at("layers").at(std::find(types.begin(), types.end(), "Linear") - types.begin());
+  CHECK(linear.at("kind") == "Linear");
+  CHECK(linear.at("tensors") == true);
+  CHECK(linear.at("macs") == true);
+  // A NAME selects ops only.
+  const Result one = run_pare({"ops", "--json", "linear"});
+  REQUIRE(one.status == 0);
+  CHECK_FALSE(Json::parse(one.out).contains("layers"));
 }
