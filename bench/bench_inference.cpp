@@ -15,10 +15,10 @@
 #include <vector>
 
 #include "models/bench_models.h"
+#include "pare/inference/inference.h"
 #include "pare/ir/model_stats.h"
 #include "pare/ir/tracer.h"
 #include "pare/pare.h"
-#include "pare/inference/inference.h"
 
 namespace {
 

@@ -8,10 +8,10 @@
 #include "command.h"
 #include "pare/autograd.h"
 #include "pare/creation.h"
+#include "pare/inference/inference_session.h"
 #include "pare/ir/model_stats.h"
 #include "pare/ir/pare_file.h"
 #include "pare/memory_stats.h"
-#include "pare/inference/inference_session.h"
 #include "pare/random.h"
 
 namespace pare::cli {

@@ -17,8 +17,8 @@
 #include "command.h"
 #include "pare/autograd.h"
 #include "pare/creation.h"
-#include "pare/ir/pare_file.h"
 #include "pare/inference/inference_session.h"
+#include "pare/ir/pare_file.h"
 #include "pare/random.h"
 #include "pare/safetensors.h"
 

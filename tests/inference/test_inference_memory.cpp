@@ -6,8 +6,8 @@
 #include <vector>
 
 #include "inference_test_models.h"
-#include "pare/memory_stats.h"
 #include "pare/inference/inference.h"
+#include "pare/memory_stats.h"
 
 namespace {
 

@@ -13,9 +13,9 @@
 #include <thread>
 #include <vector>
 
+#include "pare/inference/inference.h"
 #include "pare/ir/tracer.h"
 #include "pare/pare.h"
-#include "pare/inference/inference.h"
 #include "test_util.h"
 
 namespace {

@@ -25,8 +25,8 @@
 #include "pare/autograd.h"
 #include "pare/creation.h"
 #include "pare/error.h"
-#include "pare/ir/shape_inference.h"
 #include "pare/inference/memory_plan.h"
+#include "pare/ir/shape_inference.h"
 
 namespace pare::inference {
 

@@ -1,6 +1,7 @@
-// Internal to the inference compiler (ir/src/inference): the lowerings the compiler tries on each node, in the order
-// compiled_graph.cpp tries them. Each adds its steps and sets the node's value tree, or returns
-// false (adding nothing) to leave the node to the next one; lower_interpreted takes any node.
+// Internal to the inference compiler (ir/src/inference): the lowerings the compiler tries on each
+// node, in the order compiled_graph.cpp tries them. Each adds its steps and sets the node's value
+// tree, or returns false (adding nothing) to leave the node to the next one; lower_interpreted
+// takes any node.
 #pragma once
 
 #include <optional>

@@ -1,5 +1,6 @@
-// Internal to the inference compiler (ir/src/inference): the elementwise activation a node computes in evaluation mode
-// (one of the 21, as a module or a function), with its arguments in kernels' terms.
+// Internal to the inference compiler (ir/src/inference): the elementwise activation a node computes
+// in evaluation mode (one of the 21, as a module or a function), with its arguments in kernels'
+// terms.
 #pragma once
 
 #include <optional>

@@ -28,8 +28,8 @@
 #include <string>
 #include <vector>
 
-#include "pare/ir/graph_module.h"
 #include "pare/inference/inference_options.h"
+#include "pare/ir/graph_module.h"
 
 namespace pare::inference {
 
