@@ -227,6 +227,18 @@ ActivationParams default_activation_params(Activation kind) {
   return params;
 }
 
+ActivationParams activation_params(Activation kind, double alpha) {
+  ActivationParams params = default_activation_params(kind);
+  params.alpha = static_cast<float>(alpha);
+  return params;
+}
+
+ActivationParams activation_params(Activation kind, double alpha, double beta) {
+  ActivationParams params = activation_params(kind, alpha);
+  params.beta = static_cast<float>(beta);
+  return params;
+}
+
 const char* activation_name(Activation kind) {
   switch (kind) {
     case Activation::relu:

@@ -12,19 +12,8 @@ namespace {
 using kernels::Activation;
 using kernels::ActivationParams;
 
-// `kind` with the module's own arguments (kernels' alpha and beta, activation.h says which is
-// which); the arguments a kind does not take keep their defaults.
 ActivationParams params_of(Activation kind) { return kernels::default_activation_params(kind); }
-ActivationParams params_of(Activation kind, double alpha) {
-  ActivationParams params = params_of(kind);
-  params.alpha = static_cast<float>(alpha);
-  return params;
-}
-ActivationParams params_of(Activation kind, double alpha, double beta) {
-  ActivationParams params = params_of(kind, alpha);
-  params.beta = static_cast<float>(beta);
-  return params;
-}
+using kernels::activation_params;
 
 }  // namespace
 
@@ -68,7 +57,7 @@ Tensor RReLUImpl::forward(const Tensor& input) {
 // Training draws a slope per element: no one function.
 std::optional<ActivationParams> RReLUImpl::activation() const {
   if (is_training()) return std::nullopt;
-  return params_of(Activation::rrelu, lower_, upper_);
+  return activation_params(Activation::rrelu, lower_, upper_);
 }
 Attrs RReLUImpl::config() const { return {{"lower", lower_}, {"upper", upper_}}; }
 
@@ -78,7 +67,7 @@ HardtanhImpl::HardtanhImpl(double min_val, double max_val) : min_val_(min_val), 
 }
 Tensor HardtanhImpl::forward(const Tensor& input) { return hardtanh(input, min_val_, max_val_); }
 std::optional<ActivationParams> HardtanhImpl::activation() const {
-  return params_of(Activation::hardtanh, min_val_, max_val_);
+  return activation_params(Activation::hardtanh, min_val_, max_val_);
 }
 Attrs HardtanhImpl::config() const { return {{"min_val", min_val_}, {"max_val", max_val_}}; }
 
@@ -113,7 +102,7 @@ std::optional<ActivationParams> HardswishImpl::activation() const {
 
 Tensor ELUImpl::forward(const Tensor& input) { return elu(input, alpha_); }
 std::optional<ActivationParams> ELUImpl::activation() const {
-  return params_of(Activation::elu, alpha_);
+  return activation_params(Activation::elu, alpha_);
 }
 Attrs ELUImpl::config() const { return {{"alpha", alpha_}}; }
 
@@ -122,7 +111,7 @@ CELUImpl::CELUImpl(double alpha) : alpha_(alpha) {
 }
 Tensor CELUImpl::forward(const Tensor& input) { return celu(input, alpha_); }
 std::optional<ActivationParams> CELUImpl::activation() const {
-  return params_of(Activation::celu, alpha_);
+  return activation_params(Activation::celu, alpha_);
 }
 Attrs CELUImpl::config() const { return {{"alpha", alpha_}}; }
 
@@ -131,14 +120,14 @@ std::optional<ActivationParams> SELUImpl::activation() const { return params_of(
 
 Tensor HardshrinkImpl::forward(const Tensor& input) { return hardshrink(input, lambd_); }
 std::optional<ActivationParams> HardshrinkImpl::activation() const {
-  return params_of(Activation::hardshrink, lambd_);
+  return activation_params(Activation::hardshrink, lambd_);
 }
 Attrs HardshrinkImpl::config() const { return {{"lambd", lambd_}}; }
 std::string HardshrinkImpl::extra_repr() const { return detail::python_repr(lambd_); }
 
 Tensor LeakyReLUImpl::forward(const Tensor& input) { return leaky_relu(input, negative_slope_); }
 std::optional<ActivationParams> LeakyReLUImpl::activation() const {
-  return params_of(Activation::leaky_relu, negative_slope_);
+  return activation_params(Activation::leaky_relu, negative_slope_);
 }
 Attrs LeakyReLUImpl::config() const { return {{"negative_slope", negative_slope_}}; }
 
@@ -149,7 +138,7 @@ std::optional<ActivationParams> LogSigmoidImpl::activation() const {
 
 Tensor SoftplusImpl::forward(const Tensor& input) { return softplus(input, beta_, threshold_); }
 std::optional<ActivationParams> SoftplusImpl::activation() const {
-  return params_of(Activation::softplus, beta_, threshold_);
+  return activation_params(Activation::softplus, beta_, threshold_);
 }
 Attrs SoftplusImpl::config() const { return {{"beta", beta_}, {"threshold", threshold_}}; }
 

@@ -21,18 +21,7 @@ using kernels::Activation;
 using kernels::ActivationParams;
 
 ActivationParams params_for(Activation kind) { return kernels::default_activation_params(kind); }
-
-ActivationParams params_for(Activation kind, double alpha) {
-  ActivationParams params = kernels::default_activation_params(kind);
-  params.alpha = static_cast<float>(alpha);
-  return params;
-}
-
-ActivationParams params_for(Activation kind, double alpha, double beta) {
-  ActivationParams params = params_for(kind, alpha);
-  params.beta = static_cast<float>(beta);
-  return params;
-}
+using kernels::activation_params;
 
 // y = act(x) elementwise, with dx = dy * act'(x) recorded for autograd.
 Tensor activate(const Tensor& x, const ActivationParams& params) {
@@ -102,7 +91,7 @@ Tensor relu(const Tensor& x) {
 Tensor rrelu(const Tensor& x, double lower, double upper, bool training) {
   OpScope scope;
   Tensor result = training ? rrelu_training(x, lower, upper)
-                           : activate(x, params_for(Activation::rrelu, lower, upper));
+                           : activate(x, activation_params(Activation::rrelu, lower, upper));
   if (scope.should_report()) {
     notify_function("rrelu", {x}, {{"lower", lower}, {"upper", upper}, {"training", training}},
                     {result});
@@ -111,7 +100,8 @@ Tensor rrelu(const Tensor& x, double lower, double upper, bool training) {
 }
 
 Tensor hardtanh(const Tensor& x, double min_val, double max_val) {
-  return reported_activation("hardtanh", x, params_for(Activation::hardtanh, min_val, max_val),
+  return reported_activation("hardtanh", x,
+                             activation_params(Activation::hardtanh, min_val, max_val),
                              {{"min_val", min_val}, {"max_val", max_val}});
 }
 
@@ -144,11 +134,13 @@ Tensor hardswish(const Tensor& x) {
 }
 
 Tensor elu(const Tensor& x, double alpha) {
-  return reported_activation("elu", x, params_for(Activation::elu, alpha), {{"alpha", alpha}});
+  return reported_activation("elu", x, activation_params(Activation::elu, alpha),
+                             {{"alpha", alpha}});
 }
 
 Tensor celu(const Tensor& x, double alpha) {
-  return reported_activation("celu", x, params_for(Activation::celu, alpha), {{"alpha", alpha}});
+  return reported_activation("celu", x, activation_params(Activation::celu, alpha),
+                             {{"alpha", alpha}});
 }
 
 Tensor selu(const Tensor& x) {
@@ -156,12 +148,13 @@ Tensor selu(const Tensor& x) {
 }
 
 Tensor hardshrink(const Tensor& x, double lambd) {
-  return reported_activation("hardshrink", x, params_for(Activation::hardshrink, lambd),
+  return reported_activation("hardshrink", x, activation_params(Activation::hardshrink, lambd),
                              {{"lambd", lambd}});
 }
 
 Tensor leaky_relu(const Tensor& x, double negative_slope) {
-  return reported_activation("leaky_relu", x, params_for(Activation::leaky_relu, negative_slope),
+  return reported_activation("leaky_relu", x,
+                             activation_params(Activation::leaky_relu, negative_slope),
                              {{"negative_slope", negative_slope}});
 }
 
@@ -170,7 +163,8 @@ Tensor logsigmoid(const Tensor& x) {
 }
 
 Tensor softplus(const Tensor& x, double beta, double threshold) {
-  return reported_activation("softplus", x, params_for(Activation::softplus, beta, threshold),
+  return reported_activation("softplus", x,
+                             activation_params(Activation::softplus, beta, threshold),
                              {{"beta", beta}, {"threshold", threshold}});
 }
 

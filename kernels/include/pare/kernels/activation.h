@@ -66,6 +66,9 @@ struct ActivationParams {
 // PyTorch's defaults: leaky_relu 0.01, elu/celu 1, hardtanh -1..1, hardshrink 0.5,
 // softplus beta 1 / threshold 20, rrelu 1/8..1/3.
 ActivationParams default_activation_params(Activation kind);
+// `kind` with its arguments given (alpha, then beta, as above); the others keep their defaults.
+ActivationParams activation_params(Activation kind, double alpha);
+ActivationParams activation_params(Activation kind, double alpha, double beta);
 
 // The torch.nn.functional name: "relu", "leaky_relu", ...; both GELU kinds are "gelu".
 const char* activation_name(Activation kind);
