@@ -231,7 +231,7 @@ def find_pare(pare=None):
     """The pare binary whose definitions the export follows: `pare` if given, else $PARE_BIN,
     else a pare next to this script (an install), else <repo>/build/tools/pare, else pare on
     PATH. A binary named explicitly (argument or PARE_BIN) must exist: no silent fallback."""
-    for given, origin in ((pare, "the pare argument"), (os.environ.get("PARE_BIN"), "PARE_BIN")):
+    for given, origin in ((pare, "--pare (pare=)"), (os.environ.get("PARE_BIN"), "PARE_BIN")):
         if given:
             given = os.fspath(given)
             if not _is_executable(given):
@@ -895,7 +895,11 @@ class _Converter:
             normalise(node, context, literals)
         params = {}
         for name, value in literals.items():
-            kind = signature.by_name[name]["type"]
+            param = signature.by_name[name]
+            kind = param["type"]
+            if value is None and not param["required"] and param["default"] is None:
+                params[name] = None  # pare's own default, whatever the type says
+                continue
             try:
                 params[name] = _LITERAL_TYPES[kind](value, f"argument '{name}'")
             except KeyError:
