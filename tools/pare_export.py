@@ -578,7 +578,7 @@ _LAYER_CONVERTERS = {
 }
 
 # torch.nn layers pare has no layer for that are one call_function node: type name -> (op, the
-# attribute that becomes its `dim`).
+# attribute passed on as the op's parameter of the same name).
 _FUNCTION_MODULES = {
     "Softmax": ("softmax", "dim"),
     "LogSoftmax": ("log_softmax", "dim"),
