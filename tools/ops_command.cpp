@@ -1,7 +1,8 @@
 // `pare ops [NAME...] [--json]`: the op definitions pare runs (ir/ops), with their signatures,
 // MAC counts and how the compiled inference path runs them; --json adds the built-in layers.
-// tools/pare_export.py's signatures are checked against `pare ops --json`, so the exporter and the
-// engine cannot drift apart.
+// tools/pare_export.py reads `pare ops --json` when it exports: which torch functions and layers a
+// .pare file may hold, the signatures it binds their arguments by and the layers' attributes, so
+// the exporter and the engine cannot drift apart.
 #include <iostream>
 #include <nlohmann/json.hpp>
 #include <string>
@@ -125,7 +126,7 @@ Subcommand ops_command() {
   parser.trailing_positionals("NAME", "only these ops")
       .flag("json",
             "print the definitions as JSON, with the built-in layers' (what tools/pare_export.py "
-            "is checked against)");
+            "follows)");
   return {"ops", std::move(parser), [](const ParsedArgs& args) {
             const std::vector<const ir::OpDefinition*> ops = selected(args.positionals());
             if (args.flag("json")) {

@@ -17,6 +17,14 @@ whole (one call_module node each), the functional ops become call_function nodes
 keyword arguments normalised to torch.nn.functional names and defaults filled in, and the called
 layers' state_dict entries are written as the file's tensors. Anything the format cannot hold is
 refused with an ExportError naming the node.
+
+What the format holds is what the pare binary defines: the exporter runs `pare ops --json` once
+per process and follows it. F.X, torch.X and Tensor.X reach the op X when pare defines X, their
+arguments bound by pare's declared parameters (torch.nn.functional's); torch.nn.T reaches pare's
+layer T, its attributes read from torch's same-named attributes unless a converter below says
+otherwise. The binary is, in this order: --pare PATH (pare= to export() and to_pare()), the
+PARE_BIN environment variable, a `pare` beside this script (an install), build/tools/pare of the
+repository holding this script, `pare` on PATH.
 """
 
 import argparse
@@ -28,7 +36,9 @@ import json
 import math
 import operator
 import os
+import shutil
 import struct
+import subprocess
 import sys
 import tempfile
 
@@ -206,11 +216,179 @@ def _patch_fx_for_python311():
     torch.fx.proxy.Proxy.__iter__ = _proxy_iter_py311
 
 
-# ---- module table ----
+# ---- pare's definitions ----
+
+_SCRIPT_FOLDER = os.path.dirname(os.path.abspath(__file__))
+_HOW_TO_POINT = ("pass --pare PATH (pare=PATH to export() and to_pare()), set PARE_BIN, or build "
+                 "it (ninja -C build pare)")
+
+
+def _is_executable(path):
+    return os.path.isfile(path) and os.access(path, os.X_OK)
+
+
+def find_pare(pare=None):
+    """The pare binary whose definitions the export follows: `pare` if given, else $PARE_BIN,
+    else a pare next to this script (an install), else <repo>/build/tools/pare, else pare on
+    PATH. A binary named explicitly (argument or PARE_BIN) must exist: no silent fallback."""
+    for given, origin in ((pare, "--pare (pare=)"), (os.environ.get("PARE_BIN"), "PARE_BIN")):
+        if given:
+            given = os.fspath(given)
+            if not _is_executable(given):
+                raise ExportError(f"{origin} names '{given}', which is not an executable file; "
+                                  f"{_HOW_TO_POINT}")
+            return given
+    for candidate in (os.path.join(_SCRIPT_FOLDER, "pare"),
+                      os.path.join(os.path.dirname(_SCRIPT_FOLDER), "build", "tools", "pare")):
+        if _is_executable(candidate):
+            return candidate
+    on_path = shutil.which("pare")
+    if on_path:
+        return on_path
+    raise ExportError(f"cannot find the pare binary, whose op and layer definitions decide what "
+                      f"a .pare file may hold: {_HOW_TO_POINT}")
+
+
+def _read_definitions(pare):
+    command = f"'{pare} ops --json'"
+    try:
+        result = subprocess.run([pare, "ops", "--json"], capture_output=True, text=True,
+                                timeout=120)
+    except (OSError, subprocess.TimeoutExpired) as error:
+        raise ExportError(f"running {command} failed ({error}); {_HOW_TO_POINT}") from error
+    if result.returncode != 0:
+        reason = (result.stderr.strip().splitlines() or ["no message"])[-1]
+        raise ExportError(f"{command} exited {result.returncode} ({reason}); point at a working "
+                          f"pare: {_HOW_TO_POINT}")
+    try:
+        dump = json.loads(result.stdout)
+        signatures = {op["name"]: _Signature(op) for op in dump["ops"]}
+        layers = {layer["type"]: layer for layer in dump["layers"]
+                  if layer["in_files"] and isinstance(layer["attributes"], list)}
+    except (ValueError, KeyError, TypeError) as error:
+        raise ExportError(f"{command} did not print pare's definitions ({error!r}); is '{pare}' "
+                          f"pare? {_HOW_TO_POINT}") from error
+    return signatures, layers
+
+
+_DEFINITIONS = {}  # the binary's real path -> _Definitions: `pare ops --json` runs once
+
+
+def pare_definitions(pare=None):
+    """pare's op and layer definitions (`pare ops --json`) from the binary find_pare() picks."""
+    path = find_pare(pare)
+    key = os.path.realpath(path)
+    if key not in _DEFINITIONS:
+        _DEFINITIONS[key] = _Definitions(*_read_definitions(path))
+    return _DEFINITIONS[key]
+
+
+# Arguments pare may not declare that change nothing for an inference result: they are accepted
+# and never written (a graph's values are never shared, so `inplace` cannot matter; in-place
+# updates torch.fx would lose are refused separately).
+_IGNORED = {"inplace", "_stacklevel"}
+
+# torch callables that reach an op of another name, beside F.X / torch.X / Tensor.X -> X.
+_FUNCTION_ALIASES = {
+    "torch.concat": "cat", "torch.true_divide": "div", "torch.swapaxes": "transpose",
+    "torch.swapdims": "transpose", "operator.add": "add", "operator.sub": "sub",
+    "operator.mul": "mul", "operator.truediv": "div", "operator.neg": "neg",
+    "operator.getitem": "getitem", "operator.matmul": "matmul", "operator.pow": "pow",
+    "operator.eq": "eq", "operator.ne": "ne", "operator.lt": "lt", "operator.le": "le",
+    "operator.gt": "gt", "operator.ge": "ge",
+}
+_METHOD_ALIASES = {"true_divide": "div", "swapaxes": "transpose", "swapdims": "transpose"}
+# Same name as an op, another signature than the torch.nn.functional one pare declares
+# (torch.batch_norm takes weight and bias before the running statistics; x.where(c, y) is
+# where(c, x, y)): binding them by pare's positions would be wrong, so they are not reached.
+_DIFFERENT_SIGNATURES = {"torch.batch_norm", "torch.lstm", "Tensor.where"}
+
+# Methods that return their input unchanged for inference.
+_IDENTITY_METHODS = {"contiguous", "detach", "clone", "float"}
+
+# Python values derived from shapes (x.size(0), x.shape[1] * 2) are folded into literals.
+_STATIC_FUNCTIONS = {getattr, operator.getitem, operator.add, operator.sub, operator.mul,
+                     operator.floordiv, operator.truediv, operator.neg, len}
+_STATIC_METHODS = {"size", "dim"}
+
+
+def _resolve(spelling):
+    """The object "torch.concat" or "operator.add" names, or None where this torch lacks it."""
+    namespace, _, name = spelling.rpartition(".")
+    owner = {"torch": torch, "operator": operator, "F": F, "Tensor": torch.Tensor}[namespace]
+    return getattr(owner, name, None)
+
+
+class _Definitions:
+    """pare's definitions as the exporter uses them: which torch functions, methods and
+    torch.nn layers reach which op or layer, and each op's signature."""
+
+    def __init__(self, signatures, layers):
+        self.signatures = signatures  # op name -> _Signature
+        self.layers = layers  # the layers a file may declare (not Sequential: traced through)
+        excluded = {_resolve(spelling) for spelling in _DIFFERENT_SIGNATURES} - {None}
+        self.functions = {}
+        for spelling, op in _FUNCTION_ALIASES.items():
+            function = _resolve(spelling)
+            if function is not None and op in signatures:
+                self.functions[function] = op
+        for op in signatures:
+            # torch.nn.functional first: pare declares its signatures.
+            for namespace in (F, torch):
+                function = getattr(namespace, op, None)
+                if callable(function) and function not in excluded:
+                    self.functions.setdefault(function, op)
+        self.methods = {name: op for name, op in _METHOD_ALIASES.items() if op in signatures}
+        for op in signatures:
+            if callable(getattr(torch.Tensor, op, None)) and \
+                    f"Tensor.{op}" not in _DIFFERENT_SIGNATURES:
+                self.methods.setdefault(op, op)
+
+    def layer_of(self, module_type):
+        """(pare's layer type, attribute converter) for a torch.nn layer type, or None.
+
+        Exact torch.nn classes only: ReLU6 derives from Hardtanh, and a subclass of a layer may
+        change forward(); a user class that merely shares a layer's name is not torch's."""
+        name = module_type.__name__
+        if getattr(nn, name, None) is not module_type or name not in self.layers:
+            return None
+        converter = _LAYER_CONVERTERS.get(name)
+        if converter is None:
+            converter = _same_named_attributes(self.layers[name]["attributes"])
+        return name, converter
+
+    def layer_names(self):
+        return sorted(name for name in self.layers if getattr(nn, name, None) is not None)
+
+
+class _Signature:
+    """An op's declared parameters (torch.nn.functional's): positional ones by position,
+    keyword-only ones by name; each a dict name, type, position (None: keyword-only), required,
+    default."""
+
+    def __init__(self, op):
+        self.op = op["name"]
+        self.params = [{"name": param["name"], "type": param["type"],
+                        "position": param["position"], "required": bool(param["required"]),
+                        "default": param.get("default")} for param in op["params"]]
+        self.names = [param["name"] for param in self.params]
+        self.by_name = {param["name"]: param for param in self.params}
+        self.by_position = {param["position"]: param for param in self.params
+                            if param["position"] is not None}
+        self.positional_count = max(self.by_position, default=-1) + 1
+
+
+_TENSOR_TYPES = {"Tensor", "Tensor?", "Tensor[]", "Tensor|Scalar"}
+
+
+# ---- literal parameters by their declared type ----
 
 def _pair(value, what):
-    if isinstance(value, int):
+    if isinstance(value, int) and not isinstance(value, bool):
         return [value, value]
+    if not isinstance(value, (tuple, list)) or \
+            not all(isinstance(item, int) and not isinstance(item, bool) for item in value):
+        raise ExportError(f"{what}: expected one or two integers, got {value!r}")
     values = [int(item) for item in value]
     if len(values) == 1:
         return values * 2
@@ -219,8 +397,92 @@ def _pair(value, what):
     return values
 
 
-def _no_attributes(module, context):
-    return {}
+def _is_int(value):
+    return isinstance(value, int) and not isinstance(value, bool)
+
+
+def _int_literal(value, what):
+    if not _is_int(value):
+        raise ExportError(f"{what}: expected an integer, got {value!r}")
+    return int(value)
+
+
+def _ints_literal(value, what):
+    if _is_int(value):
+        return int(value)
+    if isinstance(value, (tuple, list)) and all(_is_int(item) for item in value):
+        return [int(item) for item in value]
+    raise ExportError(f"{what}: expected an integer or a list of integers, got {value!r}")
+
+
+def _number_literal(value, what):
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        raise ExportError(f"{what}: expected a number, got {value!r}")
+    if not math.isfinite(value):
+        raise ExportError(f"{what}: {value} cannot be written to JSON")
+    return float(value)
+
+
+def _bool_literal(value, what):
+    if not isinstance(value, bool):
+        raise ExportError(f"{what}: expected True or False, got {value!r}")
+    return value
+
+
+def _string_literal(value, what):
+    if not isinstance(value, str):
+        raise ExportError(f"{what}: expected a string, got {value!r}")
+    return value
+
+
+def _number_or_string_literal(value, what):
+    return value if isinstance(value, str) else _number_literal(value, what)
+
+
+def _no_dtype(value, what):
+    if value is not None:
+        raise ExportError(f"{what}: the dtype argument is not supported (got {value})")
+    return None
+
+
+def _optional(convert):
+    # torch spells an absent int[2] as [] in places (torch.max_pool2d's stride).
+    return lambda value, what: None if value is None or value == [] else convert(value, what)
+
+
+# pare's literal parameter types (tools/ops_command.cpp prints them) -> the conversion of a
+# Python value to the JSON literal pare reads; a type missing here fails the torch-free test.
+_LITERAL_TYPES = {
+    "int": _int_literal,
+    "int?": _optional(_int_literal),
+    "int[]": _ints_literal,
+    "int[]?": _optional(_ints_literal),
+    "int[2]": _pair,
+    "int[2]?": _optional(_pair),
+    "float": _number_literal,
+    "float?": _optional(_number_literal),
+    "float|str": _number_or_string_literal,
+    "bool": _bool_literal,
+    "str": _string_literal,
+    "ScalarType?": _no_dtype,
+    "Tensor|Scalar": _number_literal,  # the number side; a tensor is a positional argument
+}
+
+
+# ---- layers ----
+
+def _same_named_attributes(names):
+    """The converter of a layer whose attributes are torch's same-named attributes."""
+    def convert(module, context):
+        attributes = {}
+        for name in names:
+            if not hasattr(module, name):
+                context.fail(f"pare's layer {type(module).__name__} declares the attribute "
+                             f"'{name}', which the torch module lacks; the exporter needs a "
+                             f"converter for it")
+            attributes[name] = context.attribute_literal(name, getattr(module, name))
+        return attributes
+    return convert
 
 
 def _linear(module, context):
@@ -300,169 +562,34 @@ def _adaptive_pool2d(module, context):
     return {"output_size": context.adaptive_output_size(module.output_size)}
 
 
-def _attributes(*names):
-    def convert(module, context):
-        return {name: getattr(module, name) for name in names}
-    return convert
-
-
-def _float_attributes(*names):
-    def convert(module, context):
-        return {name: float(getattr(module, name)) for name in names}
-    return convert
-
-
-# Exact types: ReLU6 derives from Hardtanh, and a subclass may change forward().
-_MODULES = {
-    nn.Linear: ("Linear", _linear),
-    nn.Conv2d: ("Conv2d", _conv2d),
-    nn.LSTM: ("LSTM", _lstm),
-    nn.LayerNorm: ("LayerNorm", _layer_norm),
-    nn.BatchNorm2d: ("BatchNorm2d", _batch_norm2d),
-    nn.MaxPool2d: ("MaxPool2d", _max_pool2d),
-    nn.AvgPool2d: ("AvgPool2d", _avg_pool2d),
-    nn.AdaptiveAvgPool2d: ("AdaptiveAvgPool2d", _adaptive_pool2d),
-    nn.AdaptiveMaxPool2d: ("AdaptiveMaxPool2d", _adaptive_pool2d),
-    nn.Flatten: ("Flatten", _attributes("start_dim", "end_dim")),
-    nn.Dropout: ("Dropout", _float_attributes("p")),
-    nn.Identity: ("Identity", _no_attributes),
-    nn.ReLU: ("ReLU", _no_attributes),
-    nn.ReLU6: ("ReLU6", _no_attributes),
-    nn.Sigmoid: ("Sigmoid", _no_attributes),
-    nn.Hardsigmoid: ("Hardsigmoid", _no_attributes),
-    nn.Tanh: ("Tanh", _no_attributes),
-    nn.SiLU: ("SiLU", _no_attributes),
-    nn.Mish: ("Mish", _no_attributes),
-    nn.Hardswish: ("Hardswish", _no_attributes),
-    nn.SELU: ("SELU", _no_attributes),
-    nn.LogSigmoid: ("LogSigmoid", _no_attributes),
-    nn.Softsign: ("Softsign", _no_attributes),
-    nn.Tanhshrink: ("Tanhshrink", _no_attributes),
-    nn.RReLU: ("RReLU", _float_attributes("lower", "upper")),
-    nn.Hardtanh: ("Hardtanh", _float_attributes("min_val", "max_val")),
-    nn.ELU: ("ELU", _float_attributes("alpha")),
-    nn.CELU: ("CELU", _float_attributes("alpha")),
-    nn.Hardshrink: ("Hardshrink", _float_attributes("lambd")),
-    nn.LeakyReLU: ("LeakyReLU", _float_attributes("negative_slope")),
-    nn.Softplus: ("Softplus", _float_attributes("beta", "threshold")),
-    nn.PReLU: ("PReLU", _attributes("num_parameters")),
-    nn.GELU: ("GELU", _attributes("approximate")),
+# The layers whose torch attributes differ from pare's (a bias tensor for a flag, a stride of
+# None, sizes to complete, settings to refuse); every other layer pare defines converts by its
+# attribute names.
+_LAYER_CONVERTERS = {
+    "Linear": _linear,
+    "Conv2d": _conv2d,
+    "LSTM": _lstm,
+    "LayerNorm": _layer_norm,
+    "BatchNorm2d": _batch_norm2d,
+    "MaxPool2d": _max_pool2d,
+    "AvgPool2d": _avg_pool2d,
+    "AdaptiveAvgPool2d": _adaptive_pool2d,
+    "AdaptiveMaxPool2d": _adaptive_pool2d,
 }
 
-# Layers without a row in the table that are one call_function node: module -> (target, kwargs).
+# torch.nn layers pare has no layer for that are one call_function node: type name -> (op, the
+# attribute passed on as the op's parameter of the same name).
 _FUNCTION_MODULES = {
-    nn.Softmax: lambda module: ("softmax", {"dim": module.dim}),
-    nn.LogSoftmax: lambda module: ("log_softmax", {"dim": module.dim}),
+    "Softmax": ("softmax", "dim"),
+    "LogSoftmax": ("log_softmax", "dim"),
 }
 
 
-# ---- call_function / call_method targets ----
-
-_REQUIRED = object()
-# Keyword arguments that change nothing about an inference result.
-_IGNORED = {"inplace", "_stacklevel"}
-
-
-class _Signature:
-    """A target's parameters after its leading tensors: (name, default) in positional order."""
-
-    def __init__(self, tensors, *params):
-        self.tensors = tensors
-        self.params = params
-
-
-_SIGNATURES = {
-    "relu": _Signature(1, ("inplace", False)),
-    "rrelu": _Signature(1, ("lower", 1.0 / 8), ("upper", 1.0 / 3), ("training", False),
-                        ("inplace", False)),
-    "hardtanh": _Signature(1, ("min_val", -1.0), ("max_val", 1.0), ("inplace", False)),
-    "relu6": _Signature(1, ("inplace", False)),
-    "sigmoid": _Signature(1),
-    "hardsigmoid": _Signature(1, ("inplace", False)),
-    "tanh": _Signature(1),
-    "silu": _Signature(1, ("inplace", False)),
-    "mish": _Signature(1, ("inplace", False)),
-    "hardswish": _Signature(1, ("inplace", False)),
-    "elu": _Signature(1, ("alpha", 1.0), ("inplace", False)),
-    "celu": _Signature(1, ("alpha", 1.0), ("inplace", False)),
-    "selu": _Signature(1, ("inplace", False)),
-    "hardshrink": _Signature(1, ("lambd", 0.5)),
-    "leaky_relu": _Signature(1, ("negative_slope", 0.01), ("inplace", False)),
-    "logsigmoid": _Signature(1),
-    "softplus": _Signature(1, ("beta", 1.0), ("threshold", 20.0)),
-    "prelu": _Signature(2),
-    "softsign": _Signature(1),
-    "tanhshrink": _Signature(1),
-    "gelu": _Signature(1, ("approximate", "none")),
-    "flatten": _Signature(1, ("start_dim", 0), ("end_dim", -1)),
-    "max_pool2d": _Signature(1, ("kernel_size", _REQUIRED), ("stride", None), ("padding", 0),
-                             ("dilation", 1), ("ceil_mode", False), ("return_indices", False)),
-    "avg_pool2d": _Signature(1, ("kernel_size", _REQUIRED), ("stride", None), ("padding", 0),
-                             ("ceil_mode", False), ("count_include_pad", True),
-                             ("divisor_override", None)),
-    "adaptive_avg_pool2d": _Signature(1, ("output_size", _REQUIRED)),
-    "adaptive_max_pool2d": _Signature(1, ("output_size", _REQUIRED), ("return_indices", False)),
-    "softmax": _Signature(1, ("dim", None), ("_stacklevel", 3), ("dtype", None)),
-    "log_softmax": _Signature(1, ("dim", None), ("_stacklevel", 3), ("dtype", None)),
-    "dropout": _Signature(1, ("p", 0.5), ("training", True), ("inplace", False)),
-    "linear": _Signature(2, ("bias", None)),
-    "conv2d": _Signature(2, ("bias", None), ("stride", 1), ("padding", 0), ("dilation", 1),
-                         ("groups", 1)),
-    "transpose": _Signature(1, ("dim0", _REQUIRED), ("dim1", _REQUIRED)),
-    "select": _Signature(1, ("dim", _REQUIRED), ("index", _REQUIRED)),
-    "narrow": _Signature(1, ("dim", _REQUIRED), ("start", _REQUIRED), ("length", _REQUIRED)),
-    "squeeze": _Signature(1, ("dim", None)),
-    "unsqueeze": _Signature(1, ("dim", _REQUIRED)),
-    "t": _Signature(1),
-    "neg": _Signature(1),
-    "exp": _Signature(1),
-    "log": _Signature(1),
-    "sqrt": _Signature(1),
-    "abs": _Signature(1),
-}
-
-_UNARY_NAMES = ["relu", "rrelu", "hardtanh", "relu6", "sigmoid", "hardsigmoid", "tanh", "silu",
-                "mish", "hardswish", "elu", "celu", "selu", "hardshrink", "leaky_relu",
-                "logsigmoid", "softplus", "prelu", "softsign", "tanhshrink", "gelu"]
-
-
-def _function_targets():
-    targets = {}
-    for name in _UNARY_NAMES + ["max_pool2d", "avg_pool2d", "adaptive_avg_pool2d",
-                                "adaptive_max_pool2d", "softmax", "log_softmax", "dropout",
-                                "linear", "conv2d"]:
-        for namespace in (F, torch):
-            function = getattr(namespace, name, None)
-            if function is not None:
-                targets.setdefault(function, name)
-    for name in ["flatten", "transpose", "select", "narrow", "squeeze", "unsqueeze", "t", "neg",
-                 "exp", "log", "sqrt", "abs", "reshape", "permute", "cat", "concat", "add", "sub",
-                 "mul", "div"]:
-        function = getattr(torch, name, None)
-        if function is not None:
-            targets[function] = "cat" if name == "concat" else name
-    targets.update({
-        torch.true_divide: "div", torch.swapaxes: "transpose", torch.swapdims: "transpose",
-        operator.add: "add", operator.sub: "sub", operator.mul: "mul", operator.truediv: "div",
-        operator.neg: "neg", operator.getitem: "getitem",
-    })
-    return targets
-
-
-_FUNCTIONS = _function_targets()
-
-_METHODS = {name: name for name in [
-    "relu", "sigmoid", "tanh", "flatten", "softmax", "log_softmax", "transpose", "select",
-    "narrow", "squeeze", "unsqueeze", "t", "neg", "exp", "log", "sqrt", "abs", "reshape", "view",
-    "permute", "add", "sub", "mul", "div"]}
-_METHODS.update({"true_divide": "div", "swapaxes": "transpose", "swapdims": "transpose"})
-# Methods that return their input unchanged for inference.
-_IDENTITY_METHODS = {"contiguous", "detach", "clone", "float"}
-
-# Python values derived from shapes (x.size(0), x.shape[1] * 2) are folded into literals.
-_STATIC_FUNCTIONS = {getattr, operator.getitem, operator.add, operator.sub, operator.mul,
-                     operator.floordiv, operator.truediv, operator.neg, len}
-_STATIC_METHODS = {"size", "dim"}
+def _function_module(module_type):
+    name = module_type.__name__
+    if getattr(nn, name, None) is not module_type:
+        return None
+    return _FUNCTION_MODULES.get(name)
 
 
 def _describe_target(node):
@@ -485,10 +612,15 @@ def _contains_tensor(value):
 
 
 class _Tracer(torch.fx.Tracer):
-    """Keeps the format's layers whole; other torch.nn layers also stay whole, to be refused."""
+    """Keeps pare's layers whole; other torch.nn layers also stay whole, to be refused."""
+
+    def __init__(self, definitions):
+        super().__init__()
+        self.definitions = definitions
 
     def is_leaf_module(self, module, qualified_name):
-        if type(module) in _MODULES or type(module) in _FUNCTION_MODULES:
+        module_type = type(module)
+        if self.definitions.layer_of(module_type) or _function_module(module_type):
             return True
         return super().is_leaf_module(module, qualified_name)
 
@@ -520,6 +652,18 @@ class _NodeContext:
     def input_value(self, index=0):
         return self.converter.value_of(self.node.args[index])
 
+    def attribute_literal(self, name, value):
+        """A layer attribute as its JSON literal: numbers, flags, strings, lists of integers."""
+        if isinstance(value, (tuple, list, torch.Size)):
+            if all(_is_int(item) for item in value):
+                return [int(item) for item in value]
+        elif value is None or isinstance(value, (bool, int, str)):
+            return value
+        elif isinstance(value, float):
+            if math.isfinite(value):
+                return value
+        self.fail(f"the attribute {name}={value!r} cannot be written to a .pare file")
+
     def adaptive_output_size(self, output_size):
         sizes = list(output_size) if isinstance(output_size, (tuple, list)) else [output_size] * 2
         if len(sizes) == 1:
@@ -536,8 +680,9 @@ class _NodeContext:
 class _Converter:
     """Maps a traced torch.fx graph to the format's graph JSON and tensor list."""
 
-    def __init__(self, traced, values):
+    def __init__(self, traced, values, definitions):
         self.traced = traced
+        self.definitions = definitions
         self.values = values
         self.nodes = []
         self.modules = {}
@@ -643,20 +788,23 @@ class _Converter:
     def _on_call_module(self, node, context):
         module = self.traced.get_submodule(node.target)
         module_type = type(module)
-        if module_type in _FUNCTION_MODULES:
-            target, kwargs = _FUNCTION_MODULES[module_type](module)
-            if any(value is None for value in kwargs.values()):
-                context.fail(f"{module_type.__name__} needs an explicit dim")
+        as_function = _function_module(module_type)
+        if as_function is not None:
+            target, attribute = as_function
+            kwargs = {attribute: getattr(module, attribute)}
+            if kwargs[attribute] is None:
+                context.fail(f"{module_type.__name__} needs an explicit {attribute}")
             self.expect_args(node, context, 1)
             self.env[node] = ("node", node.name)
             self.emit(node.name, "call_function", target,
                       [self.tensor_ref(node.args[0], context)], kwargs)
             return
-        if module_type not in _MODULES:
+        layer = self.definitions.layer_of(module_type)
+        if layer is None:
             context.fail(f"module type {module_type.__module__}.{module_type.__name__} is not in "
                          f"the .pare module table (supported: "
-                         f"{', '.join(name for name, _ in _MODULES.values())})")
-        type_name, attributes = _MODULES[module_type]
+                         f"{', '.join(self.definitions.layer_names())})")
+        type_name, attributes = layer
         if module_type is nn.LSTM:
             args = self.lstm_args(node, context)
         else:
@@ -697,11 +845,12 @@ class _Converter:
         return args
 
     def _on_call_function(self, node, context):
-        target = _FUNCTIONS.get(node.target)
+        target = self.definitions.functions.get(node.target)
         if self.try_fold(node, context, node.target in _STATIC_FUNCTIONS):
             return
         if target is None:
-            context.fail("this function is not supported by the .pare format")
+            context.fail("this function is not supported by the .pare format (`pare ops` lists "
+                         "the ops it holds)")
         self.convert_call(node, context, target, list(node.args), dict(node.kwargs))
 
     def _on_call_method(self, node, context):
@@ -714,9 +863,10 @@ class _Converter:
                 context.fail(f"converts {source.dtype} to float32, which the format cannot record")
             self.env[node] = self.env[node.args[0]]
             return
-        target = _METHODS.get(node.target)
+        target = self.definitions.methods.get(node.target)
         if target is None:
-            context.fail(f"the tensor method '{node.target}' is not supported by the .pare format")
+            context.fail(f"the tensor method '{node.target}' is not supported by the .pare format "
+                         f"(`pare ops` lists the ops it holds)")
         self.convert_call(node, context, target, list(node.args), dict(node.kwargs))
 
     def try_fold(self, node, context, foldable):
@@ -738,70 +888,94 @@ class _Converter:
         if special is not None:
             special(node, context, args, kwargs)
             return
-        signature = _SIGNATURES[target]
-        tensors, params = self.bind(context, signature, args, kwargs)
+        signature = self.definitions.signatures[target]
+        tensors, literals = self.bind(context, signature, args, kwargs)
         normalise = getattr(self, f"_normalise_{target}", None)
         if normalise is not None:
-            normalise(node, context, params)
+            normalise(node, context, literals)
+        params = {}
+        for name, value in literals.items():
+            param = signature.by_name[name]
+            kind = param["type"]
+            if value is None and not param["required"] and param["default"] is None:
+                params[name] = None  # pare's own default, whatever the type says
+                continue
+            try:
+                params[name] = _LITERAL_TYPES[kind](value, f"argument '{name}'")
+            except KeyError:
+                context.fail(f"argument '{name}' has the type {kind}, which this exporter cannot "
+                             f"write; it needs a conversion in _LITERAL_TYPES")
+            except ExportError as error:
+                context.fail(str(error))
         self.emit(node.name, "call_function", target, tensors, params)
 
     def bind(self, context, signature, args, kwargs):
-        """(tensor refs, literal kwargs with defaults) for a call matching `signature`."""
-        if len(args) < signature.tensors:
-            context.fail(f"expected {signature.tensors} tensor argument(s), got {len(args)}")
-        tensors = []
-        for index, argument in enumerate(args[:signature.tensors]):
-            tensors.append(self.tensor_ref(argument, context, f"argument {index}"))
-        extra = args[signature.tensors:]
-        names = [name for name, _ in signature.params]
-        if len(extra) > len(names):
-            context.fail(f"takes at most {signature.tensors + len(names)} positional arguments, "
-                         f"got {len(args)}")
-        bound = dict(zip(names, extra))
+        """(tensor refs in positional order, {literal parameter: Python value} with pare's
+        defaults) for a call bound by the op's declared parameters."""
+        bound = {}
+        for index, argument in enumerate(args):
+            param = signature.by_position.get(index)
+            if param is None:
+                if index >= signature.positional_count:
+                    context.fail(f"takes at most {signature.positional_count} positional "
+                                 f"arguments, got {len(args)}")
+                context.fail(f"positional argument {index} is not a parameter pare declares for "
+                             f"{signature.op} ({', '.join(signature.names)}); pass it by keyword")
+            bound[param["name"]] = argument
         for key, value in kwargs.items():
-            if key not in names:
-                context.fail(f"unknown keyword argument '{key}' (expected {', '.join(names)})")
+            if key in _IGNORED:
+                continue
+            if key not in signature.by_name:
+                context.fail(f"unknown keyword argument '{key}' (expected "
+                             f"{', '.join(signature.names)})")
             if key in bound:
                 context.fail(f"argument '{key}' given twice")
             bound[key] = value
-        params = {}
-        for name, default in signature.params:
-            value = bound.get(name, default)
-            if value is _REQUIRED:
+        tensors = []
+        literals = {}
+        for param in signature.params:
+            name, kind = param["name"], param["type"]
+            if name in bound:
+                value = bound[name]
+            elif param["required"]:
                 context.fail(f"missing argument '{name}'")
+            else:
+                value = param["default"]
             if name in _IGNORED:
                 continue
-            if isinstance(value, torch.fx.Node) and self.env[value][0] == "node":
-                if name == "bias":
-                    tensors.append({"node": self.env[value][1]})
-                    continue
-                context.fail(f"argument '{name}' must be a constant, got the tensor '{value.name}'")
-            if name == "bias":
+            if kind == "Tensor[]":
+                if not isinstance(value, (tuple, list)) or not value:
+                    context.fail(f"argument '{name}' must be a list of tensors, got {value!r}")
+                tensors.append([self.tensor_ref(item, context, f"every entry of '{name}'")
+                                for item in value])
+            elif kind == "Tensor?" and value is None:
                 tensors.append(None)
-                continue
-            params[name] = self.literal(value, context)
+            elif kind in ("Tensor", "Tensor?") or (kind == "Tensor|Scalar" and
+                                                   self.is_tensor(value)):
+                tensors.append(self.tensor_ref(value, context, f"argument '{name}'"))
+            elif self.refers_to_tensor(value):
+                context.fail(f"argument '{name}' must be a constant, got the tensor {value!r}")
+            else:
+                literals[name] = self.static(value)
         while tensors and tensors[-1] is None:
             tensors.pop()
-        return tensors, params
+        return tensors, literals
 
+    # Normalisers see the bound Python values, before their conversion by declared type.
     def _normalise_max_pool2d(self, node, context, params):
         if params.pop("return_indices"):
             context.fail("return_indices=True is not supported")
-        self.normalise_pool(context, params, ["kernel_size", "stride", "padding", "dilation"])
+        self.normalise_pool(params)
 
     def _normalise_avg_pool2d(self, node, context, params):
         if params.pop("divisor_override") is not None:
             context.fail("divisor_override is not supported")
-        self.normalise_pool(context, params, ["kernel_size", "stride", "padding"])
+        self.normalise_pool(params)
 
-    def normalise_pool(self, context, params, pair_names):
+    def normalise_pool(self, params):
+        # torch's stride=None (F) or [] (torch.max_pool2d) is the kernel size.
         if params["stride"] is None or params["stride"] == []:
             params["stride"] = params["kernel_size"]
-        for name in pair_names:
-            try:
-                params[name] = _pair(params[name], name)
-            except ExportError as error:
-                context.fail(str(error))
 
     def _normalise_adaptive_avg_pool2d(self, node, context, params):
         params["output_size"] = context.adaptive_output_size(params["output_size"])
@@ -822,18 +996,12 @@ class _Converter:
     def _normalise_conv2d(self, node, context, params):
         if isinstance(params["padding"], str):
             context.fail(f"padding='{params['padding']}' is not supported; give the numbers")
-        for name in ["stride", "padding", "dilation"]:
-            params[name] = _pair(params[name], name)
 
     def _normalise_squeeze(self, node, context, params):
         if params["dim"] is None:
             del params["dim"]
         elif isinstance(params["dim"], list):
             context.fail("squeezing several dims at once is not supported")
-
-    def _normalise_gelu(self, node, context, params):
-        if params["approximate"] not in ("none", "tanh"):
-            context.fail(f"approximate must be 'none' or 'tanh', got {params['approximate']!r}")
 
     # Arithmetic: a number operand becomes the kwarg `other`; a number first swaps add/mul and
     # writes sub/div with the number in args[0].
@@ -1017,7 +1185,7 @@ class _Converter:
             current = self.emit(name, "call_function", target, [current], kwargs)
 
 
-def _refuse_mutations(graph_module):
+def _refuse_mutations(graph_module, definitions):
     """torch.fx does not record in-place updates: refuse the graphs where one would be lost."""
     position = {node: index for index, node in enumerate(graph_module.graph.nodes)}
     for node in graph_module.graph.nodes:
@@ -1029,11 +1197,11 @@ def _refuse_mutations(graph_module):
                               f"(torch.fx does not record the mutation); write "
                               f"x = x.{name[:-1]}(...) instead")
         in_place = node.kwargs.get("inplace") is True
-        signature = _SIGNATURES.get(_FUNCTIONS.get(node.target)) if node.op == "call_function" \
-            else None
-        names = [name for name, _ in signature.params] if signature else []
-        if "inplace" in names:
-            position_of_flag = signature.tensors + names.index("inplace")
+        target = definitions.functions.get(node.target) if node.op == "call_function" else None
+        signature = definitions.signatures.get(target)
+        flag = signature.by_name.get("inplace") if signature else None
+        if flag is not None and flag["position"] is not None:
+            position_of_flag = flag["position"]
             in_place = in_place or (len(node.args) > position_of_flag and
                                     node.args[position_of_flag] is True)
         if node.op == "call_module":
@@ -1059,8 +1227,10 @@ def _tensors_in_state_dict_order(model, tensors):
     return ordered
 
 
-def to_pare(model, example_inputs):
-    """(graph dict, {tensor name: tensor}) for `model` traced with `example_inputs`."""
+def to_pare(model, example_inputs, pare=None):
+    """(graph dict, {tensor name: tensor}) for `model` traced with `example_inputs`; `pare` is
+    the pare binary whose definitions to follow (default: find_pare()'s search)."""
+    definitions = pare_definitions(pare)
     if isinstance(example_inputs, torch.Tensor):
         example_inputs = (example_inputs,)
     example_inputs = tuple(example_inputs)
@@ -1069,14 +1239,14 @@ def to_pare(model, example_inputs):
     model.eval()
     try:
         try:
-            graph = _Tracer().trace(model)
+            graph = _Tracer(definitions).trace(model)
         except ExportError:
             raise
         except Exception as error:
             raise ExportError(f"torch.fx could not trace {type(model).__name__}: "
                               f"{type(error).__name__}: {error}") from error
         traced = torch.fx.GraphModule(model, graph)
-        _refuse_mutations(traced)
+        _refuse_mutations(traced, definitions)
         traced.graph.eliminate_dead_code()
         traced.recompile()
         placeholders = [node for node in traced.graph.nodes if node.op == "placeholder"]
@@ -1093,7 +1263,7 @@ def to_pare(model, example_inputs):
             raise ExportError(f"running the traced model on the example inputs "
                               f"{[tuple(getattr(x, 'shape', ())) for x in example_inputs]} failed: "
                               f"{type(error).__name__}: {first_line}") from error
-        converter = _Converter(traced, recorder.values)
+        converter = _Converter(traced, recorder.values, definitions)
         graph_json = converter.convert()
         tensors = _tensors_in_state_dict_order(model, converter.tensors)
     finally:
@@ -1101,9 +1271,10 @@ def to_pare(model, example_inputs):
     return graph_json, tensors
 
 
-def export(model, example_inputs, path):
-    """Writes `model` (traced with `example_inputs`) to the .pare file `path`; returns the graph."""
-    graph_json, tensors = to_pare(model, example_inputs)
+def export(model, example_inputs, path, pare=None):
+    """Writes `model` (traced with `example_inputs`) to the .pare file `path`; returns the graph.
+    `pare`: the pare binary whose definitions to follow, as in to_pare()."""
+    graph_json, tensors = to_pare(model, example_inputs, pare)
     metadata = {"format": "pare", "pare.version": FORMAT_VERSION,
                 "pare.graph": json.dumps(graph_json, separators=(",", ":"), allow_nan=False)}
     write_safetensors(path, tensors, metadata)
@@ -1158,6 +1329,9 @@ def main(argv=None):
                         metavar="N,C,H,W", help="shape of one example input (repeat for several)")
     parser.add_argument("--weights", help="a state_dict saved with torch.save, loaded strictly")
     parser.add_argument("--seed", type=int, default=0, help="seed of the random example inputs")
+    parser.add_argument("--pare", metavar="PATH", help="the pare binary whose op and layer "
+                        "definitions to follow (default: $PARE_BIN, a pare beside this script, "
+                        "build/tools/pare, pare on PATH)")
     args = parser.parse_args(argv)
     try:
         model = _load_factory(args.factory)()
@@ -1172,7 +1346,7 @@ def main(argv=None):
             model.load_state_dict(state)
         generator = torch.Generator().manual_seed(args.seed)
         inputs = [torch.randn(shape, generator=generator) for shape in args.input_shape]
-        graph = export(model, inputs, args.output)
+        graph = export(model, inputs, args.output, pare=args.pare)
     except (ExportError, OSError, RuntimeError) as error:
         print(f"pare_export: error: {error}", file=sys.stderr)
         return 1

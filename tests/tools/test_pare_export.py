@@ -1,6 +1,7 @@
 #!/usr/bin/env python3
 """tools/pare_export.py end to end: PyTorch models exported to .pare and run by `pare run` must
-reproduce PyTorch's outputs (max abs diff <= 1e-4).
+reproduce PyTorch's outputs (max abs diff <= 1e-4). The exporter follows the definitions of the
+pare binary it finds (PARE_BIN here).
 
     PARE_BIN=build/tools/pare python3 tests/tools/test_pare_export.py
 
@@ -212,6 +213,47 @@ class Activations(nn.Module):
         return tuple(outputs)
 
 
+class ActivationArguments(nn.Module):
+    """The activations that take numbers, with non-default ones: as layers built with keywords
+    (integers where torch keeps them so), and as functions called positionally and by keyword."""
+
+    def __init__(self):
+        super().__init__()
+        self.layers = nn.ModuleList([
+            nn.Softplus(beta=2, threshold=4), nn.Hardtanh(min_val=-2, max_val=0.5),
+            nn.LeakyReLU(negative_slope=0.2), nn.ELU(alpha=0.4), nn.CELU(alpha=0.6),
+            nn.Hardshrink(lambd=1), nn.RReLU(lower=0.05, upper=0.25),
+            nn.GELU(approximate="tanh"),
+        ])
+
+    def forward(self, x):
+        outputs = [layer(x) for layer in self.layers]
+        outputs += [
+            F.softplus(x, 0.5, 2.0), F.softplus(x, beta=3, threshold=1),
+            F.hardtanh(x, -0.2, 0.4), F.hardtanh(x, max_val=2.0, min_val=-0.1),
+            F.leaky_relu(x, 0.25, False), F.leaky_relu(x, negative_slope=0.1),
+            F.elu(x, 0.3), F.elu(x, alpha=2.0, inplace=False),
+            F.celu(x, 0.8), F.celu(x, alpha=0.5),
+            F.hardshrink(x, 0.7), F.hardshrink(x, lambd=1.5),
+            F.rrelu(x, 0.3, 0.5, False), F.rrelu(x, lower=0.1, upper=0.2, training=False),
+            F.gelu(x, approximate="tanh"),
+        ]
+        return tuple(outputs)
+
+
+class OpsByName(nn.Module):
+    """Ops the exporter reaches by their names in pare's definitions (no table of its own)."""
+
+    def forward(self, x, y):
+        scores = torch.softmax(x @ y.transpose(1, 2), 2)
+        mixed = torch.bmm(scores, y).clamp(min=-0.5, max=0.5) + torch.pow(x, 2)
+        peak = torch.max(mixed, dim=1)[0] + mixed.mean(dim=(1, 2), keepdim=True).squeeze(1)
+        gated = torch.where(x < y, x, y).masked_fill(x > 0.5, 0.0)
+        halves = torch.chunk(gated, 2, dim=2)
+        return (peak, torch.stack([halves[0], halves[1]], dim=1), x.split(2, dim=2)[1],
+                torch.argmax(x, dim=2), torch.maximum(x, y).sum(-1), x.norm(dim=2))
+
+
 class Layers(nn.Module):
     """The layers of the module table that the other models leave out."""
 
@@ -278,6 +320,68 @@ def test_every_activation_matches_pytorch():
     graph = export_and_compare(Activations(), (torch.randn(2, 3, 5) * 3,))
     types = {module["type"] for module in graph["modules"].values()}
     assert len(types) == 23, sorted(types)  # 21 activations, Identity, Dropout
+
+
+def test_activation_arguments_match_pytorch():
+    torch.manual_seed(8)
+    graph = export_and_compare(ActivationArguments(), (torch.randn(2, 3, 5) * 3,))
+    assert graph["modules"]["layers.0"] == {"type": "Softplus", "beta": 2, "threshold": 4}, \
+        graph["modules"]["layers.0"]
+    assert graph["modules"]["layers.7"] == {"type": "GELU", "approximate": "tanh"}
+    calls = [node for node in graph["nodes"] if node["op"] == "call_function"]
+    # Numbers written as pare declares them (float), inplace dropped, defaults filled in.
+    assert calls[1]["kwargs"] == {"beta": 3.0, "threshold": 1.0}, calls[1]
+    assert calls[4]["kwargs"] == {"negative_slope": 0.25}, calls[4]
+    assert calls[3]["kwargs"] == {"min_val": -0.1, "max_val": 2.0}, calls[3]
+
+
+def test_ops_reached_by_name_match_pytorch():
+    torch.manual_seed(9)
+    graph = export_and_compare(OpsByName(), (torch.randn(2, 3, 4), torch.randn(2, 3, 4)))
+    targets = {node["target"] for node in graph["nodes"] if node["op"] == "call_function"}
+    expected = {"matmul", "bmm", "clamp", "pow", "max", "mean", "where", "lt", "gt",
+                "masked_fill", "chunk", "stack", "split", "argmax", "maximum", "sum", "norm"}
+    assert expected <= targets, sorted(expected - targets)
+
+
+def test_the_pare_binary_is_found_or_named():
+    binary = pare_binary()
+    assert pare_export.find_pare(binary) == binary
+    assert pare_export.pare_definitions(binary) is pare_export.pare_definitions(binary)
+    with tempfile.TemporaryDirectory() as folder:
+        missing = os.path.join(folder, "pare")
+        for call in (lambda: pare_export.find_pare(missing),
+                     lambda: pare_export.to_pare(MLP(), torch.randn(1, 20), pare=missing)):
+            try:
+                call()
+            except pare_export.ExportError as error:
+                assert missing in str(error) and "--pare" in str(error) and \
+                    "PARE_BIN" in str(error), str(error)
+            else:
+                raise AssertionError("a missing pare binary was accepted")
+        failing = os.path.join(folder, "failing-pare")
+        with open(failing, "w") as stream:
+            stream.write("#!/bin/sh\necho 'no ops here' >&2\nexit 3\n")
+        os.chmod(failing, 0o755)
+        try:
+            pare_export.pare_definitions(failing)
+        except pare_export.ExportError as error:
+            assert "exited 3" in str(error) and "no ops here" in str(error), str(error)
+        else:
+            raise AssertionError("a failing pare binary was accepted")
+    saved = os.environ.get("PARE_BIN")
+    os.environ["PARE_BIN"] = missing
+    try:
+        pare_export.find_pare()
+    except pare_export.ExportError as error:
+        assert "PARE_BIN names" in str(error), str(error)
+    else:
+        raise AssertionError("PARE_BIN naming a missing file was accepted")
+    finally:
+        if saved is None:
+            del os.environ["PARE_BIN"]
+        else:
+            os.environ["PARE_BIN"] = saved
 
 
 def test_remaining_layers_and_views_match_pytorch():
@@ -363,6 +467,17 @@ class InPlaceReLUThenReuse(nn.Module):
         return y + 1
 
 
+class TorchBatchNorm(nn.Module):
+    def forward(self, x, mean, var):
+        # torch.batch_norm takes (input, weight, bias, running_mean, ...), not F's order.
+        return torch.batch_norm(x, None, None, mean, var, False, 0.1, 1e-5, False)
+
+
+class TensorWhere(nn.Module):
+    def forward(self, x, y):
+        return x.where(x > 0, y)  # where(condition, x, y), self first
+
+
 class TensorIndex(nn.Module):
     def forward(self, x, index):
         return x[index]
@@ -378,6 +493,10 @@ def test_unsupported_constructs_are_refused_naming_the_node():
     expect_export_error(TensorIndex(), (torch.randn(3), torch.tensor([0, 2])), "node 'getitem'",
                         "tensor")
     expect_export_error(MLP(), (torch.randn(1, 20), torch.randn(1, 20)), "1 input(s)")
+    expect_export_error(TorchBatchNorm(), (torch.randn(2, 3), torch.zeros(3), torch.ones(3)),
+                        "node 'batch_norm'", "not supported")
+    expect_export_error(TensorWhere(), (torch.randn(3), torch.randn(3)), "node 'where'",
+                        "'where' is not supported")
 
 
 def main():
