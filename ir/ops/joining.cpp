@@ -163,23 +163,27 @@ ChannelRule stack_channels(const OpCall& call, const Symbol& output) {
   return rule;
 }
 
-// split and chunk: piece k's axis `dim` is the input's [o_k, o_k + size_k).
+// split and chunk: the other axes are the same as the input's; the split axis blocks, because
+// their pieces are equal by a literal size (split_size, chunks), so removing indices from one
+// piece would move every later boundary.
 ChannelRule pieces_channels(const OpCall& call, const Symbol& output) {
   ChannelRule rule;
   const Shape& shape = call.tensor(0).shape;
   const int64_t rank = static_cast<int64_t>(shape.size());
   const int64_t d = wrap_dim(call.integer("dim"), rank, call.target().c_str());
-  int64_t offset = 0;
+  const std::string reason =
+      str_cat(call.target(), ": cuts axis ", d, " of ", shape,
+              " into pieces of a literal size, so removing indices would move the boundaries");
+  rule.block({ChannelTensor::input(0), d}, reason);
   for (size_t k = 0; k < output.items.size(); ++k) {
     const ChannelTensor piece = ChannelTensor::output(static_cast<int64_t>(k));
     for (int64_t axis = 0; axis < rank; ++axis) {
       if (axis == d) {
-        rule.link({piece, axis}, {ChannelTensor::input(0), axis}, {.offset = offset, .block = 1});
+        rule.block({piece, axis}, reason);
       } else {
         rule.same({piece, axis}, {ChannelTensor::input(0), axis});
       }
     }
-    offset += output.items[k].meta.shape[d];
   }
   return rule;
 }
