@@ -1,6 +1,7 @@
 // The 21 activations, as torch.nn.functional takes them: float32 in, the same shape out (prelu
 // also takes its slopes as a second tensor). Each binds to the engine function of the same name,
 // its numbers read once, and says which kernels::Activation one call computes.
+#include "channel_rules.h"
 #include "families.h"
 #include "layers.h"
 #include "pare/error.h"
@@ -95,6 +96,24 @@ FunctionKernel bind_gelu(const OpCall& call) {
   };
 }
 
+// prelu: elementwise, and one slope per channel (dim 1) is a member of the channels.
+void prelu_slopes(ChannelRule& rule, const ChannelTensor& weight, const Shape& weight_shape) {
+  if (weight_shape.size() != 1) return;
+  if (weight_shape[0] > 1) {
+    rule.same({weight, 0}, {ChannelTensor::output(), 1});
+  } else {
+    rule.broadcast({weight, 0});
+  }
+}
+
+ChannelRule prelu_channels(const OpCall& call, const Symbol& output) {
+  ChannelRule rule;
+  same_axes(rule, ChannelTensor::input(0), ChannelTensor::output(),
+            static_cast<int64_t>(output.meta.shape.size()));
+  prelu_slopes(rule, ChannelTensor::input(1), call.tensor(1).shape);
+  return rule;
+}
+
 OpParam input() { return required_param("input", Type::tensor, 0); }
 // torch's `inplace` flag: accepted and ignored, as a graph's values are never shared.
 OpParam inplace(int position) { return param("inplace", Type::boolean, position, false); }
@@ -108,7 +127,8 @@ OpDefinition activation(std::string name, std::string summary, std::vector<OpPar
           .params = std::move(params),
           .infer = &infer_float_unary,
           .bind = bind,
-          .activation = computes};
+          .activation = computes,
+          .channel_rule = &elementwise_channels};
 }
 
 }  // namespace
@@ -199,7 +219,8 @@ std::vector<OpDefinition> activation_ops() {
                  .infer = &infer_prelu,
                  .bind = [](const OpCall& c) { return binary_kernel(c, &pare::prelu); },
                  // The slopes are a tensor argument, not one fixed function.
-                 .activation = [](const OpCall&) -> ActivationOf { return std::nullopt; }});
+                 .activation = [](const OpCall&) -> ActivationOf { return std::nullopt; },
+                 .channel_rule = &prelu_channels});
   ops.push_back(activation(
       "softsign", "x / (1 + |x|)", {input()},
       [](const OpCall& c) { return unary_kernel(c, &pare::softsign); },
@@ -278,6 +299,15 @@ Symbol infer_activation_layer(const nn::Module& module, const TensorMeta& x) {
   return Symbol::of(x.shape);
 }
 
+ChannelRule prelu_layer_channels(const nn::Module& module, const std::vector<Symbol>& args,
+                                 const Symbol&) {
+  ChannelRule rule;
+  same_axes(rule, ChannelTensor::input(0), ChannelTensor::output(),
+            static_cast<int64_t>(single_input(args, module).shape.size()));
+  prelu_slopes(rule, ChannelTensor::parameter("weight"), required_tensor(module, "weight").shape);
+  return rule;
+}
+
 // A parameter-free activation module, built by `factory` from `attributes`.
 LayerDefinition activation(std::string type_name, std::vector<std::string> attributes,
                            std::shared_ptr<nn::Module> (*factory)(const AttrReader&)) {
@@ -285,7 +315,8 @@ LayerDefinition activation(std::string type_name, std::vector<std::string> attri
           .kind = nn::ModuleKind::activation,
           .attributes = std::move(attributes),
           .factory = factory,
-          .infer = &unary_layer<&infer_activation_layer>};
+          .infer = &unary_layer<&infer_activation_layer>,
+          .channel_rule = &elementwise_layer_channels};
 }
 
 template <typename Impl>
@@ -322,7 +353,8 @@ std::vector<LayerDefinition> activation_layers() {
                     .attributes = {"num_parameters"},
                     .factory = &build_prelu,
                     .layout = &prelu_layout,
-                    .infer = &unary_layer<&infer_prelu_layer>});
+                    .infer = &unary_layer<&infer_prelu_layer>,
+                    .channel_rule = &prelu_layer_channels});
   return layers;
 }
 

@@ -1,5 +1,6 @@
 // The comparisons eq, ne, lt, le, gt and ge: a tensor against a tensor (broadcasting, in their
 // common dtype) or against a number, giving a bool tensor.
+#include "channel_rules.h"
 #include "families.h"
 #include "pare/elementwise.h"
 #include "pare/error.h"
@@ -43,7 +44,8 @@ OpDefinition comparison(std::string name, std::string summary,
           .params = {required_param("input", Type::tensor, 0),
                      required_param("other", Type::tensor_or_number, 1)},
           .infer = &infer_comparison,
-          .bind = bind};
+          .bind = bind,
+          .channel_rule = &elementwise_channels};
 }
 
 }  // namespace

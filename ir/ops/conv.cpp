@@ -1,6 +1,7 @@
 // conv2d(input, weight, bias=None, stride=1, padding=0, dilation=1, groups=1), as
 // torch.nn.functional.conv2d (numeric padding only). The shape rule is shape_rules.h's
 // conv2d_shape, which the Conv2d module's rule shares.
+#include "channel_rules.h"
 #include "families.h"
 #include "layer_macs.h"
 #include "layers.h"
@@ -44,6 +45,15 @@ int64_t macs_of_conv2d(const OpCall& call, const Symbol& output) {
   return conv2d_macs(output.meta.shape, call.tensor(1).shape);
 }
 
+ChannelRule conv2d_function_channels(const OpCall& call, const Symbol&) {
+  ChannelRule rule;
+  const std::optional<ChannelTensor> bias =
+      call.is_node_arg(2) ? std::optional(ChannelTensor::input(2)) : std::nullopt;
+  conv2d_channels(rule, ChannelTensor::input(0), call.tensor(0).shape, ChannelTensor::input(1),
+                  call.tensor(1).shape, bias, call.integer("groups"));
+  return rule;
+}
+
 }  // namespace
 
 std::vector<OpDefinition> conv_ops() {
@@ -59,7 +69,8 @@ std::vector<OpDefinition> conv_ops() {
                   param("groups", Type::integer, 6, 1)},
        .infer = &infer_conv2d,
        .bind = &bind_conv2d,
-       .macs = &macs_of_conv2d});
+       .macs = &macs_of_conv2d,
+       .channel_rule = &conv2d_function_channels});
   return ops;
 }
 
@@ -126,6 +137,18 @@ int64_t conv2d_layer_macs(const nn::Module& module, const TensorMeta& input) {
   return conv2d_macs(output.at(0).shape, parameter_shape(module, "weight"));
 }
 
+ChannelRule conv2d_layer_channels(const nn::Module& module, const std::vector<Symbol>& args,
+                                  const Symbol&) {
+  ChannelRule rule;
+  const std::optional<ChannelTensor> bias = tensor_meta_of(module, "bias")
+                                                ? std::optional(ChannelTensor::parameter("bias"))
+                                                : std::nullopt;
+  conv2d_channels(rule, ChannelTensor::input(0), single_input(args, module).shape,
+                  ChannelTensor::parameter("weight"), required_tensor(module, "weight").shape, bias,
+                  config_int(module.config(), "groups", module));
+  return rule;
+}
+
 }  // namespace
 
 std::vector<LayerDefinition> conv_layers() {
@@ -136,7 +159,8 @@ std::vector<LayerDefinition> conv_layers() {
            .factory = &build_conv2d,
            .layout = &conv2d_layout,
            .infer = &unary_layer<&infer_conv2d_layer>,
-           .macs = &conv2d_layer_macs}};
+           .macs = &conv2d_layer_macs,
+           .channel_rule = &conv2d_layer_channels}};
 }
 
 }  // namespace pare::ir::ops

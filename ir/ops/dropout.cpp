@@ -1,5 +1,6 @@
 // dropout(input, p=0.5, training=True), as torch.nn.functional.dropout. Outside training it is the
 // identity, so the compiled inference path aliases it.
+#include "channel_rules.h"
 #include "families.h"
 #include "layers.h"
 #include "pare/error.h"
@@ -48,7 +49,8 @@ std::vector<OpDefinition> dropout_ops() {
        .infer = &infer_dropout,
        .bind = &bind_dropout,
        .lowering = Lowering::alias,
-       .alias_when = &dropout_is_identity});
+       .alias_when = &dropout_is_identity,
+       .channel_rule = &elementwise_channels});
   return ops;
 }
 
@@ -75,7 +77,8 @@ std::vector<LayerDefinition> dropout_layers() {
            .kind = nn::ModuleKind::dropout,
            .attributes = {"p"},
            .factory = &build_dropout,
-           .infer = &unary_layer<&infer_dropout_layer>}};
+           .infer = &unary_layer<&infer_dropout_layer>,
+           .channel_rule = &elementwise_layer_channels}};
 }
 
 }  // namespace pare::ir::ops

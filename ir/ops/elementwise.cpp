@@ -6,6 +6,7 @@
 
 #include <cmath>
 
+#include "channel_rules.h"
 #include "families.h"
 #include "pare/error.h"
 #include "shape_rules.h"
@@ -253,7 +254,8 @@ OpDefinition unary(std::string name, std::string summary, Symbol (*infer)(const 
           .summary = std::move(summary),
           .params = {input()},
           .infer = infer,
-          .bind = bind};
+          .bind = bind,
+          .channel_rule = &elementwise_channels};
 }
 
 }  // namespace
@@ -271,64 +273,74 @@ std::vector<OpDefinition> elementwise_ops() {
                  .summary = "input + alpha * other, broadcasting; either side may be a number",
                  .params = add_params,
                  .infer = &infer_add_or_sub,
-                 .bind = &bind_add_or_sub});
+                 .bind = &bind_add_or_sub,
+                 .channel_rule = &elementwise_channels});
   ops.push_back({.name = "sub",
                  .family = "elementwise",
                  .summary = "input - alpha * other, broadcasting; either side may be a number",
                  .params = add_params,
                  .infer = &infer_add_or_sub,
-                 .bind = &bind_add_or_sub});
+                 .bind = &bind_add_or_sub,
+                 .channel_rule = &elementwise_channels});
   ops.push_back({.name = "mul",
                  .family = "elementwise",
                  .summary = "input * other, broadcasting; either side may be a number",
                  .params = mul_params,
                  .infer = &infer_mul_or_div,
-                 .bind = &bind_mul_or_div});
+                 .bind = &bind_mul_or_div,
+                 .channel_rule = &elementwise_channels});
   ops.push_back(
       {.name = "div",
        .family = "elementwise",
        .summary = "input / other (true division), broadcasting; either side may be a number",
        .params = mul_params,
        .infer = &infer_mul_or_div,
-       .bind = &bind_mul_or_div});
+       .bind = &bind_mul_or_div,
+       .channel_rule = &elementwise_channels});
   ops.push_back({.name = "rsub",
                  .family = "elementwise",
                  .summary = "other - alpha * input, for a number other",
                  .params = {input(), required_param("other", Type::number, 1),
                             param("alpha", Type::number, kKeywordOnly, 1.0)},
                  .infer = &infer_reversed_scalar,
-                 .bind = &bind_reversed_scalar});
+                 .bind = &bind_reversed_scalar,
+                 .channel_rule = &elementwise_channels});
   ops.push_back({.name = "rdiv",
                  .family = "elementwise",
                  .summary = "other / input, for a number other",
                  .params = {input(), required_param("other", Type::number, 1)},
                  .infer = &infer_reversed_scalar,
-                 .bind = &bind_reversed_scalar});
+                 .bind = &bind_reversed_scalar,
+                 .channel_rule = &elementwise_channels});
   ops.push_back({.name = "maximum",
                  .family = "elementwise",
                  .summary = "the larger of input and other, elementwise, broadcasting",
                  .params = tensor_pair,
                  .infer = &infer_broadcast_pair,
-                 .bind = [](const OpCall& c) { return binary_kernel(c, &pare::maximum); }});
+                 .bind = [](const OpCall& c) { return binary_kernel(c, &pare::maximum); },
+                 .channel_rule = &elementwise_channels});
   ops.push_back({.name = "minimum",
                  .family = "elementwise",
                  .summary = "the smaller of input and other, elementwise, broadcasting",
                  .params = tensor_pair,
                  .infer = &infer_broadcast_pair,
-                 .bind = [](const OpCall& c) { return binary_kernel(c, &pare::minimum); }});
+                 .bind = [](const OpCall& c) { return binary_kernel(c, &pare::minimum); },
+                 .channel_rule = &elementwise_channels});
   ops.push_back({.name = "pow",
                  .family = "elementwise",
                  .summary = "input to the power exponent (a tensor, broadcasting, or a number)",
                  .params = {input(), required_param("exponent", Type::tensor_or_number, 1)},
                  .infer = &infer_pow,
-                 .bind = &bind_pow});
+                 .bind = &bind_pow,
+                 .channel_rule = &elementwise_channels});
   ops.push_back({.name = "clamp",
                  .family = "elementwise",
                  .summary = "input clamped to [min, max]; either bound may be None",
                  .params = {input(), param("min", Type::optional_number, 1),
                             param("max", Type::optional_number, 2)},
                  .infer = &infer_clamp,
-                 .bind = &bind_clamp});
+                 .bind = &bind_clamp,
+                 .channel_rule = &elementwise_channels});
   ops.push_back(unary("neg", "-input", &infer_neg,
                       [](const OpCall& c) { return unary_kernel(c, &pare::neg); }));
   ops.push_back(unary("abs", "|input|", &infer_same_dtype,
@@ -350,7 +362,8 @@ std::vector<OpDefinition> elementwise_ops() {
                             required_param("input", Type::tensor, 1),
                             required_param("other", Type::tensor, 2)},
                  .infer = &infer_where,
-                 .bind = &bind_where});
+                 .bind = &bind_where,
+                 .channel_rule = &elementwise_channels});
   return ops;
 }
 

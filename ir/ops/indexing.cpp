@@ -3,6 +3,7 @@
 // (indexing.cpp).
 #include "pare/indexing.h"
 
+#include "channel_rules.h"
 #include "families.h"
 #include "pare/elementwise.h"
 #include "pare/error.h"
@@ -98,6 +99,41 @@ FunctionKernel bind_masked_fill(const OpCall& call) {
   };
 }
 
+// ---- Channel rules ----
+
+// getitem: the item's axes are the output's. An item that is itself a tuple (the LSTM's
+// (h_n, c_n)) is not followed: its axes block.
+ChannelRule getitem_channels(const OpCall& call, const Symbol& output) {
+  ChannelRule rule;
+  if (!output.is_tensor()) return rule;
+  const size_t item = tuple_position(getitem_index(call), call.arg(0).items.size());
+  same_axes(rule, ChannelTensor::input(0, static_cast<int64_t>(item)), ChannelTensor::output(),
+            static_cast<int64_t>(output.meta.shape.size()));
+  return rule;
+}
+
+// index_select picks indices of axis `dim` by value: that axis blocks, the others are the same.
+ChannelRule index_select_channels(const OpCall& call, const Symbol&) {
+  ChannelRule rule;
+  const Shape& shape = call.tensor(0).shape;
+  const int64_t rank = static_cast<int64_t>(shape.size());
+  if (rank == 0) return rule;
+  const int64_t d = wrap_dim(call.integer("dim"), rank, "index_select");
+  const std::string reason = str_cat("index_select: picks indices of axis ", d, " by value");
+  for (int64_t axis = 0; axis < rank; ++axis) {
+    if (axis == d) {
+      rule.block({ChannelTensor::input(0), axis}, reason)
+          .block({ChannelTensor::output(), axis}, reason);
+    } else {
+      rule.same({ChannelTensor::input(0), axis}, {ChannelTensor::output(), axis});
+    }
+  }
+  const size_t index_at = index_position(call);
+  if (call.tensor(index_at).shape.size() == 1)
+    rule.block({ChannelTensor::input(static_cast<int64_t>(index_at)), 0}, reason);
+  return rule;
+}
+
 }  // namespace
 
 std::vector<OpDefinition> indexing_ops() {
@@ -108,7 +144,8 @@ std::vector<OpDefinition> indexing_ops() {
                  .params = {required_param("input", Type::tensor_list, 0),
                             required_param("index", Type::integer, 1)},
                  .infer = &infer_getitem,
-                 .bind = &bind_getitem});
+                 .bind = &bind_getitem,
+                 .channel_rule = &getitem_channels});
   ops.push_back(
       {.name = "index_select",
        .family = "indexing",
@@ -116,7 +153,8 @@ std::vector<OpDefinition> indexing_ops() {
        .params = {required_param("input", Type::tensor, 0), required_param("dim", Type::integer, 1),
                   required_param("index", Type::tensor, 2)},
        .infer = &infer_index_select,
-       .bind = &bind_index_select});
+       .bind = &bind_index_select,
+       .channel_rule = &index_select_channels});
   ops.push_back(
       {.name = "masked_fill",
        .family = "indexing",
@@ -124,7 +162,8 @@ std::vector<OpDefinition> indexing_ops() {
        .params = {required_param("input", Type::tensor, 0), required_param("mask", Type::tensor, 1),
                   required_param("value", Type::number, 2)},
        .infer = &infer_masked_fill,
-       .bind = &bind_masked_fill});
+       .bind = &bind_masked_fill,
+       .channel_rule = &elementwise_channels});
   return ops;
 }
 

@@ -1,6 +1,7 @@
 // Joining and splitting: cat, stack, split and chunk, as torch takes them. cat and stack receive
 // their tensors as one list argument; split and chunk return a tuple of pieces. The shapes and
 // checks are the engine's own (pare/join_geometry.h).
+#include "channel_rules.h"
 #include "families.h"
 #include "pare/error.h"
 #include "pare/indexing.h"
@@ -121,24 +122,92 @@ FunctionKernel bind_chunk(const OpCall& call) {
   };
 }
 
-OpDefinition join_definition(std::string name, std::string summary,
-                             Symbol (*infer)(const OpCall&)) {
+// ---- Channel rules ----
+
+// cat: tensor k's axis `dim` is the output's [o_k, o_k + size_k); the other axes are the same.
+ChannelRule cat_channels(const OpCall& call, const Symbol& output) {
+  ChannelRule rule;
+  const std::vector<TensorMeta> tensors = list_of_tensors(call);
+  const int64_t rank = static_cast<int64_t>(output.meta.shape.size());
+  const int64_t d = wrap_dim(call.integer("dim"), rank, "cat");
+  int64_t offset = 0;
+  for (size_t k = 0; k < tensors.size(); ++k) {
+    const ChannelTensor item = ChannelTensor::input(0, static_cast<int64_t>(k));
+    // torch's cat skips empty 1-d tensors.
+    if (static_cast<int64_t>(tensors[k].shape.size()) != rank) continue;
+    for (int64_t axis = 0; axis < rank; ++axis) {
+      if (axis == d) {
+        rule.link({item, axis}, {ChannelTensor::output(), axis}, {.offset = offset, .block = 1});
+      } else {
+        rule.same({item, axis}, {ChannelTensor::output(), axis});
+      }
+    }
+    offset += tensors[k].shape[d];
+  }
+  return rule;
+}
+
+// stack: the tensors' axes are the output's, past the new axis `dim`, which holds one index per
+// tensor and blocks.
+ChannelRule stack_channels(const OpCall& call, const Symbol& output) {
+  ChannelRule rule;
+  const std::vector<TensorMeta> tensors = list_of_tensors(call);
+  const int64_t rank = static_cast<int64_t>(output.meta.shape.size());
+  const int64_t d = wrap_dim(call.integer("dim"), rank, "stack");
+  for (size_t k = 0; k < tensors.size(); ++k) {
+    const ChannelTensor item = ChannelTensor::input(0, static_cast<int64_t>(k));
+    for (int64_t axis = 0; axis + 1 < rank; ++axis)
+      rule.same({item, axis}, {ChannelTensor::output(), axis < d ? axis : axis + 1});
+  }
+  rule.block({ChannelTensor::output(), d}, "stack: the new axis holds one index per tensor");
+  return rule;
+}
+
+// split and chunk: the other axes are the same as the input's; the split axis blocks, because
+// their pieces are equal by a literal size (split_size, chunks), so removing indices from one
+// piece would move every later boundary.
+ChannelRule pieces_channels(const OpCall& call, const Symbol& output) {
+  ChannelRule rule;
+  const Shape& shape = call.tensor(0).shape;
+  const int64_t rank = static_cast<int64_t>(shape.size());
+  const int64_t d = wrap_dim(call.integer("dim"), rank, call.target().c_str());
+  const std::string reason =
+      str_cat(call.target(), ": cuts axis ", d, " of ", shape,
+              " into pieces of a literal size, so removing indices would move the boundaries");
+  rule.block({ChannelTensor::input(0), d}, reason);
+  for (size_t k = 0; k < output.items.size(); ++k) {
+    const ChannelTensor piece = ChannelTensor::output(static_cast<int64_t>(k));
+    for (int64_t axis = 0; axis < rank; ++axis) {
+      if (axis == d) {
+        rule.block({piece, axis}, reason);
+      } else {
+        rule.same({piece, axis}, {ChannelTensor::input(0), axis});
+      }
+    }
+  }
+  return rule;
+}
+
+OpDefinition join_definition(std::string name, std::string summary, Symbol (*infer)(const OpCall&),
+                             ChannelRule (*channel_rule)(const OpCall&, const Symbol&)) {
   return {.name = std::move(name),
           .family = "joining",
           .summary = std::move(summary),
           .params = {required_param("tensors", Type::tensor_list, 0),
                      param("dim", Type::integer, 1, 0)},
           .infer = infer,
-          .bind = &bind_join};
+          .bind = &bind_join,
+          .channel_rule = channel_rule};
 }
 
 }  // namespace
 
 std::vector<OpDefinition> joining_ops() {
   std::vector<OpDefinition> ops;
-  ops.push_back(join_definition("cat", "concatenates tensors along an existing dim", &infer_cat));
-  ops.push_back(
-      join_definition("stack", "stacks equal-shaped tensors along a new dim", &infer_stack));
+  ops.push_back(join_definition("cat", "concatenates tensors along an existing dim", &infer_cat,
+                                &cat_channels));
+  ops.push_back(join_definition("stack", "stacks equal-shaped tensors along a new dim",
+                                &infer_stack, &stack_channels));
   ops.push_back({.name = "split",
                  .family = "joining",
                  .summary = "a tuple of pieces of split_size along dim (the last may be shorter)",
@@ -147,7 +216,8 @@ std::vector<OpDefinition> joining_ops() {
                             param("split_size_or_sections", Type::integer, kKeywordOnly),
                             param("dim", Type::integer, 2, 0)},
                  .infer = &infer_split,
-                 .bind = &bind_split});
+                 .bind = &bind_split,
+                 .channel_rule = &pieces_channels});
   ops.push_back(
       {.name = "chunk",
        .family = "joining",
@@ -155,7 +225,8 @@ std::vector<OpDefinition> joining_ops() {
        .params = {required_param("input", Type::tensor, 0),
                   required_param("chunks", Type::integer, 1), param("dim", Type::integer, 2, 0)},
        .infer = &infer_chunk,
-       .bind = &bind_chunk});
+       .bind = &bind_chunk,
+       .channel_rule = &pieces_channels});
   return ops;
 }
 

@@ -3,6 +3,7 @@
 // their multiply-accumulate counts.
 #include "pare/linalg.h"
 
+#include "channel_rules.h"
 #include "families.h"
 #include "pare/checked_math.h"
 #include "pare/elementwise.h"
@@ -53,6 +54,29 @@ int64_t matmul_macs(const OpCall& call, const Symbol& output) {
                      call.tensor(0).shape, " and ", call.tensor(1).shape);
 }
 
+// a [..., m, k] x b [..., k, n]: the contracted axes k are one space (a parameter operand makes
+// it a linear layer); m and n follow their operand into the output; the batch axes broadcast.
+ChannelRule matmul_channels(const OpCall& call, const Symbol& output) {
+  ChannelRule rule;
+  const Shape& a = call.tensor(0).shape;
+  const Shape& b = call.tensor(1).shape;
+  const Shape& out = output.meta.shape;
+  const int64_t ra = static_cast<int64_t>(a.size());
+  const int64_t rb = static_cast<int64_t>(b.size());
+  const int64_t r = static_cast<int64_t>(out.size());
+  const ChannelTensor left = ChannelTensor::input(0);
+  const ChannelTensor right = ChannelTensor::input(1);
+  const ChannelTensor result = ChannelTensor::output();
+  rule.same({left, ra - 1}, {right, rb == 1 ? 0 : rb - 2});
+  const int64_t batch = r - (ra > 1 ? 1 : 0) - (rb > 1 ? 1 : 0);
+  if (ra > 1) rule.same({left, ra - 2}, {result, batch});
+  if (rb > 1) rule.same({right, rb - 1}, {result, r - 1});
+  const Shape out_batch(out.begin(), out.begin() + batch);
+  if (ra > 2) broadcast_operand(rule, left, Shape(a.begin(), a.end() - 2), result, out_batch);
+  if (rb > 2) broadcast_operand(rule, right, Shape(b.begin(), b.end() - 2), result, out_batch);
+  return rule;
+}
+
 OpDefinition product(std::string name, std::string summary, std::string second,
                      FunctionKernel (*bind)(const OpCall&)) {
   return {.name = std::move(name),
@@ -62,7 +86,8 @@ OpDefinition product(std::string name, std::string summary, std::string second,
                      required_param(std::move(second), Type::tensor, 1)},
           .infer = &infer_matmul,
           .bind = bind,
-          .macs = &matmul_macs};
+          .macs = &matmul_macs,
+          .channel_rule = &matmul_channels};
 }
 
 }  // namespace

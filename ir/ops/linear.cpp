@@ -1,5 +1,6 @@
 // linear(input, weight, bias=None): y = x W^T + b, as torch.nn.functional.linear. The shape rule
 // is shape_rules.h's linear_shape, which the Linear module's rule shares.
+#include "channel_rules.h"
 #include "families.h"
 #include "layer_macs.h"
 #include "layers.h"
@@ -31,6 +32,15 @@ int64_t macs_of_linear(const OpCall& call, const Symbol&) {
   return linear_macs(call.tensor(0).shape, call.tensor(1).shape);
 }
 
+ChannelRule linear_function_channels(const OpCall& call, const Symbol& output) {
+  ChannelRule rule;
+  const std::optional<ChannelTensor> bias =
+      call.is_node_arg(2) ? std::optional(ChannelTensor::input(2)) : std::nullopt;
+  linear_channels(rule, ChannelTensor::input(0), call.tensor(0).shape, ChannelTensor::input(1),
+                  bias, output.meta.shape);
+  return rule;
+}
+
 }  // namespace
 
 std::vector<OpDefinition> linear_ops() {
@@ -43,7 +53,8 @@ std::vector<OpDefinition> linear_ops() {
                             param("bias", Type::optional_tensor, 2)},
                  .infer = &infer_linear,
                  .bind = &bind_linear,
-                 .macs = &macs_of_linear});
+                 .macs = &macs_of_linear,
+                 .channel_rule = &linear_function_channels});
   return ops;
 }
 
@@ -86,6 +97,20 @@ int64_t linear_layer_macs(const nn::Module& module, const TensorMeta& input) {
   return linear_macs(input.shape, parameter_shape(module, "weight"));
 }
 
+// A layer's bias, when it has one.
+std::optional<ChannelTensor> layer_bias(const nn::Module& module) {
+  if (!tensor_meta_of(module, "bias")) return std::nullopt;
+  return ChannelTensor::parameter("bias");
+}
+
+ChannelRule linear_layer_channels(const nn::Module& module, const std::vector<Symbol>& args,
+                                  const Symbol& output) {
+  ChannelRule rule;
+  linear_channels(rule, ChannelTensor::input(0), single_input(args, module).shape,
+                  ChannelTensor::parameter("weight"), layer_bias(module), output.meta.shape);
+  return rule;
+}
+
 }  // namespace
 
 std::vector<LayerDefinition> linear_layers() {
@@ -95,7 +120,8 @@ std::vector<LayerDefinition> linear_layers() {
            .factory = &build_linear,
            .layout = &linear_layout,
            .infer = &unary_layer<&infer_linear_layer>,
-           .macs = &linear_layer_macs}};
+           .macs = &linear_layer_macs,
+           .channel_rule = &linear_layer_channels}};
 }
 
 }  // namespace pare::ir::ops

@@ -2,6 +2,7 @@
 // node's tensor slots (node references or None) in order, wherever the literals sit: the tracer
 // writes layer_norm(x, weight, bias, normalized_shape=..., eps=...), a torch.fx export
 // layer_norm(x, normalized_shape, weight, bias, eps).
+#include "channel_rules.h"
 #include "families.h"
 #include "layers.h"
 #include "pare/error.h"
@@ -88,6 +89,31 @@ FunctionKernel bind_batch_norm(const OpCall& call) {
   };
 }
 
+// The tensor slots after the input that hold tensors (None leaves a slot empty).
+std::vector<ChannelTensor> vector_slots(const OpCall& call, const std::vector<size_t>& slots) {
+  std::vector<ChannelTensor> vectors;
+  for (size_t i = 1; i < slots.size(); ++i)
+    if (call.is_node_arg(slots[i]))
+      vectors.push_back(ChannelTensor::input(static_cast<int64_t>(slots[i])));
+  return vectors;
+}
+
+ChannelRule layer_norm_function_channels(const OpCall& call, const Symbol&) {
+  ChannelRule rule;
+  layer_norm_channels(rule, ChannelTensor::input(0),
+                      static_cast<int64_t>(call.tensor(0).shape.size()),
+                      vector_slots(call, layer_norm_slots(call)),
+                      static_cast<int64_t>(call.ints("normalized_shape").size()));
+  return rule;
+}
+
+ChannelRule batch_norm_function_channels(const OpCall& call, const Symbol&) {
+  ChannelRule rule;
+  per_channel(rule, ChannelTensor::input(0), static_cast<int64_t>(call.tensor(0).shape.size()),
+              vector_slots(call, batch_norm_slots(call)), 1);
+  return rule;
+}
+
 }  // namespace
 
 std::vector<OpDefinition> normalization_ops() {
@@ -101,7 +127,8 @@ std::vector<OpDefinition> normalization_ops() {
                   param("weight", Type::optional_tensor, 2),
                   param("bias", Type::optional_tensor, 3), param("eps", Type::number, 4, 1e-5)},
        .infer = &infer_layer_norm,
-       .bind = &bind_layer_norm});
+       .bind = &bind_layer_norm,
+       .channel_rule = &layer_norm_function_channels});
   ops.push_back(
       {.name = "batch_norm",
        .family = "normalization",
@@ -114,7 +141,8 @@ std::vector<OpDefinition> normalization_ops() {
                   param("training", Type::boolean, 5, false),
                   param("momentum", Type::number, 6, 0.1), param("eps", Type::number, 7, 1e-5)},
        .infer = &infer_batch_norm,
-       .bind = &bind_batch_norm});
+       .bind = &bind_batch_norm,
+       .channel_rule = &batch_norm_function_channels});
   return ops;
 }
 
@@ -215,6 +243,35 @@ Symbol infer_batch_norm2d_layer(const nn::Module& module, const TensorMeta& x) {
   return Symbol::of(batch_norm_shape(x, vectors, use_batch_statistics));
 }
 
+// The named tensors `module` holds, as members.
+std::vector<ChannelTensor> held(const nn::Module& module,
+                                std::initializer_list<const char*> names) {
+  std::vector<ChannelTensor> tensors;
+  for (const char* name : names)
+    if (tensor_meta_of(module, name)) tensors.push_back(ChannelTensor::parameter(name));
+  return tensors;
+}
+
+ChannelRule layer_norm_layer_channels(const nn::Module& module, const std::vector<Symbol>& args,
+                                      const Symbol&) {
+  ChannelRule rule;
+  const AttrValue& normalized = config_value(module.config(), "normalized_shape", module);
+  layer_norm_channels(rule, ChannelTensor::input(0),
+                      static_cast<int64_t>(single_input(args, module).shape.size()),
+                      held(module, {"weight", "bias"}),
+                      static_cast<int64_t>(std::get<std::vector<int64_t>>(normalized).size()));
+  return rule;
+}
+
+ChannelRule batch_norm2d_layer_channels(const nn::Module& module, const std::vector<Symbol>& args,
+                                        const Symbol&) {
+  ChannelRule rule;
+  per_channel(rule, ChannelTensor::input(0),
+              static_cast<int64_t>(single_input(args, module).shape.size()),
+              held(module, {"weight", "bias", "running_mean", "running_var"}), 1);
+  return rule;
+}
+
 }  // namespace
 
 std::vector<LayerDefinition> normalization_layers() {
@@ -224,14 +281,16 @@ std::vector<LayerDefinition> normalization_layers() {
                     .attributes = {"normalized_shape", "eps", "elementwise_affine"},
                     .factory = &build_layer_norm,
                     .layout = &layer_norm_layout,
-                    .infer = &unary_layer<&infer_layer_norm_layer>});
+                    .infer = &unary_layer<&infer_layer_norm_layer>,
+                    .channel_rule = &layer_norm_layer_channels});
   layers.push_back(
       {.type_name = "BatchNorm2d",
        .kind = nn::ModuleKind::batch_norm2d,
        .attributes = {"num_features", "eps", "momentum", "affine", "track_running_stats"},
        .factory = &build_batch_norm2d,
        .layout = &batch_norm2d_layout,
-       .infer = &unary_layer<&infer_batch_norm2d_layer>});
+       .infer = &unary_layer<&infer_batch_norm2d_layer>,
+       .channel_rule = &batch_norm2d_layer_channels});
   return layers;
 }
 

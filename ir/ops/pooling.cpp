@@ -2,6 +2,7 @@
 // adaptive_max_pool2d, as torch.nn.functional takes them. The window is read once into the
 // kernels' own Pool2dParams; shapes and checks come from pare/pool_geometry.h, the rule the
 // engine's pool ops apply.
+#include "channel_rules.h"
 #include "families.h"
 #include "layers.h"
 #include "pare/error.h"
@@ -178,13 +179,15 @@ std::vector<OpDefinition> pooling_ops() {
                  .infer = &infer_max_pool,
                  .bind = &bind_max_pool,
                  .lowering = Lowering::pool2d,
-                 .pool2d = &lower_max_pool});
+                 .pool2d = &lower_max_pool,
+                 .channel_rule = &pool_channels_of});
   ops.push_back({.name = "max_pool2d_with_indices",
                  .family = "pooling",
                  .summary = "2-d max pooling returning (values, int64 indices)",
                  .params = max_pool_params(),
                  .infer = &infer_max_pool,
-                 .bind = &bind_max_pool});
+                 .bind = &bind_max_pool,
+                 .channel_rule = &pool_channels_of});
   ops.push_back({.name = "avg_pool2d",
                  .family = "pooling",
                  .summary = "2-d average pooling",
@@ -198,7 +201,8 @@ std::vector<OpDefinition> pooling_ops() {
                  .infer = &infer_avg_pool,
                  .bind = &bind_avg_pool,
                  .lowering = Lowering::pool2d,
-                 .pool2d = &lower_avg_pool});
+                 .pool2d = &lower_avg_pool,
+                 .channel_rule = &pool_channels_of});
   ops.push_back({.name = "adaptive_avg_pool2d",
                  .family = "pooling",
                  .summary = "2-d adaptive average pooling to output_size",
@@ -207,7 +211,8 @@ std::vector<OpDefinition> pooling_ops() {
                  .infer = &infer_adaptive_pool,
                  .bind = &bind_adaptive_pool,
                  .lowering = Lowering::pool2d,
-                 .pool2d = &lower_adaptive_pool});
+                 .pool2d = &lower_adaptive_pool,
+                 .channel_rule = &pool_channels_of});
   ops.push_back({.name = "adaptive_max_pool2d",
                  .family = "pooling",
                  .summary = "2-d adaptive max pooling to output_size",
@@ -217,7 +222,8 @@ std::vector<OpDefinition> pooling_ops() {
                  .infer = &infer_adaptive_pool,
                  .bind = &bind_adaptive_pool,
                  .lowering = Lowering::pool2d,
-                 .pool2d = &lower_adaptive_pool});
+                 .pool2d = &lower_adaptive_pool,
+                 .channel_rule = &pool_channels_of});
   return ops;
 }
 
@@ -272,6 +278,14 @@ Symbol infer_adaptive_pool2d_layer(const nn::Module& module, const TensorMeta& x
                                           average ? "adaptive_avg_pool2d" : "adaptive_max_pool2d"));
 }
 
+ChannelRule pool_layer_channels(const nn::Module& module, const std::vector<Symbol>& args,
+                                const Symbol&) {
+  ChannelRule rule;
+  window_channels(rule, ChannelTensor::input(0), single_input(args, module).shape,
+                  ChannelTensor::output(), module.type_name());
+  return rule;
+}
+
 }  // namespace
 
 std::vector<LayerDefinition> pooling_layers() {
@@ -280,23 +294,27 @@ std::vector<LayerDefinition> pooling_layers() {
                     .kind = nn::ModuleKind::max_pool2d,
                     .attributes = {"kernel_size", "stride", "padding", "dilation", "ceil_mode"},
                     .factory = &build_max_pool2d,
-                    .infer = &unary_layer<&infer_pool2d_layer<true>>});
+                    .infer = &unary_layer<&infer_pool2d_layer<true>>,
+                    .channel_rule = &pool_layer_channels});
   layers.push_back(
       {.type_name = "AvgPool2d",
        .kind = nn::ModuleKind::avg_pool2d,
        .attributes = {"kernel_size", "stride", "padding", "ceil_mode", "count_include_pad"},
        .factory = &build_avg_pool2d,
-       .infer = &unary_layer<&infer_pool2d_layer<false>>});
+       .infer = &unary_layer<&infer_pool2d_layer<false>>,
+       .channel_rule = &pool_layer_channels});
   layers.push_back({.type_name = "AdaptiveAvgPool2d",
                     .kind = nn::ModuleKind::adaptive_avg_pool2d,
                     .attributes = {"output_size"},
                     .factory = &build_adaptive_avg_pool2d,
-                    .infer = &unary_layer<&infer_adaptive_pool2d_layer<true>>});
+                    .infer = &unary_layer<&infer_adaptive_pool2d_layer<true>>,
+                    .channel_rule = &pool_layer_channels});
   layers.push_back({.type_name = "AdaptiveMaxPool2d",
                     .kind = nn::ModuleKind::adaptive_max_pool2d,
                     .attributes = {"output_size"},
                     .factory = &build_adaptive_max_pool2d,
-                    .infer = &unary_layer<&infer_adaptive_pool2d_layer<false>>});
+                    .infer = &unary_layer<&infer_adaptive_pool2d_layer<false>>,
+                    .channel_rule = &pool_layer_channels});
   return layers;
 }
 

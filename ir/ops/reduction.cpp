@@ -6,6 +6,7 @@
 #include <algorithm>
 #include <cmath>
 
+#include "channel_rules.h"
 #include "families.h"
 #include "pare/error.h"
 #include "shape_rules.h"
@@ -195,6 +196,58 @@ FunctionKernel bind_arg_extreme(const OpCall& call) {
   };
 }
 
+// ---- Channel rules ----
+
+// The reductions: the axes a call reduces stop there (sum and mean end a group: the result no
+// longer has the axis; norm, var, max, min and the arg reductions block it: every output depends
+// on every index), the others are the same as the output's.
+ChannelRule reduction_channels(const OpCall& call, const Symbol& output) {
+  if (call.target() == "max" || call.target() == "min") {
+    if (is_elementwise_extreme(call)) return elementwise_channels(call, output);
+  }
+  ChannelRule rule;
+  const Shape& shape = call.tensor(0).shape;
+  const int64_t rank = static_cast<int64_t>(shape.size());
+  const bool over_dims = call.target() == "sum" || call.target() == "mean" ||
+                         call.target() == "norm" || call.target() == "var";
+  Shape dims = over_dims ? reduction_dims(call) : Shape{};
+  if (!over_dims && call.has("dim")) dims = {call.integer("dim")};
+  const bool keepdim = (over_dims || call.has("dim")) && call.flag("keepdim");
+  std::vector<bool> reduced(rank, dims.empty());
+  for (int64_t dim : dims)
+    if (rank > 0) reduced[wrap_dim(dim, rank, call.target().c_str())] = true;
+  const bool ends = call.target() == "sum" || call.target() == "mean";
+  std::vector<ChannelTensor> outputs;
+  if (output.is_tensor()) {
+    outputs.push_back(ChannelTensor::output());
+  } else {
+    for (size_t item = 0; item < output.items.size(); ++item)
+      outputs.push_back(ChannelTensor::output(static_cast<int64_t>(item)));
+  }
+  int64_t out_axis = 0;
+  for (int64_t axis = 0; axis < rank; ++axis) {
+    if (!reduced[axis]) {
+      for (const ChannelTensor& out : outputs)
+        rule.same({ChannelTensor::input(0), axis}, {out, out_axis});
+      ++out_axis;
+      continue;
+    }
+    if (ends) {
+      rule.reduce({ChannelTensor::input(0), axis},
+                  str_cat(call.target(), " over axis ", axis, ": the group ends here"));
+    } else {
+      rule.block({ChannelTensor::input(0), axis},
+                 str_cat(call.target(), " over axis ", axis,
+                         ": every output depends on every index of it"));
+    }
+    if (keepdim) {
+      for (const ChannelTensor& out : outputs) rule.broadcast({out, out_axis});
+      ++out_axis;
+    }
+  }
+  return rule;
+}
+
 OpParam input() { return required_param("input", Type::tensor, 0); }
 OpParam keepdim(int position) { return param("keepdim", Type::boolean, position, false); }
 
@@ -205,7 +258,8 @@ OpDefinition reduction(std::string name, std::string summary, std::vector<OpPara
           .summary = std::move(summary),
           .params = std::move(params),
           .infer = infer,
-          .bind = bind};
+          .bind = bind,
+          .channel_rule = &reduction_channels};
 }
 
 }  // namespace

@@ -3,7 +3,9 @@
 // the checks of the Tensor method it runs (tensor.cpp), on shapes.
 #include <algorithm>
 #include <limits>
+#include <numeric>
 
+#include "channel_rules.h"
 #include "families.h"
 #include "layers.h"
 #include "pare/error.h"
@@ -253,6 +255,79 @@ FunctionKernel bind_contiguous(const OpCall& call) {
   return [](const std::vector<Value>& args) { return Value(tensor_at(args, 0).contiguous()); };
 }
 
+// ---- Channel rules ----
+
+// transpose, t and permute move axes: output axis k is input axis order[k].
+ChannelRule remap_channels(const Shape& order) {
+  ChannelRule rule;
+  for (size_t k = 0; k < order.size(); ++k)
+    rule.same({ChannelTensor::input(0), order[k]},
+              {ChannelTensor::output(), static_cast<int64_t>(k)});
+  return rule;
+}
+
+Shape identity_order(const OpCall& call) {
+  Shape order(call.tensor(0).shape.size());
+  std::iota(order.begin(), order.end(), 0);
+  return order;
+}
+
+ChannelRule transpose_channels(const OpCall& call, const Symbol&) {
+  Shape order = identity_order(call);
+  const int64_t rank = static_cast<int64_t>(order.size());
+  if (rank > 0)
+    std::swap(order[wrap_dim(call.integer("dim0"), rank, "transpose")],
+              order[wrap_dim(call.integer("dim1"), rank, "transpose")]);
+  return remap_channels(order);
+}
+
+ChannelRule t_channels(const OpCall& call, const Symbol&) {
+  Shape order = identity_order(call);
+  if (order.size() == 2) std::swap(order[0], order[1]);
+  return remap_channels(order);
+}
+
+ChannelRule permute_channels(const OpCall& call, const Symbol&) {
+  const int64_t rank = static_cast<int64_t>(call.tensor(0).shape.size());
+  Shape order;
+  for (int64_t dim : call.ints_or_varargs("dims")) order.push_back(wrap_dim(dim, rank, "permute"));
+  return remap_channels(order);
+}
+
+// select, slice and narrow keep part of axis `dim` (select drops it): that axis blocks, unless a
+// slice keeps all of it; the other axes are the same.
+ChannelRule part_channels(const OpCall& call, const Symbol& output, int64_t dim, bool drops) {
+  ChannelRule rule;
+  const Shape& shape = call.tensor(0).shape;
+  const int64_t rank = static_cast<int64_t>(shape.size());
+  if (rank == 0) return rule;
+  const int64_t d = wrap_dim(dim, rank, call.target().c_str());
+  const ChannelTensor input = ChannelTensor::input(0);
+  const ChannelTensor out = ChannelTensor::output();
+  for (int64_t axis = 0; axis < rank; ++axis) {
+    if (axis != d) {
+      rule.same({input, axis}, {out, axis < d || !drops ? axis : axis - 1});
+    } else if (!drops && output.meta.shape[d] == shape[d]) {
+      rule.same({input, axis}, {out, axis});
+    } else {
+      const std::string reason =
+          str_cat(call.target(), ": keeps part of axis ", d, " of ", shape,
+                  ", so indices removed there would shift the part it keeps");
+      rule.block({input, axis}, reason);
+      if (!drops) rule.block({out, axis}, reason);
+    }
+  }
+  return rule;
+}
+
+ChannelRule select_channels(const OpCall& call, const Symbol& output) {
+  return part_channels(call, output, call.integer("dim"), true);
+}
+
+ChannelRule slice_channels(const OpCall& call, const Symbol& output) {
+  return part_channels(call, output, call.integer("dim"), false);
+}
+
 OpParam input() { return required_param("input", Type::tensor, 0); }
 
 }  // namespace
@@ -266,7 +341,8 @@ std::vector<OpDefinition> shape_ops() {
                             param("end_dim", Type::integer, 2, -1)},
                  .infer = &infer_flatten,
                  .bind = &bind_flatten,
-                 .lowering = Lowering::alias});
+                 .lowering = Lowering::alias,
+                 .channel_rule = &reshape_channels_of});
   ops.push_back({.name = "reshape",
                  .family = "shape",
                  .summary = "the same elements in a new shape (one size may be -1)",
@@ -274,7 +350,8 @@ std::vector<OpDefinition> shape_ops() {
                             param("size", Type::integers, kKeywordOnly)},
                  .infer = &infer_reshape,
                  .bind = &bind_reshape,
-                 .lowering = Lowering::alias});
+                 .lowering = Lowering::alias,
+                 .channel_rule = &reshape_channels_of});
   ops.push_back({.name = "view",
                  .family = "shape",
                  .summary = "reshape, as Tensor.view records it",
@@ -282,33 +359,38 @@ std::vector<OpDefinition> shape_ops() {
                             param("shape", Type::integers, kKeywordOnly)},
                  .infer = &infer_reshape,
                  .bind = &bind_reshape,
-                 .lowering = Lowering::alias});
+                 .lowering = Lowering::alias,
+                 .channel_rule = &reshape_channels_of});
   ops.push_back({.name = "transpose",
                  .family = "shape",
                  .summary = "swaps dims dim0 and dim1 (a view)",
                  .params = {input(), required_param("dim0", Type::integer, 1),
                             required_param("dim1", Type::integer, 2)},
                  .infer = &infer_transpose,
-                 .bind = &bind_transpose});
+                 .bind = &bind_transpose,
+                 .channel_rule = &transpose_channels});
   ops.push_back({.name = "t",
                  .family = "shape",
                  .summary = "transposes a tensor of rank <= 2",
                  .params = {input()},
                  .infer = &infer_t,
-                 .bind = &bind_t});
+                 .bind = &bind_t,
+                 .channel_rule = &t_channels});
   ops.push_back({.name = "permute",
                  .family = "shape",
                  .summary = "reorders the dims (a view)",
                  .params = {input(), required_param("dims", Type::integers, 1)},
                  .infer = &infer_permute,
-                 .bind = &bind_permute});
+                 .bind = &bind_permute,
+                 .channel_rule = &permute_channels});
   ops.push_back({.name = "select",
                  .family = "shape",
                  .summary = "the slice at `index` along dim, with dim removed (a view)",
                  .params = {input(), required_param("dim", Type::integer, 1),
                             required_param("index", Type::integer, 2)},
                  .infer = &infer_select,
-                 .bind = &bind_select});
+                 .bind = &bind_select,
+                 .channel_rule = &select_channels});
   ops.push_back(
       {.name = "slice",
        .family = "shape",
@@ -317,7 +399,8 @@ std::vector<OpDefinition> shape_ops() {
                   param("start", Type::optional_integer, 2),
                   param("end", Type::optional_integer, 3), param("step", Type::integer, 4, 1)},
        .infer = &infer_slice,
-       .bind = &bind_slice});
+       .bind = &bind_slice,
+       .channel_rule = &slice_channels});
   ops.push_back({.name = "narrow",
                  .family = "shape",
                  .summary = "`length` elements from `start` along dim (a view)",
@@ -325,26 +408,30 @@ std::vector<OpDefinition> shape_ops() {
                             required_param("start", Type::integer, 2),
                             required_param("length", Type::integer, 3)},
                  .infer = &infer_narrow,
-                 .bind = &bind_narrow});
+                 .bind = &bind_narrow,
+                 .channel_rule = &slice_channels});
   ops.push_back({.name = "squeeze",
                  .family = "shape",
                  .summary = "removes size-1 dims (only `dim`, when given)",
                  .params = {input(), param("dim", Type::optional_integer, 1)},
                  .infer = &infer_squeeze,
-                 .bind = &bind_squeeze});
+                 .bind = &bind_squeeze,
+                 .channel_rule = &reshape_channels_of});
   ops.push_back({.name = "unsqueeze",
                  .family = "shape",
                  .summary = "inserts a size-1 dim at dim",
                  .params = {input(), required_param("dim", Type::integer, 1)},
                  .infer = &infer_unsqueeze,
-                 .bind = &bind_unsqueeze});
+                 .bind = &bind_unsqueeze,
+                 .channel_rule = &reshape_channels_of});
   ops.push_back({.name = "contiguous",
                  .family = "shape",
                  .summary = "the tensor in contiguous memory (a copy only when needed)",
                  .params = {input()},
                  .infer = &infer_contiguous,
                  .bind = &bind_contiguous,
-                 .lowering = Lowering::alias});
+                 .lowering = Lowering::alias,
+                 .channel_rule = &reshape_channels_of});
   return ops;
 }
 
@@ -367,6 +454,14 @@ Symbol infer_identity_layer(const nn::Module&, const TensorMeta& x) {
   return Symbol::of(x.shape, x.dtype);
 }
 
+ChannelRule flatten_layer_channels(const nn::Module& module, const std::vector<Symbol>& args,
+                                   const Symbol& output) {
+  ChannelRule rule;
+  reshape_channels(rule, ChannelTensor::input(0), single_input(args, module).shape,
+                   ChannelTensor::output(), output.meta.shape, "Flatten");
+  return rule;
+}
+
 }  // namespace
 
 std::vector<LayerDefinition> shape_layers() {
@@ -375,12 +470,14 @@ std::vector<LayerDefinition> shape_layers() {
                     .kind = nn::ModuleKind::flatten,
                     .attributes = {"start_dim", "end_dim"},
                     .factory = &build_flatten,
-                    .infer = &unary_layer<&infer_flatten_layer>});
+                    .infer = &unary_layer<&infer_flatten_layer>,
+                    .channel_rule = &flatten_layer_channels});
   layers.push_back({.type_name = "Identity",
                     .kind = nn::ModuleKind::identity,
                     .attributes = {},
                     .factory = &build_without_attributes<nn::IdentityImpl>,
-                    .infer = &unary_layer<&infer_identity_layer>});
+                    .infer = &unary_layer<&infer_identity_layer>,
+                    .channel_rule = &elementwise_layer_channels});
   return layers;
 }
 

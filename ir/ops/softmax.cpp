@@ -1,5 +1,6 @@
 // softmax and log_softmax along `dim`, with torch.nn.functional's signature; pare needs the dim
 // given (torch's implicit choice for None is deprecated) and computes in the input's dtype.
+#include "channel_rules.h"
 #include "families.h"
 #include "pare/error.h"
 #include "pare/functional.h"
@@ -33,6 +34,25 @@ FunctionKernel bind_softmax(const OpCall& call) {
   };
 }
 
+// softmax along `dim` mixes every index of that axis: it blocks; the other axes are the same.
+ChannelRule softmax_channels(const OpCall& call, const Symbol& output) {
+  ChannelRule rule;
+  const int64_t rank = static_cast<int64_t>(output.meta.shape.size());
+  if (rank == 0) return rule;
+  const int64_t d = wrap_dim(softmax_dim(call), rank, call.target().c_str());
+  for (int64_t axis = 0; axis < rank; ++axis) {
+    if (axis != d) {
+      rule.same({ChannelTensor::input(0), axis}, {ChannelTensor::output(), axis});
+      continue;
+    }
+    const std::string reason = str_cat(call.target(), " over dim ", d,
+                                       ": every output depends on every index of that axis");
+    rule.block({ChannelTensor::input(0), axis}, reason)
+        .block({ChannelTensor::output(), axis}, reason);
+  }
+  return rule;
+}
+
 OpDefinition softmax_definition(std::string name, std::string summary) {
   return {
       .name = std::move(name),
@@ -41,7 +61,8 @@ OpDefinition softmax_definition(std::string name, std::string summary) {
       .params = {required_param("input", Type::tensor, 0), param("dim", Type::optional_integer, 1),
                  param("dtype", Type::optional_dtype, 3)},
       .infer = &infer_softmax,
-      .bind = &bind_softmax};
+      .bind = &bind_softmax,
+      .channel_rule = &softmax_channels};
 }
 
 }  // namespace

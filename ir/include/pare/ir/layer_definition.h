@@ -52,6 +52,11 @@ struct LayerDefinition {
   Symbol (*infer)(const nn::Module& module, const std::vector<Symbol>& args) = nullptr;
   // The multiply-accumulates of one call on `input` (model_stats.h's convention); nullptr: none.
   int64_t (*macs)(const nn::Module& module, const TensorMeta& input) = nullptr;
+  // How one call of `module` on `args` ties the axes of its inputs, its parameters and buffers
+  // (ChannelTensor::parameter, by state_dict key) and its output (pare/ir/channel_rule.h);
+  // nullptr: no rule, every axis blocks.
+  ChannelRule (*channel_rule)(const nn::Module& module, const std::vector<Symbol>& args,
+                              const Symbol& output) = nullptr;
 };
 
 // Every definition, sorted by type name.

@@ -20,8 +20,8 @@
 //   `alias_when` where only some calls are views and `pool2d` for pools;
 // - `activation`: for the elementwise activations, the function one call computes in kernels'
 //   terms (the compiled path runs or fuses it);
-// - `channel_rule`: how the op couples channels between its inputs and outputs (dependency
-//   groups read it).
+// - `channel_rule`: how the op couples the axes of its inputs and output (pare/ir/channel_rule.h;
+//   dependency groups read it).
 #pragma once
 
 #include <functional>
@@ -31,6 +31,7 @@
 #include <vector>
 
 #include "pare/functional.h"
+#include "pare/ir/channel_rule.h"
 #include "pare/ir/graph.h"
 #include "pare/ir/graph_module.h"
 #include "pare/kernels/activation.h"
@@ -174,10 +175,6 @@ struct Pool2dLowering {
   kernels::Pool2dParams params;  // complete for the call's input shape
 };
 
-// The channel rule: how an op ties the channels of its inputs and output together (dependency
-// groups). `unspecified` until the dependency analysis defines one for the op.
-enum class ChannelRule { unspecified };
-
 struct OpDefinition {
   std::string name;
   std::string family;
@@ -204,7 +201,9 @@ struct OpDefinition {
   // not one fixed function (prelu: a weight tensor; rrelu in training: random slopes). nullptr:
   // the op is not an activation.
   std::optional<kernels::ActivationParams> (*activation)(const OpCall& call) = nullptr;
-  ChannelRule channel_rule = ChannelRule::unspecified;
+  // How one call ties the axes of its tensor inputs to the output's (pare/ir/channel_rule.h),
+  // given the call's symbols and its output; nullptr: no rule, every axis blocks.
+  ChannelRule (*channel_rule)(const OpCall& call, const Symbol& output) = nullptr;
 };
 
 // Every definition, sorted by name.

@@ -13,6 +13,7 @@
 #pragma once
 
 #include "pare/passes/pruning/base_sparsifier.h"
+#include "pare/passes/pruning/dependency_graph.h"
 #include "pare/passes/pruning/patterns.h"
 #include "pare/passes/pruning/prune.h"
 #include "pare/passes/pruning/prune_functions.h"
