@@ -1,17 +1,21 @@
 // ActivationModule::activation(): for every activation module, with its defaults and with other
 // arguments, the kernels' activation with the params it reports computes what forward() computes;
-// PReLU (a learnt weight) and RReLU in training report none. activation_module_type_names() names
-// each module once.
+// PReLU (a learnt weight) and RReLU in training report none. ActivationModule's own forward reports
+// the function with config() as its arguments, and refuses a class that is not one fixed function
+// but did not override forward(). The activation layers of the layer
+// definitions (pare/ir/layer_definition.h) are exactly the modules checked here.
 #include <doctest/doctest.h>
 
-#include <algorithm>
 #include <memory>
+#include <set>
 #include <sstream>
 #include <string>
 #include <vector>
 
+#include "pare/ir/layer_definition.h"
 #include "pare/kernels/activation.h"
 #include "pare/pare.h"
+#include "recording_observer.h"
 #include "test_util.h"
 
 namespace {
@@ -86,18 +90,79 @@ TEST_CASE("PReLU and RReLU in training report no one function") {
   CHECK(rrelu->activation()->beta == doctest::Approx(0.3));
 }
 
-TEST_CASE("activation_module_type_names names every activation module once") {
-  const std::vector<std::string>& names = nn::activation_module_type_names();
-  CHECK(names.size() == 21);
-  std::vector<std::string> sorted = names;
-  std::sort(sorted.begin(), sorted.end());
-  CHECK(std::adjacent_find(sorted.begin(), sorted.end()) == sorted.end());
+TEST_CASE("forward() reports its function with config() as the arguments, as the function does") {
+  const Tensor x = pare::testing::random_tensor({2, 5}, 7, -3.0f, 3.0f);
+  for (const auto& module : fixed_activations()) {
+    module->eval();
+    CAPTURE(module->type_name());
+    pare::testing::RecordingObserver recorder;
+    Tensor output;
+    {
+      // forward() called directly, as when the tracer traces a bare layer: its op reports.
+      pare::ObserverGuard guard(&recorder);
+      output = module->forward(x);
+    }
+    REQUIRE(recorder.calls.size() == 1);
+    const pare::testing::RecordingObserver::Call& call = recorder.calls[0];
+    CHECK(call.name == pare::kernels::activation_name(module->activation()->kind));
+    pare::Attrs expected = module->config();
+    if (module->type_name() == "RReLU") expected.push_back({"training", false});
+    CHECK(call.attrs == expected);
+    CHECK(call.input_count == 1);
+    CHECK(call.output_count == 1);
+    // Through the module call instead, only the module reports (no call_function).
+    pare::testing::RecordingObserver module_recorder;
+    Tensor called;
+    {
+      pare::ObserverGuard guard(&module_recorder);
+      called = module->call(x);
+    }
+    CHECK(module_recorder.calls.empty());
+    CHECK(pare::testing::max_abs_diff(called, output) == 0.0);
+  }
+}
+
+namespace {
+
+// A user's activation module that is not one fixed function and forgot to say how it computes.
+class Forgetful : public nn::ActivationModule {
+ public:
+  std::optional<pare::kernels::ActivationParams> activation() const override {
+    return std::nullopt;
+  }
+};
+
+}  // namespace
+
+TEST_CASE("the default forward() refuses a module that is not one fixed function") {
+  auto module = std::make_shared<Forgetful>();
+  const std::string message = pare::testing::error_of([&] { module->forward(pare::ones({2})); });
+  CHECK(pare::testing::contains(message, "Forgetful"));
+  CHECK(pare::testing::contains(message, "override forward()"));
+}
+
+TEST_CASE("the activation layers of the layer definitions are the modules checked here") {
+  // A new activation joins the layer definitions; this fails until it joins fixed_activations().
+  std::set<std::string> defined;
+  size_t count = 0;
+  for (const pare::ir::LayerDefinition* definition : pare::ir::layer_definitions()) {
+    if (definition->kind != nn::ModuleKind::activation &&
+        definition->kind != nn::ModuleKind::prelu) {
+      continue;
+    }
+    defined.insert(definition->type_name);
+    ++count;
+  }
+  CHECK(count == 21);
+  CHECK(defined.size() == count);
   std::vector<std::shared_ptr<nn::ActivationModule>> modules = fixed_activations();
   modules.push_back(nn::PReLU().ptr());
+  std::set<std::string> checked;
   for (const auto& module : modules) {
     CAPTURE(module->type_name());
-    CHECK(std::count(names.begin(), names.end(), module->type_name()) == 1);
+    CHECK(module->kind() ==
+          (module->type_name() == "PReLU" ? nn::ModuleKind::prelu : nn::ModuleKind::activation));
+    checked.insert(module->type_name());
   }
-  CHECK(names.front() == "ReLU");
-  CHECK(names.back() == "GELU");
+  CHECK(checked == defined);
 }

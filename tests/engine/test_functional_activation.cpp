@@ -1,6 +1,7 @@
 // The functional activations: values against PyTorch's formulas evaluated in double here, the
 // gradients PyTorch takes at the kinks, oneDNN (default) against the reference kernels, finite
-// differences, prelu's weight broadcasting and rrelu's training mode, and flatten / reshape.
+// differences, prelu's weight broadcasting and rrelu's training mode, the generic pare::activation
+// they share, and flatten / reshape.
 #include <doctest/doctest.h>
 
 #include <algorithm>
@@ -11,6 +12,7 @@
 
 #include "gradcheck.h"
 #include "pare/pare.h"
+#include "recording_observer.h"
 #include "test_util.h"
 
 namespace {
@@ -274,6 +276,41 @@ TEST_CASE("activation argument errors name the op") {
   CHECK_THROWS_WITH_AS(pare::hardtanh(x, 1.0, -1.0), doctest::Contains("hardtanh"), pare::Error);
   CHECK_THROWS_WITH_AS(pare::relu(pare::tensor(std::vector<int64_t>{1, 2})),
                        doctest::Contains("relu"), pare::Error);
+}
+
+TEST_CASE("pare::activation: the kernels' activation, its gradient, and its report") {
+  using pare::kernels::Activation;
+  const Tensor x = pare::tensor({-2.0f, -0.5f, 0.0f, 1.5f}).requires_grad_();
+  pare::testing::RecordingObserver recorder;
+  Tensor y;
+  {
+    pare::ObserverGuard guard(&recorder);
+    y = pare::activation(x, pare::kernels::activation_params(Activation::leaky_relu, 0.25),
+                         {{"negative_slope", 0.25}});
+  }
+  CHECK(pare::testing::values(y) == std::vector<float>{-0.5f, -0.125f, 0.0f, 1.5f});
+  y.sum().backward();
+  // leaky_relu tests x > 0: the kink takes the slope.
+  CHECK(pare::testing::values(x.grad()) == std::vector<float>{0.25f, 0.25f, 0.25f, 1.0f});
+  REQUIRE(recorder.calls.size() == 1);
+  CHECK(recorder.calls[0].name == "leaky_relu");
+  CHECK(recorder.calls[0].attrs == pare::Attrs{{"negative_slope", 0.25}});
+  CHECK(recorder.calls[0].input_count == 1);
+
+  // Both GELU kinds report as "gelu"; the arguments are the caller's.
+  recorder.calls.clear();
+  {
+    pare::ObserverGuard guard(&recorder);
+    pare::activation(x, pare::kernels::default_activation_params(Activation::gelu_tanh),
+                     {{"approximate", std::string("tanh")}});
+  }
+  REQUIRE(recorder.calls.size() == 1);
+  CHECK(recorder.calls[0].name == "gelu");
+  CHECK(recorder.calls[0].attrs == pare::Attrs{{"approximate", std::string("tanh")}});
+
+  // Out-of-domain numbers are refused with the op's name.
+  CHECK_THROWS_WITH_AS(pare::activation(x, pare::kernels::activation_params(Activation::celu, 0.0)),
+                       doctest::Contains("celu"), pare::Error);
 }
 
 TEST_CASE("prelu broadcasts its weight over dim 1") {

@@ -15,6 +15,8 @@
 #include <tuple>
 #include <vector>
 
+#include "pare/kernels/activation.h"
+#include "pare/observer.h"
 #include "pare/tensor.h"
 
 namespace pare {
@@ -36,29 +38,87 @@ struct IntPair {
 void set_reference_kernels(bool use_reference);
 bool reference_kernels_enabled();
 
-// Activations (the 21 of docs/pruning.md).
-Tensor relu(const Tensor& x);
+// An elementwise activation of the kernels (pare/kernels/activation.h), differentiable, and
+// reported to the tracer as the call_function kernels::activation_name(params.kind) ("relu",
+// "leaky_relu", ...) with `arguments` as its keyword arguments: torch.nn.functional's names for
+// the numbers in `params`, which that op's definition (ir/ops/activations.cpp) reads back when the
+// tracer binds the node. The activations below that are one fixed function are each one call of
+// it; a new activation with a kernel needs no code of its own here beyond such a line.
+//
+//   using pare::kernels::Activation;
+//   Tensor y = pare::activation(x, pare::kernels::activation_params(Activation::elu, 0.5),
+//                               {{"alpha", 0.5}});  // pare::elu(x, 0.5)
+//   Tensor z = pare::activation(x, pare::kernels::default_activation_params(Activation::silu));
+Tensor activation(const Tensor& x, const kernels::ActivationParams& params,
+                  const Attrs& arguments = {});
+
+// The activations (the 21 of docs/pruning.md), with torch.nn.functional's names and arguments.
+inline Tensor relu(const Tensor& x) {
+  return activation(x, kernels::default_activation_params(kernels::Activation::relu));
+}
+// A random slope per element from [lower, upper) when training,, the slope (lower + upper) / 2
+// otherwise.
 Tensor rrelu(const Tensor& x, double lower = 1.0 / 8.0, double upper = 1.0 / 3.0,
              bool training = false);
-Tensor hardtanh(const Tensor& x, double min_val = -1.0, double max_val = 1.0);
-Tensor relu6(const Tensor& x);
-Tensor sigmoid(const Tensor& x);
-Tensor hardsigmoid(const Tensor& x);
-Tensor tanh(const Tensor& x);
-Tensor silu(const Tensor& x);
-Tensor mish(const Tensor& x);
-Tensor hardswish(const Tensor& x);
-Tensor elu(const Tensor& x, double alpha = 1.0);
-Tensor celu(const Tensor& x, double alpha = 1.0);
-Tensor selu(const Tensor& x);
-Tensor hardshrink(const Tensor& x, double lambd = 0.5);
-Tensor leaky_relu(const Tensor& x, double negative_slope = 0.01);
-Tensor logsigmoid(const Tensor& x);
-Tensor softplus(const Tensor& x, double beta = 1.0, double threshold = 20.0);
+inline Tensor hardtanh(const Tensor& x, double min_val = -1.0, double max_val = 1.0) {
+  return activation(x, kernels::activation_params(kernels::Activation::hardtanh, min_val, max_val),
+                    {{"min_val", min_val}, {"max_val", max_val}});
+}
+inline Tensor relu6(const Tensor& x) {
+  return activation(x, kernels::default_activation_params(kernels::Activation::relu6));
+}
+inline Tensor sigmoid(const Tensor& x) {
+  return activation(x, kernels::default_activation_params(kernels::Activation::sigmoid));
+}
+inline Tensor hardsigmoid(const Tensor& x) {
+  return activation(x, kernels::default_activation_params(kernels::Activation::hardsigmoid));
+}
+inline Tensor tanh(const Tensor& x) {
+  return activation(x, kernels::default_activation_params(kernels::Activation::tanh));
+}
+inline Tensor silu(const Tensor& x) {
+  return activation(x, kernels::default_activation_params(kernels::Activation::silu));
+}
+inline Tensor mish(const Tensor& x) {
+  return activation(x, kernels::default_activation_params(kernels::Activation::mish));
+}
+inline Tensor hardswish(const Tensor& x) {
+  return activation(x, kernels::default_activation_params(kernels::Activation::hardswish));
+}
+inline Tensor elu(const Tensor& x, double alpha = 1.0) {
+  return activation(x, kernels::activation_params(kernels::Activation::elu, alpha),
+                    {{"alpha", alpha}});
+}
+inline Tensor celu(const Tensor& x, double alpha = 1.0) {
+  return activation(x, kernels::activation_params(kernels::Activation::celu, alpha),
+                    {{"alpha", alpha}});
+}
+inline Tensor selu(const Tensor& x) {
+  return activation(x, kernels::default_activation_params(kernels::Activation::selu));
+}
+inline Tensor hardshrink(const Tensor& x, double lambd = 0.5) {
+  return activation(x, kernels::activation_params(kernels::Activation::hardshrink, lambd),
+                    {{"lambd", lambd}});
+}
+inline Tensor leaky_relu(const Tensor& x, double negative_slope = 0.01) {
+  return activation(x, kernels::activation_params(kernels::Activation::leaky_relu, negative_slope),
+                    {{"negative_slope", negative_slope}});
+}
+inline Tensor logsigmoid(const Tensor& x) {
+  return activation(x, kernels::default_activation_params(kernels::Activation::logsigmoid));
+}
+inline Tensor softplus(const Tensor& x, double beta = 1.0, double threshold = 20.0) {
+  return activation(x, kernels::activation_params(kernels::Activation::softplus, beta, threshold),
+                    {{"beta", beta}, {"threshold", threshold}});
+}
 // weight has 1 or C (= x.size(1)) entries.
 Tensor prelu(const Tensor& x, const Tensor& weight);
-Tensor softsign(const Tensor& x);
-Tensor tanhshrink(const Tensor& x);
+inline Tensor softsign(const Tensor& x) {
+  return activation(x, kernels::default_activation_params(kernels::Activation::softsign));
+}
+inline Tensor tanhshrink(const Tensor& x) {
+  return activation(x, kernels::default_activation_params(kernels::Activation::tanhshrink));
+}
 // approximate: "none" (erf) or "tanh".
 Tensor gelu(const Tensor& x, const std::string& approximate = "none");
 

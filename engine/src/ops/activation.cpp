@@ -1,5 +1,7 @@
-// The 21 activations of docs/pruning.md over kernels/activation.h, with torch.nn.functional's
-// names, arguments and gradients (including the kinks, which the kernels define).
+// The activations of docs/pruning.md over kernels/activation.h, with torch.nn.functional's names,
+// arguments and gradients (including the kinks, which the kernels define): the generic
+// pare::activation, which functional.h's fixed-function activations call inline, and the three
+// that are more than one fixed function (rrelu, prelu, gelu).
 #include "pare/kernels/activation.h"
 
 #include <string>
@@ -18,10 +20,8 @@ namespace pare {
 namespace {
 
 using kernels::Activation;
-using kernels::ActivationParams;
-
-ActivationParams params_for(Activation kind) { return kernels::default_activation_params(kind); }
 using kernels::activation_params;
+using kernels::ActivationParams;
 
 // y = act(x) elementwise, with dx = dy * act'(x) recorded for autograd.
 Tensor activate(const Tensor& x, const ActivationParams& params) {
@@ -44,15 +44,6 @@ Tensor activate(const Tensor& x, const ActivationParams& params) {
     }
     return std::vector<Tensor>{grad_input};
   });
-  return result;
-}
-
-// An activation as a public op: computes it and reports it to the tracer as `name`.
-Tensor reported_activation(const char* name, const Tensor& x, const ActivationParams& params,
-                           const Attrs& attrs = {}) {
-  OpScope scope;
-  Tensor result = activate(x, params);
-  if (scope.should_report()) notify_function(name, {x}, attrs, {result});
   return result;
 }
 
@@ -84,8 +75,13 @@ Tensor rrelu_training(const Tensor& x, double lower, double upper) {
 
 }  // namespace
 
-Tensor relu(const Tensor& x) {
-  return reported_activation("relu", x, params_for(Activation::relu));
+Tensor activation(const Tensor& x, const ActivationParams& params, const Attrs& arguments) {
+  OpScope scope;
+  Tensor result = activate(x, params);
+  if (scope.should_report()) {
+    notify_function(kernels::activation_name(params.kind), {x}, arguments, {result});
+  }
+  return result;
 }
 
 Tensor rrelu(const Tensor& x, double lower, double upper, bool training) {
@@ -97,75 +93,6 @@ Tensor rrelu(const Tensor& x, double lower, double upper, bool training) {
                     {result});
   }
   return result;
-}
-
-Tensor hardtanh(const Tensor& x, double min_val, double max_val) {
-  return reported_activation("hardtanh", x,
-                             activation_params(Activation::hardtanh, min_val, max_val),
-                             {{"min_val", min_val}, {"max_val", max_val}});
-}
-
-Tensor relu6(const Tensor& x) {
-  return reported_activation("relu6", x, params_for(Activation::relu6));
-}
-
-Tensor sigmoid(const Tensor& x) {
-  return reported_activation("sigmoid", x, params_for(Activation::sigmoid));
-}
-
-Tensor hardsigmoid(const Tensor& x) {
-  return reported_activation("hardsigmoid", x, params_for(Activation::hardsigmoid));
-}
-
-Tensor tanh(const Tensor& x) {
-  return reported_activation("tanh", x, params_for(Activation::tanh));
-}
-
-Tensor silu(const Tensor& x) {
-  return reported_activation("silu", x, params_for(Activation::silu));
-}
-
-Tensor mish(const Tensor& x) {
-  return reported_activation("mish", x, params_for(Activation::mish));
-}
-
-Tensor hardswish(const Tensor& x) {
-  return reported_activation("hardswish", x, params_for(Activation::hardswish));
-}
-
-Tensor elu(const Tensor& x, double alpha) {
-  return reported_activation("elu", x, activation_params(Activation::elu, alpha),
-                             {{"alpha", alpha}});
-}
-
-Tensor celu(const Tensor& x, double alpha) {
-  return reported_activation("celu", x, activation_params(Activation::celu, alpha),
-                             {{"alpha", alpha}});
-}
-
-Tensor selu(const Tensor& x) {
-  return reported_activation("selu", x, params_for(Activation::selu));
-}
-
-Tensor hardshrink(const Tensor& x, double lambd) {
-  return reported_activation("hardshrink", x, activation_params(Activation::hardshrink, lambd),
-                             {{"lambd", lambd}});
-}
-
-Tensor leaky_relu(const Tensor& x, double negative_slope) {
-  return reported_activation("leaky_relu", x,
-                             activation_params(Activation::leaky_relu, negative_slope),
-                             {{"negative_slope", negative_slope}});
-}
-
-Tensor logsigmoid(const Tensor& x) {
-  return reported_activation("logsigmoid", x, params_for(Activation::logsigmoid));
-}
-
-Tensor softplus(const Tensor& x, double beta, double threshold) {
-  return reported_activation("softplus", x,
-                             activation_params(Activation::softplus, beta, threshold),
-                             {{"beta", beta}, {"threshold", threshold}});
 }
 
 Tensor prelu(const Tensor& x, const Tensor& weight) {
@@ -209,19 +136,11 @@ Tensor prelu(const Tensor& x, const Tensor& weight) {
   return result;
 }
 
-Tensor softsign(const Tensor& x) {
-  return reported_activation("softsign", x, params_for(Activation::softsign));
-}
-
-Tensor tanhshrink(const Tensor& x) {
-  return reported_activation("tanhshrink", x, params_for(Activation::tanhshrink));
-}
-
 Tensor gelu(const Tensor& x, const std::string& approximate) {
   PARE_CHECK(approximate == "none" || approximate == "tanh",
              "gelu: approximate must be \"none\" or \"tanh\", got \"", approximate, "\"");
   const Activation kind = approximate == "tanh" ? Activation::gelu_tanh : Activation::gelu;
-  return reported_activation("gelu", x, params_for(kind), {{"approximate", approximate}});
+  return activation(x, kernels::default_activation_params(kind), {{"approximate", approximate}});
 }
 
 }  // namespace pare

@@ -5,8 +5,9 @@
 #include <utility>
 
 #include "pare/error.h"
+#include "pare/ir/layer_definition.h"
 #include "pare/ir/op_definition.h"
-#include "pare/nn/activation.h"
+#include "pare/nn/module_kind.h"
 #include "pare/passes/pruning/prune_functions.h"
 
 namespace pare::pruning {
@@ -87,7 +88,18 @@ PatternElement any_of(const std::vector<PatternElement>& elements, const std::st
 }
 
 const std::vector<std::string>& activation_module_types() {
-  return nn::activation_module_type_names();
+  // The layer definitions of the activation kinds: the parameter-free activations and PReLU.
+  static const std::vector<std::string> names = [] {
+    std::vector<std::string> found;
+    for (const ir::LayerDefinition* definition : ir::layer_definitions()) {
+      if (definition->kind == nn::ModuleKind::activation ||
+          definition->kind == nn::ModuleKind::prelu) {
+        found.push_back(definition->type_name);
+      }
+    }
+    return found;
+  }();
+  return names;
 }
 
 const std::vector<std::string>& activation_function_names() {

@@ -1,5 +1,7 @@
-// The 21 activation modules of docs/pruning.md, each a leaf layer around its functional op
-// (functional.h) with PyTorch's arguments, defaults and printing.
+// The 21 activation modules of docs/pruning.md, leaf layers with PyTorch's arguments, defaults
+// and printing. A module that is one fixed function says which (activation(), in kernels' terms)
+// and its constructor arguments (config()); ActivationModule's forward() computes it with
+// pare::activation (functional.h), so such a module is a few inline lines here.
 //
 //   pare::nn::Sequential mlp(pare::nn::Linear(4, 8), pare::nn::ReLU(), pare::nn::Linear(8, 2));
 //   pare::nn::LeakyReLU leaky(0.2);
@@ -13,7 +15,6 @@
 #include <cstdint>
 #include <optional>
 #include <string>
-#include <vector>
 
 #include "pare/kernels/activation.h"
 #include "pare/nn/module.h"
@@ -30,16 +31,18 @@ class ActivationModule : public UnaryModule {
   // compiler can run or fuse it without knowing the module's class; std::nullopt where it is not
   // one fixed function (PReLU: a learnt weight; RReLU in training mode: random slopes).
   virtual std::optional<kernels::ActivationParams> activation() const = 0;
+  // pare::activation(input, *activation(), config()): config() holds the function's keyword
+  // arguments under torch.nn.functional's names, as for every fixed-function activation.
+  // Modules that are not always one fixed function (PReLU, RReLU) override it.
+  Tensor forward(const Tensor& input) override;
   ModuleKind kind() const override;
 };
 
-// The type_name() of every activation module, ReLU ... GELU in docs/pruning.md's order (21 names).
-const std::vector<std::string>& activation_module_type_names();
-
 class ReLUImpl : public ActivationModule {
  public:
-  Tensor forward(const Tensor& input) override;
-  std::optional<kernels::ActivationParams> activation() const override;
+  std::optional<kernels::ActivationParams> activation() const override {
+    return kernels::default_activation_params(kernels::Activation::relu);
+  }
 };
 using ReLU = ModuleHolder<ReLUImpl>;
 
@@ -50,7 +53,7 @@ class RReLUImpl : public ActivationModule {
   explicit RReLUImpl(double lower = 1.0 / 8.0, double upper = 1.0 / 3.0);
   Tensor forward(const Tensor& input) override;
   std::optional<kernels::ActivationParams> activation() const override;
-  Attrs config() const override;
+  Attrs config() const override { return {{"lower", lower_}, {"upper", upper_}}; }
   double lower() const { return lower_; }
   double upper() const { return upper_; }
 
@@ -63,9 +66,10 @@ using RReLU = ModuleHolder<RReLUImpl>;
 class HardtanhImpl : public ActivationModule {
  public:
   explicit HardtanhImpl(double min_val = -1.0, double max_val = 1.0);
-  Tensor forward(const Tensor& input) override;
-  std::optional<kernels::ActivationParams> activation() const override;
-  Attrs config() const override;
+  std::optional<kernels::ActivationParams> activation() const override {
+    return kernels::activation_params(kernels::Activation::hardtanh, min_val_, max_val_);
+  }
+  Attrs config() const override { return {{"min_val", min_val_}, {"max_val", max_val_}}; }
   double min_val() const { return min_val_; }
   double max_val() const { return max_val_; }
 
@@ -77,59 +81,67 @@ using Hardtanh = ModuleHolder<HardtanhImpl>;
 
 class ReLU6Impl : public ActivationModule {
  public:
-  Tensor forward(const Tensor& input) override;
-  std::optional<kernels::ActivationParams> activation() const override;
+  std::optional<kernels::ActivationParams> activation() const override {
+    return kernels::default_activation_params(kernels::Activation::relu6);
+  }
 };
 using ReLU6 = ModuleHolder<ReLU6Impl>;
 
 class SigmoidImpl : public ActivationModule {
  public:
-  Tensor forward(const Tensor& input) override;
-  std::optional<kernels::ActivationParams> activation() const override;
+  std::optional<kernels::ActivationParams> activation() const override {
+    return kernels::default_activation_params(kernels::Activation::sigmoid);
+  }
 };
 using Sigmoid = ModuleHolder<SigmoidImpl>;
 
 class HardsigmoidImpl : public ActivationModule {
  public:
-  Tensor forward(const Tensor& input) override;
-  std::optional<kernels::ActivationParams> activation() const override;
+  std::optional<kernels::ActivationParams> activation() const override {
+    return kernels::default_activation_params(kernels::Activation::hardsigmoid);
+  }
 };
 using Hardsigmoid = ModuleHolder<HardsigmoidImpl>;
 
 class TanhImpl : public ActivationModule {
  public:
-  Tensor forward(const Tensor& input) override;
-  std::optional<kernels::ActivationParams> activation() const override;
+  std::optional<kernels::ActivationParams> activation() const override {
+    return kernels::default_activation_params(kernels::Activation::tanh);
+  }
 };
 using Tanh = ModuleHolder<TanhImpl>;
 
 class SiLUImpl : public ActivationModule {
  public:
-  Tensor forward(const Tensor& input) override;
-  std::optional<kernels::ActivationParams> activation() const override;
+  std::optional<kernels::ActivationParams> activation() const override {
+    return kernels::default_activation_params(kernels::Activation::silu);
+  }
 };
 using SiLU = ModuleHolder<SiLUImpl>;
 
 class MishImpl : public ActivationModule {
  public:
-  Tensor forward(const Tensor& input) override;
-  std::optional<kernels::ActivationParams> activation() const override;
+  std::optional<kernels::ActivationParams> activation() const override {
+    return kernels::default_activation_params(kernels::Activation::mish);
+  }
 };
 using Mish = ModuleHolder<MishImpl>;
 
 class HardswishImpl : public ActivationModule {
  public:
-  Tensor forward(const Tensor& input) override;
-  std::optional<kernels::ActivationParams> activation() const override;
+  std::optional<kernels::ActivationParams> activation() const override {
+    return kernels::default_activation_params(kernels::Activation::hardswish);
+  }
 };
 using Hardswish = ModuleHolder<HardswishImpl>;
 
 class ELUImpl : public ActivationModule {
  public:
   explicit ELUImpl(double alpha = 1.0) : alpha_(alpha) {}
-  Tensor forward(const Tensor& input) override;
-  std::optional<kernels::ActivationParams> activation() const override;
-  Attrs config() const override;
+  std::optional<kernels::ActivationParams> activation() const override {
+    return kernels::activation_params(kernels::Activation::elu, alpha_);
+  }
+  Attrs config() const override { return {{"alpha", alpha_}}; }
   double alpha() const { return alpha_; }
 
  private:
@@ -140,9 +152,10 @@ using ELU = ModuleHolder<ELUImpl>;
 class CELUImpl : public ActivationModule {
  public:
   explicit CELUImpl(double alpha = 1.0);
-  Tensor forward(const Tensor& input) override;
-  std::optional<kernels::ActivationParams> activation() const override;
-  Attrs config() const override;
+  std::optional<kernels::ActivationParams> activation() const override {
+    return kernels::activation_params(kernels::Activation::celu, alpha_);
+  }
+  Attrs config() const override { return {{"alpha", alpha_}}; }
   double alpha() const { return alpha_; }
 
  private:
@@ -152,8 +165,9 @@ using CELU = ModuleHolder<CELUImpl>;
 
 class SELUImpl : public ActivationModule {
  public:
-  Tensor forward(const Tensor& input) override;
-  std::optional<kernels::ActivationParams> activation() const override;
+  std::optional<kernels::ActivationParams> activation() const override {
+    return kernels::default_activation_params(kernels::Activation::selu);
+  }
 };
 using SELU = ModuleHolder<SELUImpl>;
 
@@ -161,9 +175,10 @@ using SELU = ModuleHolder<SELUImpl>;
 class HardshrinkImpl : public ActivationModule {
  public:
   explicit HardshrinkImpl(double lambd = 0.5) : lambd_(lambd) {}
-  Tensor forward(const Tensor& input) override;
-  std::optional<kernels::ActivationParams> activation() const override;
-  Attrs config() const override;
+  std::optional<kernels::ActivationParams> activation() const override {
+    return kernels::activation_params(kernels::Activation::hardshrink, lambd_);
+  }
+  Attrs config() const override { return {{"lambd", lambd_}}; }
   std::string extra_repr() const override;
   double lambd() const { return lambd_; }
 
@@ -175,9 +190,10 @@ using Hardshrink = ModuleHolder<HardshrinkImpl>;
 class LeakyReLUImpl : public ActivationModule {
  public:
   explicit LeakyReLUImpl(double negative_slope = 0.01) : negative_slope_(negative_slope) {}
-  Tensor forward(const Tensor& input) override;
-  std::optional<kernels::ActivationParams> activation() const override;
-  Attrs config() const override;
+  std::optional<kernels::ActivationParams> activation() const override {
+    return kernels::activation_params(kernels::Activation::leaky_relu, negative_slope_);
+  }
+  Attrs config() const override { return {{"negative_slope", negative_slope_}}; }
   double negative_slope() const { return negative_slope_; }
 
  private:
@@ -187,8 +203,9 @@ using LeakyReLU = ModuleHolder<LeakyReLUImpl>;
 
 class LogSigmoidImpl : public ActivationModule {
  public:
-  Tensor forward(const Tensor& input) override;
-  std::optional<kernels::ActivationParams> activation() const override;
+  std::optional<kernels::ActivationParams> activation() const override {
+    return kernels::default_activation_params(kernels::Activation::logsigmoid);
+  }
 };
 using LogSigmoid = ModuleHolder<LogSigmoidImpl>;
 
@@ -197,9 +214,10 @@ class SoftplusImpl : public ActivationModule {
  public:
   explicit SoftplusImpl(double beta = 1.0, double threshold = 20.0)
       : beta_(beta), threshold_(threshold) {}
-  Tensor forward(const Tensor& input) override;
-  std::optional<kernels::ActivationParams> activation() const override;
-  Attrs config() const override;
+  std::optional<kernels::ActivationParams> activation() const override {
+    return kernels::activation_params(kernels::Activation::softplus, beta_, threshold_);
+  }
+  Attrs config() const override { return {{"beta", beta_}, {"threshold", threshold_}}; }
   double beta() const { return beta_; }
   double threshold() const { return threshold_; }
 
@@ -233,15 +251,17 @@ using PReLU = ModuleHolder<PReLUImpl>;
 
 class SoftsignImpl : public ActivationModule {
  public:
-  Tensor forward(const Tensor& input) override;
-  std::optional<kernels::ActivationParams> activation() const override;
+  std::optional<kernels::ActivationParams> activation() const override {
+    return kernels::default_activation_params(kernels::Activation::softsign);
+  }
 };
 using Softsign = ModuleHolder<SoftsignImpl>;
 
 class TanhshrinkImpl : public ActivationModule {
  public:
-  Tensor forward(const Tensor& input) override;
-  std::optional<kernels::ActivationParams> activation() const override;
+  std::optional<kernels::ActivationParams> activation() const override {
+    return kernels::default_activation_params(kernels::Activation::tanhshrink);
+  }
 };
 using Tanhshrink = ModuleHolder<TanhshrinkImpl>;
 
@@ -249,9 +269,11 @@ using Tanhshrink = ModuleHolder<TanhshrinkImpl>;
 class GELUImpl : public ActivationModule {
  public:
   explicit GELUImpl(std::string approximate = "none");
-  Tensor forward(const Tensor& input) override;
-  std::optional<kernels::ActivationParams> activation() const override;
-  Attrs config() const override;
+  std::optional<kernels::ActivationParams> activation() const override {
+    return kernels::default_activation_params(
+        approximate_ == "tanh" ? kernels::Activation::gelu_tanh : kernels::Activation::gelu);
+  }
+  Attrs config() const override { return {{"approximate", approximate_}}; }
   const std::string& approximate() const { return approximate_; }
 
  private:

@@ -59,7 +59,9 @@ PatternElement pool2d();           // MaxPool2d, AvgPool2d, max_pool2d, avg_pool
 PatternElement adaptive_pool2d();  // AdaptiveAvgPool2d, AdaptiveMaxPool2d (and functions)
 PatternElement flatten();          // Flatten, flatten
 
-// The activation names: module type names (ReLU, ..., GELU) and function names (relu, ...).
+// The activation names, read from the definitions: module type names (the layers of kind
+// activation or prelu: CELU, ..., Tanhshrink) and function names (the ops with an activation hook:
+// relu, ...).
 const std::vector<std::string>& activation_module_types();
 const std::vector<std::string>& activation_function_names();
 
