@@ -181,8 +181,8 @@ Tensor Tensor::view(const Shape& shape) const {
 
 Tensor Tensor::reshape(const Shape& shape) const {
   OpScope scope;
-  const Shape resolved = reshape_shape(checked(*this, "reshape").sizes, shape, "reshape");
-  Tensor result = is_contiguous() ? view(resolved) : contiguous().view(resolved);
+  checked(*this, "reshape");
+  Tensor result = is_contiguous() ? view(shape) : contiguous().view(shape);
   if (scope.should_report()) notify_function("reshape", {*this}, {{"shape", shape}}, {result});
   return result;
 }

@@ -40,8 +40,9 @@ Shape wanted_shape(const OpCall& call) {
 
 Symbol infer_reshape(const OpCall& call) {
   const TensorMeta& x = call.tensor(0);
-  // Both targets run as Tensor::reshape (bind_reshape), so both are checked as reshape.
-  return Symbol::of(reshape_shape(x.shape, wanted_shape(call), "reshape"), x.dtype);
+  // Both targets run as Tensor::reshape (bind_reshape), which checks its shape as the view it
+  // makes, so both are checked as view.
+  return Symbol::of(reshape_shape(x.shape, wanted_shape(call), "view"), x.dtype);
 }
 
 // view runs as reshape, as the tracer records Tensor::view: the same result, copied only where

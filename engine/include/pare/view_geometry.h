@@ -3,7 +3,7 @@
 // (tensor.cpp) and the IR's shape rules (ir/ops/shape.cpp) both take them from here, so their
 // checks, messages and sizes are one rule; the methods then lay out strides on the result.
 //
-//   pare::reshape_shape({2, 3, 4}, {4, -1}, "reshape");        // [4, 6]
+//   pare::reshape_shape({2, 3, 4}, {4, -1}, "view");           // [4, 6]
 //   pare::flatten_shape({2, 3, 4, 5}, 1, -1);                   // [2, 60]
 //   pare::permute_geometry({2, 3, 4}, {2, 0, 1}).shape;         // [4, 2, 3]
 //   const pare::SliceGeometry s = pare::slice_geometry({10, 3}, 0, -4, 100, 2);
@@ -15,8 +15,8 @@
 
 namespace pare {
 
-// reshape's (or view's, as `op` says) target with its one -1 resolved; checks that the element
-// counts agree.
+// view's target with its one -1 resolved; checks that the element counts agree. reshape is
+// checked as the view it makes, so its messages name view too.
 Shape reshape_shape(const Shape& shape, const Shape& wanted, const char* op);
 
 // Dims start_dim..end_dim merged into one; a 0-d tensor flattens to [1].
