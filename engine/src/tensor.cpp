@@ -12,6 +12,7 @@
 #include "pare/indexing.h"
 #include "pare/observer.h"
 #include "pare/reduction.h"
+#include "pare/view_geometry.h"
 #include "storage_accounting.h"
 #include "strided_loop.h"
 
@@ -35,30 +36,6 @@ Tensor make_view(const Tensor& base, Shape sizes, Shape strides, int64_t offset)
   impl->dtype = base.impl()->dtype;
   impl->device = base.impl()->device;
   return Tensor(impl);
-}
-
-// Replaces a single -1 in `shape` by the size that makes the element counts agree.
-Shape infer_shape(const Shape& shape, int64_t numel, const char* op) {
-  Shape result = shape;
-  int64_t known = 1;
-  int64_t infer_at = -1;
-  for (size_t i = 0; i < shape.size(); ++i) {
-    if (shape[i] == -1) {
-      PARE_CHECK(infer_at < 0, op, ": only one dimension can be -1, got ", shape);
-      infer_at = static_cast<int64_t>(i);
-    } else {
-      PARE_CHECK(shape[i] >= 0, op, ": invalid size in shape ", shape);
-      known = checked_mul(known, shape[i], op, ": shape ", shape);
-    }
-  }
-  if (infer_at >= 0) {
-    PARE_CHECK(known != 0 && numel % known == 0, op, ": shape ", shape,
-               " is invalid for input of size ", numel);
-    result[infer_at] = numel / known;
-  } else {
-    PARE_CHECK(known == numel, op, ": shape ", shape, " is invalid for input of size ", numel);
-  }
-  return result;
 }
 
 template <typename To, typename From>
@@ -141,13 +118,6 @@ Shape contiguous_strides(const Shape& sizes) {
 
 int64_t shape_numel(const Shape& sizes) { return checked_numel(sizes, "shape_numel"); }
 
-int64_t wrap_dim(int64_t dim, int64_t rank, const char* op) {
-  int64_t effective_rank = std::max<int64_t>(rank, 1);
-  PARE_CHECK(dim >= -effective_rank && dim < effective_rank, op, ": dim ", dim,
-             " is out of range for a tensor of rank ", rank);
-  return dim < 0 ? dim + effective_rank : dim;
-}
-
 std::string to_string(const Shape& shape) { return str_cat(shape); }
 
 const Shape& Tensor::sizes() const { return checked(*this, "sizes").sizes; }
@@ -197,7 +167,7 @@ double Tensor::item_as_double() const {
 Tensor Tensor::view(const Shape& shape) const {
   OpScope scope;
   const TensorImpl& impl = checked(*this, "view");
-  Shape new_sizes = infer_shape(shape, numel(), "view");
+  Shape new_sizes = reshape_shape(impl.sizes, shape, "view");
   PARE_CHECK(is_contiguous(), "view: the tensor of shape ", impl.sizes, " with strides ",
              impl.strides, " is not contiguous; use reshape()");
   Tensor result = make_view(*this, new_sizes, contiguous_strides(new_sizes), impl.offset);
@@ -220,15 +190,14 @@ Tensor Tensor::reshape(const Shape& shape) const {
 Tensor Tensor::transpose(int64_t dim0, int64_t dim1) const {
   OpScope scope;
   const TensorImpl& impl = checked(*this, "transpose");
-  int64_t a = wrap_dim(dim0, dim(), "transpose");
-  int64_t b = wrap_dim(dim1, dim(), "transpose");
+  const TransposeGeometry geometry = transpose_geometry(impl.sizes, dim0, dim1);
+  const int64_t a = geometry.dim0;
+  const int64_t b = geometry.dim1;
   Tensor result = *this;
   if (dim() > 0) {
-    Shape sizes = impl.sizes;
     Shape strides = impl.strides;
-    std::swap(sizes[a], sizes[b]);
     std::swap(strides[a], strides[b]);
-    result = make_view(*this, sizes, strides, impl.offset);
+    result = make_view(*this, geometry.shape, strides, impl.offset);
     autograd::record("transpose", {*this}, {result}, [a, b](const std::vector<Tensor>& grads) {
       return std::vector<Tensor>{grads[0].transpose(a, b)};
     });
@@ -241,7 +210,7 @@ Tensor Tensor::transpose(int64_t dim0, int64_t dim1) const {
 
 Tensor Tensor::t() const {
   OpScope scope;
-  PARE_CHECK(dim() <= 2, "t: expected a tensor of rank <= 2, got shape ", sizes());
+  t_shape(checked(*this, "t").sizes);
   Tensor result = dim() < 2 ? *this : transpose(0, 1);
   if (scope.should_report()) notify_function("t", {*this}, {}, {result});
   return result;
@@ -250,19 +219,14 @@ Tensor Tensor::t() const {
 Tensor Tensor::permute(const Shape& dims) const {
   OpScope scope;
   const TensorImpl& impl = checked(*this, "permute");
-  PARE_CHECK(static_cast<int64_t>(dims.size()) == dim(), "permute: got ", dims.size(),
-             " dims for a tensor of shape ", impl.sizes);
-  Shape sizes(dims.size()), strides(dims.size()), inverse(dims.size());
-  std::vector<bool> seen(dims.size(), false);
+  const PermuteGeometry geometry = permute_geometry(impl.sizes, dims);
+  Shape strides(dims.size()), inverse(dims.size());
   for (size_t i = 0; i < dims.size(); ++i) {
-    int64_t d = wrap_dim(dims[i], dim(), "permute");
-    PARE_CHECK(!seen[d], "permute: dim ", d, " repeated in ", dims);
-    seen[d] = true;
-    sizes[i] = impl.sizes[d];
+    const int64_t d = geometry.dims[i];
     strides[i] = impl.strides[d];
     inverse[d] = static_cast<int64_t>(i);
   }
-  Tensor result = make_view(*this, sizes, strides, impl.offset);
+  Tensor result = make_view(*this, geometry.shape, strides, impl.offset);
   autograd::record("permute", {*this}, {result}, [inverse](const std::vector<Tensor>& grads) {
     return std::vector<Tensor>{grads[0].permute(inverse)};
   });
@@ -272,13 +236,9 @@ Tensor Tensor::permute(const Shape& dims) const {
 
 Tensor Tensor::narrow(int64_t dim, int64_t start, int64_t length) const {
   OpScope scope;
-  PARE_CHECK(length >= 0, "narrow: negative length ", length);
-  int64_t d = wrap_dim(dim, this->dim(), "narrow");
-  int64_t begin = start < 0 ? start + size(d) : start;
-  // Compared as `length <= size - begin` because begin + length can overflow.
-  PARE_CHECK(begin >= 0 && begin <= size(d) && length <= size(d) - begin, "narrow: start ", start,
-             " and length ", length, " are out of bounds for dim ", d, " of shape ", sizes());
-  Tensor result = slice(d, begin, begin + length);
+  const SliceGeometry geometry =
+      narrow_geometry(checked(*this, "narrow").sizes, dim, start, length);
+  Tensor result = slice(geometry.dim, geometry.start, geometry.end);
   if (scope.should_report()) {
     notify_function("narrow", {*this}, {{"dim", dim}, {"start", start}, {"length", length}},
                     {result});
@@ -291,21 +251,14 @@ Tensor Tensor::slice(int64_t dim, int64_t start, int64_t end, int64_t step) cons
   const int64_t given_start = start;  // reported as the caller wrote them
   const int64_t given_end = end;
   const TensorImpl& impl = checked(*this, "slice");
-  PARE_CHECK(this->dim() > 0, "slice: cannot slice a 0-d tensor");
-  PARE_CHECK(step > 0, "slice: step must be positive, got ", step);
-  int64_t d = wrap_dim(dim, this->dim(), "slice");
-  int64_t length = impl.sizes[d];
-  if (start < 0) start += length;
-  if (end < 0) end += length;
-  start = std::clamp<int64_t>(start, 0, length);
-  end = std::clamp<int64_t>(end, start, length);
-  Shape sizes = impl.sizes;
+  const SliceGeometry geometry = slice_geometry(impl.sizes, dim, start, end, step);
+  const int64_t d = geometry.dim;
+  start = geometry.start;
+  end = geometry.end;
   Shape strides = impl.strides;
-  // ceil((end - start) / step), written so that a huge step cannot overflow.
-  sizes[d] = end == start ? 0 : (end - start - 1) / step + 1;
   // The stride of a dim of size 0 or 1 is never used to step, so a huge step need not fit in it.
-  if (sizes[d] > 1) strides[d] = checked_mul(strides[d], step, "slice: step of dim ", d);
-  Tensor result = make_view(*this, sizes, strides, impl.offset + start * impl.strides[d]);
+  if (geometry.shape[d] > 1) strides[d] = checked_mul(strides[d], step, "slice: step of dim ", d);
+  Tensor result = make_view(*this, geometry.shape, strides, impl.offset + start * impl.strides[d]);
   Shape input_shape = impl.sizes;
   DType dtype = impl.dtype;
   autograd::record("slice", {*this}, {result},
@@ -325,16 +278,12 @@ Tensor Tensor::slice(int64_t dim, int64_t start, int64_t end, int64_t step) cons
 Tensor Tensor::select(int64_t dim, int64_t index) const {
   OpScope scope;
   const TensorImpl& impl = checked(*this, "select");
-  PARE_CHECK(this->dim() > 0, "select: cannot select on a 0-d tensor");
-  int64_t d = wrap_dim(dim, this->dim(), "select");
-  int64_t i = index < 0 ? index + impl.sizes[d] : index;
-  PARE_CHECK(i >= 0 && i < impl.sizes[d], "select: index ", index, " is out of range for dim ", d,
-             " of shape ", impl.sizes);
-  Shape sizes = impl.sizes;
+  const SelectGeometry geometry = select_geometry(impl.sizes, dim, index);
+  const int64_t d = geometry.dim;
+  const int64_t i = geometry.index;
   Shape strides = impl.strides;
-  sizes.erase(sizes.begin() + d);
   strides.erase(strides.begin() + d);
-  Tensor result = make_view(*this, sizes, strides, impl.offset + i * impl.strides[d]);
+  Tensor result = make_view(*this, geometry.shape, strides, impl.offset + i * impl.strides[d]);
   Shape input_shape = impl.sizes;
   DType dtype = impl.dtype;
   autograd::record("select", {*this}, {result},
@@ -351,35 +300,22 @@ Tensor Tensor::select(int64_t dim, int64_t index) const {
 
 Tensor Tensor::squeeze() const {
   OpScope scope;
-  Shape shape;
-  for (int64_t size : sizes())
-    if (size != 1) shape.push_back(size);
-  Tensor result = reshape(shape);
+  Tensor result = reshape(squeeze_shape(sizes()));
   if (scope.should_report()) notify_function("squeeze", {*this}, {}, {result});
   return result;
 }
 
 Tensor Tensor::squeeze(int64_t dim) const {
   OpScope scope;
-  Tensor result = *this;
-  if (this->dim() > 0) {
-    int64_t d = wrap_dim(dim, this->dim(), "squeeze");
-    if (size(d) == 1) {
-      Shape shape = sizes();
-      shape.erase(shape.begin() + d);
-      result = reshape(shape);
-    }
-  }
+  const Shape shape = squeeze_shape(sizes(), dim);
+  Tensor result = shape == sizes() ? *this : reshape(shape);
   if (scope.should_report()) notify_function("squeeze", {*this}, {{"dim", dim}}, {result});
   return result;
 }
 
 Tensor Tensor::unsqueeze(int64_t dim) const {
   OpScope scope;
-  int64_t d = wrap_dim(dim, this->dim() + 1, "unsqueeze");
-  Shape shape = sizes();
-  shape.insert(shape.begin() + d, 1);
-  Tensor result = reshape(shape);
+  Tensor result = reshape(unsqueeze_shape(sizes(), dim));
   if (scope.should_report()) notify_function("unsqueeze", {*this}, {{"dim", dim}}, {result});
   return result;
 }
@@ -415,22 +351,7 @@ Tensor Tensor::expand(const Shape& shape) const {
 
 Tensor Tensor::flatten(int64_t start_dim, int64_t end_dim) const {
   OpScope scope;
-  Tensor result;
-  if (dim() == 0) {
-    result = reshape({1});
-  } else {
-    int64_t start = wrap_dim(start_dim, dim(), "flatten");
-    int64_t end = wrap_dim(end_dim, dim(), "flatten");
-    PARE_CHECK(start <= end, "flatten: start_dim ", start_dim, " is after end_dim ", end_dim,
-               " for shape ", sizes());
-    Shape shape(sizes().begin(), sizes().begin() + start);
-    int64_t merged = 1;
-    for (int64_t i = start; i <= end; ++i)
-      merged = checked_mul(merged, size(i), "flatten: shape ", sizes());
-    shape.push_back(merged);
-    shape.insert(shape.end(), sizes().begin() + end + 1, sizes().end());
-    result = reshape(shape);
-  }
+  Tensor result = reshape(flatten_shape(sizes(), start_dim, end_dim));
   if (scope.should_report()) {
     notify_function("flatten", {*this}, {{"start_dim", start_dim}, {"end_dim", end_dim}}, {result});
   }

@@ -1,12 +1,12 @@
 // Selecting: getitem (an element of a tuple, how LSTM, split and max-with-dim results are
-// reached), index_select and masked_fill. The shape rules restate the checks of the engine's ops
-// (indexing.cpp).
+// reached), index_select and masked_fill. The shape rules are the engine's own
+// (pare/indexing_geometry.h); only index values, unknown to shapes, are checked at run time.
 #include "pare/indexing.h"
 
 #include "channel_rules.h"
 #include "families.h"
-#include "pare/elementwise.h"
 #include "pare/error.h"
+#include "pare/indexing_geometry.h"
 
 namespace pare::ir::ops {
 
@@ -61,17 +61,8 @@ size_t index_position(const OpCall& call) {
 Symbol infer_index_select(const OpCall& call) {
   const TensorMeta& x = call.tensor(0);
   const TensorMeta& index = call.tensor(index_position(call));
-  PARE_CHECK(index.dtype == kInt64, "index_select: index must be int64, got ",
-             dtype_name(index.dtype), " of shape ", index.shape);
-  PARE_CHECK(index.shape.size() <= 1, "index_select: index must be 0-d or 1-d, got shape ",
-             index.shape);
-  const int64_t rank = static_cast<int64_t>(x.shape.size());
-  const int64_t d = wrap_dim(call.integer("dim"), rank, "index_select");
-  const int64_t count = shape_numel(index.shape);
-  if (rank == 0) return Symbol::of(index.shape.empty() ? Shape{} : Shape{count}, x.dtype);
-  Shape out = x.shape;
-  out[d] = count;
-  return Symbol::of(out, x.dtype);
+  return Symbol::of(
+      index_select_geometry(x.shape, call.integer("dim"), index.shape, index.dtype).shape, x.dtype);
 }
 
 FunctionKernel bind_index_select(const OpCall& call) {
@@ -86,9 +77,7 @@ FunctionKernel bind_index_select(const OpCall& call) {
 Symbol infer_masked_fill(const OpCall& call) {
   const TensorMeta& x = call.tensor(0);
   const TensorMeta& mask = call.tensor(1);
-  PARE_CHECK(mask.dtype == kBool, "masked_fill: mask must be bool, got ", dtype_name(mask.dtype),
-             " of shape ", mask.shape);
-  return Symbol::of(broadcast_shapes(x.shape, mask.shape, "masked_fill"), x.dtype);
+  return Symbol::of(masked_fill_shape(x.shape, mask.shape, mask.dtype), x.dtype);
 }
 
 FunctionKernel bind_masked_fill(const OpCall& call) {

@@ -6,8 +6,7 @@
 #include "channel_rules.h"
 #include "families.h"
 #include "pare/checked_math.h"
-#include "pare/elementwise.h"
-#include "pare/error.h"
+#include "pare/matmul_geometry.h"
 
 namespace pare::ir::ops {
 
@@ -15,35 +14,17 @@ namespace {
 
 using Type = ParamType;
 
-// The checks and their order are those of the engine's product (linalg.cpp).
+MatrixProduct product_of(const std::string& target) {
+  if (target == "mm") return MatrixProduct::mm;
+  if (target == "bmm") return MatrixProduct::bmm;
+  return MatrixProduct::matmul;
+}
+
 Symbol infer_matmul(const OpCall& call) {
-  const std::string& op = call.target();
   const TensorMeta& a = call.tensor(0);
   const TensorMeta& b = call.tensor(1);
-  const size_t required_rank = op == "mm" ? 2 : op == "bmm" ? 3 : 0;
-  if (required_rank > 0) {
-    PARE_CHECK(a.shape.size() == required_rank && b.shape.size() == required_rank, op,
-               ": expected ", required_rank, "-d tensors, got shapes ", a.shape, " and ", b.shape);
-  }
-  if (op == "bmm") {
-    PARE_CHECK(a.shape[0] == b.shape[0], "bmm: batch sizes differ, got shapes ", a.shape, " and ",
-               b.shape);
-  }
-  PARE_CHECK(a.dtype == kFloat32 && b.dtype == kFloat32, op, ": expected float32 tensors, got ",
-             dtype_name(a.dtype), " ", a.shape, " and ", dtype_name(b.dtype), " ", b.shape);
-  PARE_CHECK(!a.shape.empty() && !b.shape.empty(), op,
-             ": both operands need at least 1 dim, got shapes ", a.shape, " and ", b.shape);
-  const Shape left = a.shape.size() == 1 ? Shape{1, a.shape[0]} : a.shape;
-  const Shape right = b.shape.size() == 1 ? Shape{b.shape[0], 1} : b.shape;
-  const int64_t k_left = left.back();
-  const int64_t k_right = right[right.size() - 2];
-  PARE_CHECK(k_left == k_right, op, ": shapes ", a.shape, " and ", b.shape,
-             " cannot be multiplied (", k_left, " != ", k_right, ")");
-  Shape out = broadcast_shapes(Shape(left.begin(), left.end() - 2),
-                               Shape(right.begin(), right.end() - 2), op.c_str());
-  if (a.shape.size() > 1) out.push_back(left[left.size() - 2]);
-  if (b.shape.size() > 1) out.push_back(right.back());
-  return Symbol::of(out);
+  return Symbol::of(
+      matmul_geometry(product_of(call.target()), a.shape, a.dtype, b.shape, b.dtype).shape);
 }
 
 // Each output element is one dot product of length k (the left operand's last dim): the

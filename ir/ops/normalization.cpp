@@ -8,7 +8,7 @@
 #include "pare/error.h"
 #include "pare/functional.h"
 #include "pare/nn/nn.h"
-#include "shape_rules.h"
+#include "pare/norm_geometry.h"
 
 namespace pare::ir::ops {
 
@@ -27,26 +27,20 @@ std::vector<size_t> layer_norm_slots(const OpCall& call) {
   return slots;
 }
 
+// A tensor slot's meta as the engine's geometry takes it (absent past the slots or for None).
+std::optional<OperandMeta> slot_meta(const OpCall& call, const std::vector<size_t>& slots,
+                                     size_t i) {
+  const TensorMeta* meta = i < slots.size() ? call.optional_tensor(slots[i]) : nullptr;
+  if (meta == nullptr) return std::nullopt;
+  return OperandMeta{meta->shape, meta->dtype};
+}
+
 Symbol infer_layer_norm(const OpCall& call) {
   const Shape normalized_shape = call.ints("normalized_shape");
-  const std::vector<size_t> slots = call.tensor_slots();
-  const TensorMeta& x = call.float_tensor(0);
-  const int64_t feature_dims = static_cast<int64_t>(normalized_shape.size());
-  PARE_CHECK(feature_dims >= 1, "layer_norm: normalized_shape must have at least one dim, got ",
-             normalized_shape);
-  PARE_CHECK(static_cast<int64_t>(x.shape.size()) >= feature_dims &&
-                 Shape(x.shape.end() - feature_dims, x.shape.end()) == normalized_shape,
-             "layer_norm: input of shape ", x.shape, " does not end with normalized_shape ",
-             normalized_shape);
-  const char* roles[] = {"input", "weight", "bias"};
-  for (size_t i = 1; i < slots.size() && i < 3; ++i) {
-    const TensorMeta* parameter = call.optional_tensor(slots[i]);
-    if (parameter == nullptr) continue;
-    require_float(*parameter, "layer_norm", roles[i]);
-    PARE_CHECK(parameter->shape == normalized_shape, "layer_norm: expected ", roles[i],
-               " of shape ", normalized_shape, ", got ", parameter->shape, " for input of shape ",
-               x.shape);
-  }
+  const std::vector<size_t> slots = layer_norm_slots(call);
+  const TensorMeta& x = call.tensor(0);
+  layer_norm_geometry(x.shape, x.dtype, normalized_shape, slot_meta(call, slots, 1),
+                      slot_meta(call, slots, 2), call.number("eps"));
   return Symbol::of(x.shape);
 }
 
@@ -71,9 +65,12 @@ std::vector<size_t> batch_norm_slots(const OpCall& call) {
 
 Symbol infer_batch_norm(const OpCall& call) {
   const std::vector<size_t> slots = batch_norm_slots(call);
-  std::vector<const TensorMeta*> vectors;
-  for (size_t i = 1; i < slots.size(); ++i) vectors.push_back(call.optional_tensor(slots[i]));
-  return Symbol::of(batch_norm_shape(call.tensor(0), vectors, call.flag("training")));
+  const TensorMeta& x = call.tensor(0);
+  batch_norm_geometry(x.shape, x.dtype,
+                      {slot_meta(call, slots, 1), slot_meta(call, slots, 2),
+                       slot_meta(call, slots, 3), slot_meta(call, slots, 4)},
+                      call.flag("training"), call.number("eps"));
+  return Symbol::of(x.shape);
 }
 
 FunctionKernel bind_batch_norm(const OpCall& call) {
@@ -177,22 +174,29 @@ void layer_norm_layout(const AttrReader& attrs, const ExpectTensor& expect) {
   expect({"bias", normalized, kFloat32, why});
 }
 
+// The module's own tensor `name` as the engine's geometry takes it.
+std::optional<OperandMeta> module_operand(const nn::Module& module, const std::string& name) {
+  const std::optional<TensorMeta> meta = tensor_meta_of(module, name);
+  if (!meta) return std::nullopt;
+  return OperandMeta{meta->shape, meta->dtype};
+}
+
+double config_eps(const Attrs& config, const nn::Module& module) {
+  const AttrValue& value = config_value(config, "eps", module);
+  PARE_CHECK(std::holds_alternative<double>(value), module.type_name(),
+             ": config 'eps' is not a number");
+  return std::get<double>(value);
+}
+
+// LayerNorm's forward is layer_norm on its own weight and bias: the same rule.
 Symbol infer_layer_norm_layer(const nn::Module& module, const TensorMeta& x) {
   const Attrs config = module.config();
   const AttrValue& value = config_value(config, "normalized_shape", module);
   PARE_CHECK(std::holds_alternative<std::vector<int64_t>>(value),
              "LayerNorm: config 'normalized_shape' is not a list of integers");
-  const Shape& normalized_shape = std::get<std::vector<int64_t>>(value);
-  const int64_t feature_dims = static_cast<int64_t>(normalized_shape.size());
-  require_float(x, "LayerNorm", "input");
-  PARE_CHECK(static_cast<int64_t>(x.shape.size()) >= feature_dims &&
-                 Shape(x.shape.end() - feature_dims, x.shape.end()) == normalized_shape,
-             "input ", x.shape, " does not end with normalized_shape=", normalized_shape);
-  for (const char* name : {"weight", "bias"}) {
-    const std::optional<TensorMeta> parameter = tensor_meta_of(module, name);
-    PARE_CHECK(!parameter || parameter->shape == normalized_shape, "LayerNorm: expected ", name,
-               " of shape ", normalized_shape, ", got ", parameter->shape);
-  }
+  layer_norm_geometry(x.shape, x.dtype, std::get<std::vector<int64_t>>(value),
+                      module_operand(module, "weight"), module_operand(module, "bias"),
+                      config_eps(config, module));
   return Symbol::of(x.shape);
 }
 
@@ -229,18 +233,20 @@ void batch_norm2d_layout(const AttrReader& attrs, const ExpectTensor& expect) {
 
 Symbol infer_batch_norm2d_layer(const nn::Module& module, const TensorMeta& x) {
   PARE_CHECK(x.shape.size() == 4, "BatchNorm2d: expected a 4-d input, got shape ", x.shape);
-  std::vector<const TensorMeta*> vectors;
-  std::vector<std::optional<TensorMeta>> owned;
-  for (const char* name : {"running_mean", "running_var", "weight", "bias"})
-    owned.push_back(tensor_meta_of(module, name));
-  for (const auto& meta : owned) vectors.push_back(meta ? &*meta : nullptr);
-  for (const TensorMeta* vector : vectors) {
-    PARE_CHECK(vector == nullptr || shape_numel(vector->shape) == x.shape[1], "input ", x.shape,
+  const BatchNormOperands operands = {
+      module_operand(module, "running_mean"), module_operand(module, "running_var"),
+      module_operand(module, "weight"), module_operand(module, "bias")};
+  for (const auto& vector :
+       {operands.running_mean, operands.running_var, operands.weight, operands.bias}) {
+    PARE_CHECK(!vector || shape_numel(vector->shape) == x.shape[1], "input ", x.shape,
                " does not match num_features=", shape_numel(vector->shape),
                " (dim 1 must be the channels)");
   }
-  const bool use_batch_statistics = module.is_training() || vectors[0] == nullptr;
-  return Symbol::of(batch_norm_shape(x, vectors, use_batch_statistics));
+  // BatchNorm2d's forward: without running statistics even evaluation uses the batch's.
+  const bool use_batch_statistics = module.is_training() || !operands.running_mean;
+  batch_norm_geometry(x.shape, x.dtype, operands, use_batch_statistics,
+                      config_eps(module.config(), module));
+  return Symbol::of(x.shape);
 }
 
 // The named tensors `module` holds, as members.

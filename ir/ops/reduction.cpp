@@ -3,13 +3,12 @@
 // elementwise as maximum and minimum), and argmax and argmin.
 #include "pare/reduction.h"
 
-#include <algorithm>
 #include <cmath>
 
 #include "channel_rules.h"
 #include "families.h"
 #include "pare/error.h"
-#include "shape_rules.h"
+#include "pare/reduction_geometry.h"
 
 namespace pare::ir::ops {
 
@@ -35,50 +34,25 @@ double norm_order(const OpCall& call) {
   return name == "fro" ? 2.0 : INFINITY;
 }
 
-// The shape a reduction over `dims` (empty: every dim) leaves, checked as the engine's plan is.
-Shape reduced_shape(const Shape& shape, const Shape& dims, bool keepdim, const std::string& op) {
-  const int64_t rank = static_cast<int64_t>(shape.size());
-  std::vector<bool> reduced(rank, dims.empty());
-  std::vector<bool> seen(std::max<int64_t>(rank, 1), false);
-  for (int64_t dim : dims) {
-    const int64_t wrapped = wrap_dim(dim, rank, op.c_str());
-    PARE_CHECK(!seen[wrapped], op, ": dim ", wrapped, " appears more than once in dims ", dims,
-               " for shape ", shape);
-    seen[wrapped] = true;
-    if (rank > 0) reduced[wrapped] = true;
-  }
-  Shape out;
-  for (int64_t d = 0; d < rank; ++d) {
-    if (!reduced[d]) {
-      out.push_back(shape[d]);
-    } else if (keepdim) {
-      out.push_back(1);
-    }
-  }
-  return out;
-}
-
 Shape reduced_shape(const OpCall& call) {
-  return reduced_shape(call.tensor(0).shape, reduction_dims(call), call.flag("keepdim"),
-                       call.target());
+  return reduction_geometry(call.tensor(0).shape, reduction_dims(call), call.flag("keepdim"),
+                            call.target().c_str())
+      .output_shape;
 }
 
 // sum: integer and bool tensors sum to int64.
 Symbol infer_sum(const OpCall& call) {
   const TensorMeta& x = call.tensor(0);
   const Shape out = reduced_shape(call);
-  return Symbol::of(out, x.dtype == kFloat32 ? kFloat32 : kInt64);
+  return Symbol::of(out, sum_dtype(x.dtype));
 }
 
 // mean, norm and var: float32 only.
 Symbol infer_float_reduction(const OpCall& call) {
   const TensorMeta& x = call.tensor(0);
   const Shape out = reduced_shape(call);
-  require_float(x, call.target(), "tensor");
-  if (call.target() == "norm") {
-    const double p = norm_order(call);
-    PARE_CHECK(p > 0.0, "norm: p must be positive or INFINITY, got ", p, " for shape ", x.shape);
-  }
+  check_float_reduction(x.shape, x.dtype, call.target().c_str());
+  if (call.target() == "norm") check_norm_order(norm_order(call), x.shape);
   return Symbol::of(out);
 }
 
@@ -115,16 +89,7 @@ FunctionKernel bind_var(const OpCall& call) {
 
 // The shape of max / min / argmax / argmin along `dim` (0-d inputs give 0-d results).
 Shape extreme_along_shape(const Shape& shape, int64_t dim, bool keepdim, const std::string& op) {
-  const int64_t d = wrap_dim(dim, static_cast<int64_t>(shape.size()), op.c_str());
-  if (shape.empty()) return {};
-  PARE_CHECK(shape[d] > 0, op, ": cannot reduce dim ", d, " of size 0 in shape ", shape);
-  Shape out = shape;
-  if (keepdim) {
-    out[d] = 1;
-  } else {
-    out.erase(out.begin() + d);
-  }
-  return out;
+  return along_dim_geometry(shape, dim, keepdim, op.c_str()).shape;
 }
 
 // max(a, b) and min(a, b) are maximum and minimum, which take no dim or keepdim.
@@ -144,8 +109,7 @@ Symbol infer_max_or_min(const OpCall& call) {
   if (is_elementwise_extreme(call)) return elementwise_extreme(call).infer(call);
   const TensorMeta& x = call.tensor(0);
   if (!call.has("dim")) {
-    PARE_CHECK(shape_numel(x.shape) > 0, call.target(), ": cannot reduce an empty tensor of shape ",
-               x.shape, "; pass a dim instead");
+    check_whole_extreme(x.shape, call.target().c_str());
     return Symbol::of({}, x.dtype);
   }
   const Shape out =

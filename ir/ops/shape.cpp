@@ -1,17 +1,15 @@
 // The shape functions and tensor methods the tracer records: flatten, reshape / view, transpose,
-// t, permute, select, slice, narrow, squeeze, unsqueeze and contiguous. Each shape rule restates
-// the checks of the Tensor method it runs (tensor.cpp), on shapes.
-#include <algorithm>
+// t, permute, select, slice, narrow, squeeze, unsqueeze and contiguous. Each shape rule is the
+// one its Tensor method runs (pare/view_geometry.h), so both refuse the same calls alike.
 #include <limits>
 #include <numeric>
 
 #include "channel_rules.h"
 #include "families.h"
 #include "layers.h"
-#include "pare/error.h"
 #include "pare/functional.h"
 #include "pare/nn/nn.h"
-#include "shape_rules.h"
+#include "pare/view_geometry.h"
 
 namespace pare::ir::ops {
 
@@ -44,7 +42,9 @@ Shape wanted_shape(const OpCall& call) {
 
 Symbol infer_reshape(const OpCall& call) {
   const TensorMeta& x = call.tensor(0);
-  return Symbol::of(reshape_shape(x.shape, wanted_shape(call)), x.dtype);
+  // Both targets run as Tensor::reshape (bind_reshape), which checks its shape as the view it
+  // makes, so both are checked as view.
+  return Symbol::of(reshape_shape(x.shape, wanted_shape(call), "view"), x.dtype);
 }
 
 // view runs as reshape, as the tracer records Tensor::view: the same result, copied only where
@@ -60,12 +60,8 @@ FunctionKernel bind_reshape(const OpCall& call) {
 
 Symbol infer_transpose(const OpCall& call) {
   const TensorMeta& x = call.tensor(0);
-  const int64_t rank = static_cast<int64_t>(x.shape.size());
-  const int64_t a = wrap_dim(call.integer("dim0"), rank, "transpose");
-  const int64_t b = wrap_dim(call.integer("dim1"), rank, "transpose");
-  Shape out = x.shape;
-  if (rank > 0) std::swap(out[a], out[b]);
-  return Symbol::of(out, x.dtype);
+  return Symbol::of(transpose_geometry(x.shape, call.integer("dim0"), call.integer("dim1")).shape,
+                    x.dtype);
 }
 
 FunctionKernel bind_transpose(const OpCall& call) {
@@ -79,10 +75,7 @@ FunctionKernel bind_transpose(const OpCall& call) {
 
 Symbol infer_t(const OpCall& call) {
   const TensorMeta& x = call.tensor(0);
-  PARE_CHECK(x.shape.size() <= 2, "t: expected a tensor of rank <= 2, got shape ", x.shape);
-  Shape out = x.shape;
-  if (out.size() == 2) std::swap(out[0], out[1]);
-  return Symbol::of(out, x.dtype);
+  return Symbol::of(t_shape(x.shape), x.dtype);
 }
 
 FunctionKernel bind_t(const OpCall& call) {
@@ -92,19 +85,7 @@ FunctionKernel bind_t(const OpCall& call) {
 
 Symbol infer_permute(const OpCall& call) {
   const TensorMeta& x = call.tensor(0);
-  const Shape dims = call.ints_or_varargs("dims");
-  const int64_t rank = static_cast<int64_t>(x.shape.size());
-  PARE_CHECK(static_cast<int64_t>(dims.size()) == rank, "permute: got ", dims.size(),
-             " dims for a tensor of shape ", x.shape);
-  Shape out(dims.size());
-  std::vector<bool> seen(dims.size(), false);
-  for (size_t i = 0; i < dims.size(); ++i) {
-    const int64_t d = wrap_dim(dims[i], rank, "permute");
-    PARE_CHECK(!seen[d], "permute: dim ", d, " repeated in ", dims);
-    seen[d] = true;
-    out[i] = x.shape[d];
-  }
-  return Symbol::of(out, x.dtype);
+  return Symbol::of(permute_geometry(x.shape, call.ints_or_varargs("dims")).shape, x.dtype);
 }
 
 FunctionKernel bind_permute(const OpCall& call) {
@@ -117,16 +98,8 @@ FunctionKernel bind_permute(const OpCall& call) {
 
 Symbol infer_select(const OpCall& call) {
   const TensorMeta& x = call.tensor(0);
-  PARE_CHECK(!x.shape.empty(), "select: cannot select on a 0-d tensor");
-  const int64_t dim = call.integer("dim");
-  const int64_t index = call.integer("index");
-  const int64_t d = wrap_dim(dim, static_cast<int64_t>(x.shape.size()), "select");
-  const int64_t i = index < 0 ? index + x.shape[d] : index;
-  PARE_CHECK(i >= 0 && i < x.shape[d], "select: index ", index, " is out of range for dim ", d,
-             " of shape ", x.shape);
-  Shape out = x.shape;
-  out.erase(out.begin() + d);
-  return Symbol::of(out, x.dtype);
+  return Symbol::of(select_geometry(x.shape, call.integer("dim"), call.integer("index")).shape,
+                    x.dtype);
 }
 
 FunctionKernel bind_select(const OpCall& call) {
@@ -136,20 +109,6 @@ FunctionKernel bind_select(const OpCall& call) {
   return [dim, index](const std::vector<Value>& args) {
     return Value(tensor_at(args, 0).select(dim, index));
   };
-}
-
-Shape slice_shape(const Shape& shape, int64_t dim, int64_t start, int64_t end, int64_t step) {
-  PARE_CHECK(!shape.empty(), "slice: cannot slice a 0-d tensor");
-  PARE_CHECK(step > 0, "slice: step must be positive, got ", step);
-  const int64_t d = wrap_dim(dim, static_cast<int64_t>(shape.size()), "slice");
-  const int64_t length = shape[d];
-  if (start < 0) start += length;
-  if (end < 0) end += length;
-  start = std::clamp<int64_t>(start, 0, length);
-  end = std::clamp<int64_t>(end, start, length);
-  Shape out = shape;
-  out[d] = end == start ? 0 : (end - start - 1) / step + 1;  // ceil, without overflow
-  return out;
 }
 
 // slice's bounds; None (torch's default) is the start or the end of the dim.
@@ -166,7 +125,7 @@ SliceBounds slice_bounds(const OpCall& call) {
 Symbol infer_slice(const OpCall& call) {
   const TensorMeta& x = call.tensor(0);
   const SliceBounds b = slice_bounds(call);
-  return Symbol::of(slice_shape(x.shape, b.dim, b.start, b.end, b.step), x.dtype);
+  return Symbol::of(slice_geometry(x.shape, b.dim, b.start, b.end, b.step).shape, x.dtype);
 }
 
 FunctionKernel bind_slice(const OpCall& call) {
@@ -179,17 +138,10 @@ FunctionKernel bind_slice(const OpCall& call) {
 
 Symbol infer_narrow(const OpCall& call) {
   const TensorMeta& x = call.tensor(0);
-  const int64_t dim = call.integer("dim");
-  const int64_t start = call.integer("start");
-  const int64_t length = call.integer("length");
-  PARE_CHECK(length >= 0, "narrow: negative length ", length);
-  const int64_t d = wrap_dim(dim, static_cast<int64_t>(x.shape.size()), "narrow");
-  const int64_t size = x.shape.empty() ? 1 : x.shape[d];
-  const int64_t begin = start < 0 ? start + size : start;
-  // Compared as `length <= size - begin` because begin + length can overflow.
-  PARE_CHECK(begin >= 0 && begin <= size && length <= size - begin, "narrow: start ", start,
-             " and length ", length, " are out of bounds for dim ", d, " of shape ", x.shape);
-  return Symbol::of(slice_shape(x.shape, d, begin, begin + length, 1), x.dtype);
+  return Symbol::of(
+      narrow_geometry(x.shape, call.integer("dim"), call.integer("start"), call.integer("length"))
+          .shape,
+      x.dtype);
 }
 
 FunctionKernel bind_narrow(const OpCall& call) {
@@ -206,18 +158,9 @@ FunctionKernel bind_narrow(const OpCall& call) {
 
 Symbol infer_squeeze(const OpCall& call) {
   const TensorMeta& x = call.tensor(0);
-  Shape out;
-  if (!call.has("dim")) {
-    for (int64_t size : x.shape)
-      if (size != 1) out.push_back(size);
-    return Symbol::of(out, x.dtype);
-  }
-  out = x.shape;
-  if (!out.empty()) {
-    const int64_t d = wrap_dim(call.integer("dim"), static_cast<int64_t>(out.size()), "squeeze");
-    if (out[d] == 1) out.erase(out.begin() + d);
-  }
-  return Symbol::of(out, x.dtype);
+  return Symbol::of(
+      call.has("dim") ? squeeze_shape(x.shape, call.integer("dim")) : squeeze_shape(x.shape),
+      x.dtype);
 }
 
 FunctionKernel bind_squeeze(const OpCall& call) {
@@ -232,11 +175,7 @@ FunctionKernel bind_squeeze(const OpCall& call) {
 
 Symbol infer_unsqueeze(const OpCall& call) {
   const TensorMeta& x = call.tensor(0);
-  const int64_t d =
-      wrap_dim(call.integer("dim"), static_cast<int64_t>(x.shape.size()) + 1, "unsqueeze");
-  Shape out = x.shape;
-  out.insert(out.begin() + d, 1);
-  return Symbol::of(out, x.dtype);
+  return Symbol::of(unsqueeze_shape(x.shape, call.integer("dim")), x.dtype);
 }
 
 FunctionKernel bind_unsqueeze(const OpCall& call) {

@@ -1,9 +1,7 @@
 #include "shape_rules.h"
 
-#include <algorithm>
 #include <cmath>
 
-#include "pare/checked_math.h"
 #include "pare/conv_geometry.h"
 #include "pare/error.h"
 #include "pare/linear_geometry.h"
@@ -63,48 +61,6 @@ Shape adaptive_pool2d_shape(const TensorMeta& x, IntPair output_size, const char
   return pooled_shape(x.shape, output_size.first, output_size.second);
 }
 
-Shape flatten_shape(const Shape& shape, int64_t start_dim, int64_t end_dim) {
-  if (shape.empty()) return {1};
-  const int64_t rank = static_cast<int64_t>(shape.size());
-  const int64_t start = wrap_dim(start_dim, rank, "flatten");
-  const int64_t end = wrap_dim(end_dim, rank, "flatten");
-  PARE_CHECK(start <= end, "flatten: start_dim ", start_dim, " is after end_dim ", end_dim,
-             " for shape ", shape);
-  Shape out(shape.begin(), shape.begin() + start);
-  int64_t merged = 1;
-  for (int64_t i = start; i <= end; ++i)
-    merged = checked_mul(merged, shape[i], "flatten: shape ", shape);
-  out.push_back(merged);
-  out.insert(out.end(), shape.begin() + end + 1, shape.end());
-  return out;
-}
-
-// reshape's target with its -1 resolved.
-Shape reshape_shape(const Shape& shape, const Shape& wanted) {
-  const int64_t numel = shape_numel(shape);
-  Shape out = wanted;
-  int64_t known = 1;
-  int64_t infer_at = -1;
-  for (size_t i = 0; i < wanted.size(); ++i) {
-    if (wanted[i] == -1) {
-      PARE_CHECK(infer_at < 0, "reshape: only one dimension can be -1, got ", wanted);
-      infer_at = static_cast<int64_t>(i);
-    } else {
-      PARE_CHECK(wanted[i] >= 0, "reshape: invalid size in shape ", wanted);
-      known = checked_mul(known, wanted[i], "reshape: shape ", wanted);
-    }
-  }
-  if (infer_at >= 0) {
-    PARE_CHECK(known != 0 && numel % known == 0, "reshape: shape ", wanted,
-               " is invalid for input of size ", numel, " (shape ", shape, ")");
-    out[infer_at] = numel / known;
-  } else {
-    PARE_CHECK(known == numel, "reshape: shape ", wanted, " is invalid for input of size ", numel,
-               " (shape ", shape, ")");
-  }
-  return out;
-}
-
 // The LSTM's (output, h_n, c_n) shapes (functional.h's lstm contract). `weights` holds per layer
 // w_ih, w_hh[, b_ih, b_hh].
 std::vector<Shape> lstm_shapes(const TensorMeta& x, const TensorMeta* h0, const TensorMeta* c0,
@@ -156,34 +112,6 @@ std::vector<Shape> lstm_shapes(const TensorMeta& x, const TensorMeta* h0, const 
     output = batch_first ? Shape{batch, steps, hidden} : Shape{steps, batch, hidden};
   }
   return {output, state, state};
-}
-
-// The channel vectors of batch_norm: running_mean, running_var, weight, bias (any may be absent).
-Shape batch_norm_shape(const TensorMeta& x, const std::vector<const TensorMeta*>& vectors,
-                       bool training) {
-  require_float(x, "batch_norm", "input");
-  PARE_CHECK(x.shape.size() >= 2,
-             "batch_norm: expected an input of rank >= 2 ([N, C, ...]), got shape ", x.shape);
-  const int64_t channels = x.shape[1];
-  const char* roles[] = {"running_mean", "running_var", "weight", "bias"};
-  for (size_t i = 0; i < vectors.size(); ++i) {
-    if (vectors[i] == nullptr) continue;
-    require_float(*vectors[i], "batch_norm", roles[i]);
-    PARE_CHECK(shape_numel(vectors[i]->shape) == channels, "batch_norm: ", roles[i],
-               " should contain ", channels, " elements (the channels of the input of shape ",
-               x.shape, "), got shape ", vectors[i]->shape);
-  }
-  const bool has_mean = vectors.size() > 0 && vectors[0] != nullptr;
-  const bool has_var = vectors.size() > 1 && vectors[1] != nullptr;
-  PARE_CHECK(has_mean == has_var,
-             "batch_norm: running_mean and running_var must be both defined or both undefined");
-  PARE_CHECK(training || has_mean,
-             "batch_norm: running_mean and running_var must be defined in evaluation mode");
-  PARE_CHECK(!training || (channels > 0 && shape_numel(x.shape) / channels > 1),
-             "batch_norm: expected more than 1 value per channel when training, got input of "
-             "shape ",
-             x.shape);
-  return x.shape;
 }
 
 }  // namespace pare::ir::ops

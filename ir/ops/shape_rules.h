@@ -37,18 +37,10 @@ Shape conv2d_shape(const TensorMeta& x, const TensorMeta& weight, const TensorMe
 Shape pool2d_shape(const TensorMeta& x, const kernels::Pool2dParams& window, const char* op);
 Shape adaptive_pool2d_shape(const TensorMeta& x, IntPair output_size, const char* op);
 
-Shape flatten_shape(const Shape& shape, int64_t start_dim, int64_t end_dim);
-// reshape's target with its -1 resolved.
-Shape reshape_shape(const Shape& shape, const Shape& wanted);
-
 // The LSTM's (output, h_n, c_n) shapes (functional.h's lstm contract). `weights` holds per layer
 // w_ih, w_hh[, b_ih, b_hh].
 std::vector<Shape> lstm_shapes(const TensorMeta& x, const TensorMeta* h0, const TensorMeta* c0,
                                const std::vector<TensorMeta>& weights, bool has_biases,
                                int64_t num_layers, bool batch_first);
-
-// The channel vectors of batch_norm: running_mean, running_var, weight, bias (any may be absent).
-Shape batch_norm_shape(const TensorMeta& x, const std::vector<const TensorMeta*>& vectors,
-                       bool training);
 
 }  // namespace pare::ir::ops

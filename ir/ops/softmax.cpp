@@ -4,6 +4,7 @@
 #include "families.h"
 #include "pare/error.h"
 #include "pare/functional.h"
+#include "pare/softmax_geometry.h"
 
 namespace pare::ir::ops {
 
@@ -19,8 +20,8 @@ int64_t softmax_dim(const OpCall& call) {
 }
 
 Symbol infer_softmax(const OpCall& call) {
-  const TensorMeta& x = call.float_tensor(0);
-  wrap_dim(softmax_dim(call), static_cast<int64_t>(x.shape.size()), call.target().c_str());
+  const TensorMeta& x = call.tensor(0);
+  softmax_geometry(x.shape, x.dtype, softmax_dim(call), call.target().c_str());
   return Symbol::of(x.shape);
 }
 

@@ -134,6 +134,9 @@ TEST_CASE("bad shapes, dims and dtypes are pare::Errors naming the op") {
                        pare::Error);
   CHECK_THROWS_WITH_AS(x.select(0, 5), doctest::Contains("select: index 5"), pare::Error);
   CHECK_THROWS_WITH_AS(x.narrow(1, 2, 2), doctest::Contains("narrow"), pare::Error);
+  // A 0-d tensor has no dim to narrow (its size was once read past the end of its sizes).
+  CHECK_THROWS_WITH_AS(pare::scalar_tensor(1.0).narrow(0, 0, 1),
+                       doctest::Contains("narrow: cannot narrow a 0-d tensor"), pare::Error);
   CHECK_THROWS_WITH_AS(x.expand({3, 3}), doctest::Contains("expand: cannot expand shape [2, 3]"),
                        pare::Error);
   CHECK_THROWS_WITH_AS(x.permute({0, 0}), doctest::Contains("permute"), pare::Error);

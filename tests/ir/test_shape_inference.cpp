@@ -67,6 +67,11 @@ struct Builder {
     root->register_parameter(name, value);
     return graph->get_attr(name);
   }
+  // Integer and bool tensors (indices, masks) are buffers, not parameters.
+  Node* buffer(const std::string& name, const Tensor& value) {
+    root->register_buffer(name, value);
+    return graph->get_attr(name);
+  }
   GraphModule finish(Argument output) {
     graph->output(std::move(output));
     GraphModule graph_module(root, graph);
@@ -592,6 +597,351 @@ TEST_CASE("linear and conv2d refusals: the run and inference say the same") {
     if (c.op == "conv2d") kwargs = {{"groups", c.groups}};
     GraphModule gm = b.finish(b.fn(c.op, args, kwargs));
     CHECK_FALSE(check_matches_run_or_both_refuse(gm, random_tensor(c.input, 63), c.op));
+  }
+}
+
+TEST_CASE(
+    "view, reduction, product, norm, softmax and indexing refusals: the run and inference "
+    "say the same") {
+  // Each call is refused by the engine op for the reason `expected` quotes (the engine's own
+  // words); the shape rule shares the op's geometry function, so inference refuses it too, with
+  // the same message.
+  using Make = std::function<Node*(Builder&, Node*)>;
+  struct Refusal {
+    std::string op;  // as the message names it
+    std::string expected;
+    Shape input;
+    Make make;
+    pare::DType dtype = pare::kFloat32;
+  };
+  const auto ints = [](std::vector<int64_t> values) { return Argument(std::move(values)); };
+  const auto weight = [](const Shape& shape) {
+    return [shape](Builder& b, Node* x, const std::string& target) {
+      return b.fn(target, {x, b.parameter("w", random_tensor(shape, 71))});
+    };
+  };
+  const std::vector<Refusal> refusals = {
+      // views and shape functions (pare/view_geometry.h); reshape checks its shape as the view
+      // it makes
+      {"view",
+       "view: shape [4, -1] is invalid for input of size 6",
+       {2, 3},
+       [](Builder& b, Node* x) {
+         return b.fn("reshape", {x, 4, -1});
+       }},
+      {"view",
+       "view: only one dimension can be -1",
+       {2, 3},
+       [](Builder& b, Node* x) {
+         return b.fn("reshape", {x, -1, -1});
+       }},
+      {"view",
+       "view: shape [5] is invalid for input of size 6",
+       {2, 3},
+       [](Builder& b, Node* x) {
+         return b.fn("view", {x, 5});
+       }},
+      {"flatten",
+       "flatten: start_dim 2 is after end_dim 1",
+       {2, 3, 4},
+       [](Builder& b, Node* x) {
+         return b.fn("flatten", {x}, {{"start_dim", 2}, {"end_dim", 1}});
+       }},
+      {"flatten",
+       "flatten: dim 5 is out of range for a tensor of rank 3",
+       {2, 3, 4},
+       [](Builder& b, Node* x) {
+         return b.fn("flatten", {x, 5});
+       }},
+      {"transpose",
+       "transpose: dim 3 is out of range",
+       {2, 3},
+       [](Builder& b, Node* x) {
+         return b.fn("transpose", {x, 0, 3});
+       }},
+      {"t",
+       "t: expected a tensor of rank <= 2, got shape [2, 3, 4]",
+       {2, 3, 4},
+       [](Builder& b, Node* x) { return b.fn("t", {x}); }},
+      {"permute",
+       "permute: dim 0 repeated in [0, -2]",
+       {2, 3},
+       [&](Builder& b, Node* x) {
+         return b.fn("permute", {x}, {{"dims", ints({0, -2})}});
+       }},
+      {"permute",
+       "permute: got 1 dims for a tensor of shape [2, 3]",
+       {2, 3},
+       [&](Builder& b, Node* x) {
+         return b.fn("permute", {x}, {{"dims", ints({1})}});
+       }},
+      {"select",
+       "select: index 3 is out of range for dim 1 of shape [2, 3]",
+       {2, 3},
+       [](Builder& b, Node* x) {
+         return b.fn("select", {x, 1, 3});
+       }},
+      {"select",
+       "select: cannot select on a 0-d tensor",
+       {},
+       [](Builder& b, Node* x) {
+         return b.fn("select", {x, 0, 0});
+       }},
+      {"slice",
+       "slice: step must be positive, got 0",
+       {2, 3},
+       [](Builder& b, Node* x) {
+         return b.fn("slice", {x}, {{"dim", 1}, {"step", 0}});
+       }},
+      {"slice",
+       "slice: cannot slice a 0-d tensor",
+       {},
+       [](Builder& b, Node* x) { return b.fn("slice", {x}); }},
+      {"narrow",
+       "narrow: start 2 and length 2 are out of bounds for dim 1",
+       {2, 3},
+       [](Builder& b, Node* x) {
+         return b.fn("narrow", {x, 1, 2, 2});
+       }},
+      {"narrow",
+       "narrow: negative length -1",
+       {2, 3},
+       [](Builder& b, Node* x) {
+         return b.fn("narrow", {x, 0, 0, -1});
+       }},
+      {"narrow",
+       "narrow: cannot narrow a 0-d tensor",
+       {},
+       [](Builder& b, Node* x) {
+         return b.fn("narrow", {x, 0, 0, 1});
+       }},
+      {"squeeze",
+       "squeeze: dim 5 is out of range",
+       {2, 1},
+       [](Builder& b, Node* x) {
+         return b.fn("squeeze", {x}, {{"dim", 5}});
+       }},
+      {"unsqueeze",
+       "unsqueeze: dim 4 is out of range for a tensor of rank 3",
+       {2, 3},
+       [](Builder& b, Node* x) {
+         return b.fn("unsqueeze", {x, 4});
+       }},
+      // reductions (pare/reduction_geometry.h)
+      {"sum",
+       "sum: dim 0 appears more than once in dims [0, -2] for shape [2, 3]",
+       {2, 3},
+       [&](Builder& b, Node* x) {
+         return b.fn("sum", {x}, {{"dim", ints({0, -2})}});
+       }},
+      {"sum",
+       "sum: dim 2 is out of range",
+       {2, 3},
+       [](Builder& b, Node* x) {
+         return b.fn("sum", {x, 2});
+       }},
+      {"mean",
+       "mean: expected a float32 tensor, got int64 of shape [2, 3]",
+       {2, 3},
+       [](Builder& b, Node* x) { return b.fn("mean", {x}); },
+       pare::kInt64},
+      {"var",
+       "var: expected a float32 tensor, got int64",
+       {2, 3},
+       [&](Builder& b, Node* x) {
+         return b.fn("var", {x}, {{"dim", ints({0})}});
+       },
+       pare::kInt64},
+      {"norm",
+       "norm: p must be positive or INFINITY, got -1",
+       {2, 3},
+       [](Builder& b, Node* x) {
+         return b.fn("norm", {x}, {{"p", -1.0}});
+       }},
+      {"max",
+       "max: cannot reduce dim 1 of size 0 in shape [2, 0]",
+       {2, 0},
+       [](Builder& b, Node* x) {
+         return b.fn("max", {x}, {{"dim", 1}});
+       }},
+      {"min",
+       "min: cannot reduce an empty tensor of shape [0, 3]; pass a dim instead",
+       {0, 3},
+       [](Builder& b, Node* x) { return b.fn("min", {x}); }},
+      {"argmax",
+       "argmax: cannot reduce dim 0 of size 0 in shape [0]",
+       {0},
+       [](Builder& b, Node* x) { return b.fn("argmax", {x}); }},
+      {"argmin",
+       "argmin: dim -3 is out of range",
+       {2, 3},
+       [](Builder& b, Node* x) {
+         return b.fn("argmin", {x}, {{"dim", -3}});
+       }},
+      // matrix products (pare/matmul_geometry.h)
+      {"matmul",
+       "matmul: shapes [2, 3] and [4, 5] cannot be multiplied (3 != 4)",
+       {2, 3},
+       [&](Builder& b, Node* x) {
+         return weight({4, 5})(b, x, "matmul");
+       }},
+      {"matmul",
+       "matmul: batch dims of shapes [2, 3, 4] and [3, 4, 5] do not broadcast",
+       {2, 3, 4},
+       [&](Builder& b, Node* x) {
+         return weight({3, 4, 5})(b, x, "matmul");
+       }},
+      {"matmul",
+       "matmul: expected float32 tensors, got int64 [2, 3] and float32 [3, 4]",
+       {2, 3},
+       [&](Builder& b, Node* x) {
+         return weight({3, 4})(b, x, "matmul");
+       },
+       pare::kInt64},
+      {"matmul",
+       "matmul: both operands need at least 1 dim",
+       {},
+       [&](Builder& b, Node* x) {
+         return weight({3, 4})(b, x, "matmul");
+       }},
+      {"mm",
+       "mm: expected 2-d tensors, got shapes [2, 3, 4] and [4, 5]",
+       {2, 3, 4},
+       [&](Builder& b, Node* x) {
+         return weight({4, 5})(b, x, "mm");
+       }},
+      {"bmm",
+       "bmm: batch sizes differ, got shapes [2, 3, 4] and [3, 4, 5]",
+       {2, 3, 4},
+       [&](Builder& b, Node* x) {
+         return weight({3, 4, 5})(b, x, "bmm");
+       }},
+      // layer_norm and batch_norm (pare/norm_geometry.h), as functions and as modules
+      {"layer_norm",
+       "layer_norm: input of shape [2, 3] does not end with normalized_shape [4]",
+       {2, 3},
+       [&](Builder& b, Node* x) {
+         return b.fn("layer_norm", {x}, {{"normalized_shape", ints({4})}});
+       }},
+      {"layer_norm",
+       "layer_norm: normalized_shape must have at least one dim",
+       {2, 3},
+       [&](Builder& b, Node* x) {
+         return b.fn("layer_norm", {x}, {{"normalized_shape", ints({})}});
+       }},
+      {"layer_norm",
+       "layer_norm: expected weight of shape [4], got [3] for input of shape [2, 4]",
+       {2, 4},
+       [&](Builder& b, Node* x) {
+         return b.fn("layer_norm", {x, b.parameter("w", pare::ones({3}))},
+                     {{"normalized_shape", ints({4})}});
+       }},
+      {"layer_norm",
+       "layer_norm: eps must be non-negative, got -1",
+       {2, 4},
+       [&](Builder& b, Node* x) {
+         return b.fn("layer_norm", {x}, {{"normalized_shape", ints({4})}, {"eps", -1.0}});
+       }},
+      {"layer_norm",
+       "layer_norm: input of shape [2, 3] does not end with normalized_shape [4]",
+       {2, 3},
+       [](Builder& b, Node* x) { return b.layer("ln", nn::LayerNorm(Shape{4}), {x}); }},
+      {"batch_norm",
+       "batch_norm: expected an input of rank >= 2 ([N, C, ...]), got shape [3]",
+       {3},
+       [](Builder& b, Node* x) {
+         return b.fn("batch_norm", {x}, {{"training", true}});
+       }},
+      {"batch_norm",
+       "batch_norm: running_mean should contain 3 elements",
+       {2, 3, 4},
+       [](Builder& b, Node* x) {
+         return b.fn(
+             "batch_norm",
+             {x, b.parameter("mean", pare::zeros({4})), b.parameter("var", pare::ones({4}))},
+             {{"training", false}});
+       }},
+      {"batch_norm",
+       "batch_norm: running_mean and running_var must be defined in evaluation mode",
+       {2, 3},
+       [](Builder& b, Node* x) {
+         return b.fn("batch_norm", {x}, {{"training", false}});
+       }},
+      {"batch_norm",
+       "batch_norm: expected more than 1 value per channel when training",
+       {1, 3},
+       [](Builder& b, Node* x) {
+         return b.fn("batch_norm", {x}, {{"training", true}});
+       }},
+      {"batch_norm",
+       "batch_norm: eps must be non-negative, got -1",
+       {2, 3},
+       [](Builder& b, Node* x) {
+         return b.fn("batch_norm", {x}, {{"training", true}, {"eps", -1.0}});
+       }},
+      {"batch_norm",
+       "batch_norm: eps must be non-negative, got -1",
+       {2, 3, 4, 4},
+       [](Builder& b, Node* x) {
+         return b.layer("bn", nn::BatchNorm2d(nn::BatchNorm2dOptions(3).eps(-1.0)), {x});
+       }},
+      // softmax (pare/softmax_geometry.h)
+      {"softmax",
+       "softmax: dim 2 is out of range for a tensor of rank 2",
+       {2, 3},
+       [](Builder& b, Node* x) {
+         return b.fn("softmax", {x}, {{"dim", 2}});
+       }},
+      {"log_softmax",
+       "log_softmax: expected a float32 input, got int64 of shape [2, 3]",
+       {2, 3},
+       [](Builder& b, Node* x) {
+         return b.fn("log_softmax", {x, 0});
+       },
+       pare::kInt64},
+      // indexing (pare/indexing_geometry.h)
+      {"index_select",
+       "index_select: index must be int64, got float32 of shape [2]",
+       {2, 3},
+       [](Builder& b, Node* x) {
+         return b.fn("index_select", {x, 0, b.parameter("i", pare::zeros({2}))});
+       }},
+      {"index_select",
+       "index_select: index must be 0-d or 1-d, got shape [1, 2]",
+       {2, 3},
+       [](Builder& b, Node* x) {
+         return b.fn("index_select", {x, 0, b.buffer("i", pare::zeros({1, 2}, pare::kInt64))});
+       }},
+      {"index_select",
+       "index_select: dim 2 is out of range for a tensor of rank 2",
+       {2, 3},
+       [](Builder& b, Node* x) {
+         return b.fn("index_select", {x, 2, b.buffer("i", pare::zeros({2}, pare::kInt64))});
+       }},
+      {"masked_fill",
+       "masked_fill: mask must be bool, got float32 of shape [3]",
+       {2, 3},
+       [](Builder& b, Node* x) {
+         return b.fn("masked_fill", {x, b.parameter("m", pare::zeros({3})), 1.0});
+       }},
+      {"masked_fill",
+       "masked_fill: shapes [2, 3] and [4] do not broadcast",
+       {2, 3},
+       [](Builder& b, Node* x) {
+         return b.fn("masked_fill", {x, b.buffer("m", pare::zeros({4}, pare::kBool)), 1.0});
+       }},
+  };
+  for (const Refusal& refusal : refusals) {
+    CAPTURE(refusal.expected);
+    Builder b;
+    Node* x = b.input("x");
+    GraphModule gm = b.finish(refusal.make(b, x));
+    // pare::tensor reads an empty shape as 1-d, so 0-d inputs are made as such.
+    const Tensor input = refusal.input.empty()           ? pare::scalar_tensor(0.5, refusal.dtype)
+                         : refusal.dtype == pare::kInt64 ? random_labels(refusal.input, 72)
+                                                         : random_tensor(refusal.input, 72);
+    CHECK(contains(error_of([&] { gm.forward({input}); }), refusal.expected));
+    CHECK_FALSE(check_matches_run_or_both_refuse(gm, input, refusal.op));
   }
 }
 

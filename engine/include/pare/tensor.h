@@ -17,6 +17,7 @@
 #include <tuple>
 #include <vector>
 
+#include "pare/dim_geometry.h"
 #include "pare/dtype.h"
 #include "pare/error.h"
 
@@ -187,8 +188,6 @@ struct TensorImpl {
 Shape contiguous_strides(const Shape& sizes);
 // Product of sizes (1 for a scalar).
 int64_t shape_numel(const Shape& sizes);
-// Wraps a possibly negative dim into [0, rank); `op` names the caller in the error.
-int64_t wrap_dim(int64_t dim, int64_t rank, const char* op);
 
 std::ostream& operator<<(std::ostream& stream, const Tensor& tensor);
 std::string to_string(const Shape& shape);

@@ -18,6 +18,7 @@
 #include "pare/autograd.h"
 #include "pare/checked_math.h"
 #include "pare/creation.h"
+#include "pare/indexing_geometry.h"
 #include "pare/join_geometry.h"
 #include "pare/observer.h"
 #include "strided_loop.h"
@@ -47,33 +48,18 @@ std::vector<int64_t> checked_indices(const Tensor& index, int64_t limit, int64_t
   return values;
 }
 
-Shape broadcast_two(const Shape& a, const Shape& b, const char* op) {
-  const size_t rank = std::max(a.size(), b.size());
-  Shape result(rank);
-  for (size_t i = 0; i < rank; ++i) {
-    const int64_t size_a = i + a.size() >= rank ? a[i + a.size() - rank] : 1;
-    const int64_t size_b = i + b.size() >= rank ? b[i + b.size() - rank] : 1;
-    PARE_CHECK(size_a == size_b || size_a == 1 || size_b == 1, op, ": shapes ", a, " and ", b,
-               " do not broadcast");
-    result[i] = size_a == 1 ? size_b : size_a;
-  }
-  return result;
-}
-
 Tensor select_indices(const Tensor& x, int64_t dim, const Tensor& index) {
   PARE_CHECK(x.defined(), "index_select: the tensor is undefined");
-  if (x.dim() == 0) {
-    wrap_dim(dim, 0, "index_select");
-    Tensor selected = select_indices(x.reshape({1}), 0, index);
-    return index.dim() == 0 ? selected.reshape({}) : selected;
-  }
-  const int64_t d = wrap_dim(dim, x.dim(), "index_select");
+  PARE_CHECK(index.defined(), "index_select: the index tensor is undefined");
+  const IndexSelectGeometry geometry =
+      index_select_geometry(x.sizes(), dim, index.sizes(), index.dtype());
+  if (x.dim() == 0) return select_indices(x.reshape({1}), 0, index).reshape(geometry.shape);
+  const int64_t d = geometry.dim;
   const int64_t dim_size = x.size(d);
+  // Only the values are left to check: whether they fall within the dim.
   const std::vector<int64_t> indices = checked_indices(index, dim_size, d, "index_select");
   const int64_t count = static_cast<int64_t>(indices.size());
-  Shape result_shape = x.sizes();
-  result_shape[d] = count;
-  Tensor result = empty(result_shape, x.dtype());
+  Tensor result = empty(geometry.shape, x.dtype());
   const Tensor source = x.detach();
   if (source.is_contiguous()) {
     const int64_t outer = product(x.sizes(), 0, d);
@@ -251,9 +237,7 @@ Tensor nonzero(const Tensor& mask) {
 Tensor masked_fill(const Tensor& x, const Tensor& mask, double value) {
   OpScope scope;
   PARE_CHECK(x.defined() && mask.defined(), "masked_fill: a tensor is undefined");
-  PARE_CHECK(mask.dtype() == kBool, "masked_fill: mask must be bool, got ",
-             dtype_name(mask.dtype()), " of shape ", mask.sizes());
-  const Shape result_shape = broadcast_two(x.sizes(), mask.sizes(), "masked_fill");
+  const Shape result_shape = masked_fill_shape(x.sizes(), mask.sizes(), mask.dtype());
   Tensor result = empty(result_shape, x.dtype());
   const Tensor mask_view = mask.detach().expand(result_shape);
   const Tensor x_view = x.detach().expand(result_shape);

@@ -14,6 +14,7 @@
 #include "pare/autograd.h"
 #include "pare/creation.h"
 #include "pare/kernels/matmul.h"
+#include "pare/matmul_geometry.h"
 #include "pare/observer.h"
 #include "strided_loop.h"
 
@@ -57,27 +58,11 @@ KernelOperand describe(const Tensor& t, const Shape& batch_shape) {
   return *describe_in_place(t.contiguous(), batch_shape);
 }
 
-Shape batch_dims(const Tensor& t) { return Shape(t.sizes().begin(), t.sizes().end() - 2); }
-
-Shape broadcast_batch(const Tensor& a, const Tensor& b, const char* op) {
-  const Shape batch_a = batch_dims(a), batch_b = batch_dims(b);
-  const size_t rank = std::max(batch_a.size(), batch_b.size());
-  Shape result(rank);
-  for (size_t i = 0; i < rank; ++i) {
-    const int64_t size_a = i + batch_a.size() >= rank ? batch_a[i + batch_a.size() - rank] : 1;
-    const int64_t size_b = i + batch_b.size() >= rank ? batch_b[i + batch_b.size() - rank] : 1;
-    PARE_CHECK(size_a == size_b || size_a == 1 || size_b == 1, op, ": batch dims of shapes ",
-               a.sizes(), " and ", b.sizes(), " do not broadcast");
-    result[i] = size_a == 1 ? size_b : size_a;
-  }
-  return result;
-}
-
 // c = a @ b for float32 a [..., m, k] and b [..., k, n] (ranks >= 2, no history), broadcasting
 // the batch dims. The result is contiguous.
 Tensor batched_product(const Tensor& a, const Tensor& b, const char* op) {
   const int64_t m = a.size(-2), k = a.size(-1), n = b.size(-1);
-  const Shape batch = broadcast_batch(a, b, op);
+  const Shape batch = matmul_batch_shape(a.sizes(), b.sizes(), op);
   Shape result_shape = batch;
   result_shape.push_back(m);
   result_shape.push_back(n);
@@ -140,24 +125,14 @@ Tensor batched_product(const Tensor& a, const Tensor& b, const char* op) {
 Tensor as_left_matrix(const Tensor& a) { return a.dim() == 1 ? a.unsqueeze(0) : a; }
 Tensor as_right_matrix(const Tensor& b) { return b.dim() == 1 ? b.unsqueeze(1) : b; }
 
-Tensor product(const Tensor& a, const Tensor& b, const char* op) {
+Tensor product(const Tensor& a, const Tensor& b, MatrixProduct kind) {
+  const char* op = product_name(kind);
   PARE_CHECK(a.defined() && b.defined(), op, ": an operand is undefined");
-  PARE_CHECK(a.dtype() == kFloat32 && b.dtype() == kFloat32, op, ": expected float32 tensors, ",
-             "got ", dtype_name(a.dtype()), " ", a.sizes(), " and ", dtype_name(b.dtype()), " ",
-             b.sizes());
-  PARE_CHECK(a.dim() >= 1 && b.dim() >= 1, op, ": both operands need at least 1 dim, got shapes ",
-             a.sizes(), " and ", b.sizes());
-  const int64_t k_left = a.size(-1);
-  const int64_t k_right = b.dim() == 1 ? b.size(0) : b.size(-2);
-  PARE_CHECK(k_left == k_right, op, ": shapes ", a.sizes(), " and ", b.sizes(),
-             " cannot be multiplied (", k_left, " != ", k_right, ")");
+  const MatmulGeometry geometry = matmul_geometry(kind, a.sizes(), a.dtype(), b.sizes(), b.dtype());
   const Tensor a_values = a.detach();
   const Tensor b_values = b.detach();
   Tensor full = batched_product(as_left_matrix(a_values), as_right_matrix(b_values), op);
-  Shape result_shape(full.sizes().begin(), full.sizes().end() - 2);
-  if (a.dim() > 1) result_shape.push_back(full.size(-2));
-  if (b.dim() > 1) result_shape.push_back(full.size(-1));
-  Tensor result = full.view(result_shape);
+  Tensor result = full.view(geometry.shape);
 
   const bool left_needs_grad = a.requires_grad();
   const bool right_needs_grad = b.requires_grad();
@@ -196,29 +171,21 @@ Tensor product(const Tensor& a, const Tensor& b, const char* op) {
 
 Tensor matmul(const Tensor& a, const Tensor& b) {
   OpScope scope;
-  Tensor result = product(a, b, "matmul");
+  Tensor result = product(a, b, MatrixProduct::matmul);
   if (scope.should_report()) notify_function("matmul", {a, b}, {}, {result});
   return result;
 }
 
 Tensor mm(const Tensor& a, const Tensor& b) {
   OpScope scope;
-  PARE_CHECK(a.defined() && b.defined(), "mm: an operand is undefined");
-  PARE_CHECK(a.dim() == 2 && b.dim() == 2, "mm: expected 2-d tensors, got shapes ", a.sizes(),
-             " and ", b.sizes());
-  Tensor result = product(a, b, "mm");
+  Tensor result = product(a, b, MatrixProduct::mm);
   if (scope.should_report()) notify_function("mm", {a, b}, {}, {result});
   return result;
 }
 
 Tensor bmm(const Tensor& a, const Tensor& b) {
   OpScope scope;
-  PARE_CHECK(a.defined() && b.defined(), "bmm: an operand is undefined");
-  PARE_CHECK(a.dim() == 3 && b.dim() == 3, "bmm: expected 3-d tensors, got shapes ", a.sizes(),
-             " and ", b.sizes());
-  PARE_CHECK(a.size(0) == b.size(0), "bmm: batch sizes differ, got shapes ", a.sizes(), " and ",
-             b.sizes());
-  Tensor result = product(a, b, "bmm");
+  Tensor result = product(a, b, MatrixProduct::bmm);
   if (scope.should_report()) notify_function("bmm", {a, b}, {}, {result});
   return result;
 }

@@ -1,6 +1,7 @@
 // layer_norm and batch_norm with PyTorch's statistics, running-stat updates and gradients.
 #include <cmath>
 #include <initializer_list>
+#include <optional>
 #include <vector>
 
 #include "../kernel_dispatch.h"
@@ -10,6 +11,7 @@
 #include "pare/functional.h"
 #include "pare/kernels/batch_norm.h"
 #include "pare/kernels/layer_norm.h"
+#include "pare/norm_geometry.h"
 #include "pare/observer.h"
 
 namespace pare {
@@ -24,34 +26,26 @@ float* mutable_data_or_null(const Tensor& tensor) {
   return tensor.defined() ? tensor.data_ptr<float>() : nullptr;
 }
 
-// An optional per-feature parameter (undefined stays undefined), checked against `shape`.
-Tensor dense_parameter(const Tensor& parameter, const char* op, const char* role,
-                       const Shape& expected_shape, const Shape& input_shape) {
-  if (!parameter.defined()) return Tensor();
-  Tensor dense = detail::dense_float_input(parameter, op, role);
-  PARE_CHECK(parameter.sizes() == expected_shape, op, ": expected ", role, " of shape ",
-             expected_shape, ", got ", parameter.sizes(), " for input of shape ", input_shape);
-  return dense;
+// An optional tensor as shapes alone (pare/norm_geometry.h), absent when undefined.
+std::optional<OperandMeta> meta_of(const Tensor& tensor) {
+  if (!tensor.defined()) return std::nullopt;
+  return OperandMeta{tensor.sizes(), tensor.dtype()};
+}
+
+// An optional operand the geometry has checked, as a contiguous buffer without history
+// (undefined stays undefined).
+Tensor dense_or_undefined(const Tensor& tensor) {
+  return tensor.defined() ? tensor.detach().contiguous() : Tensor();
 }
 
 Tensor layer_norm_impl(const Tensor& x, const Shape& normalized_shape, const Tensor& weight,
                        const Tensor& bias, double eps) {
+  PARE_CHECK(x.defined(), "layer_norm: input is undefined");
+  const kernels::LayerNormParams params = layer_norm_geometry(
+      x.sizes(), x.dtype(), normalized_shape, meta_of(weight), meta_of(bias), eps);
   Tensor src = detail::dense_float_input(x, "layer_norm", "input");
-  const int64_t feature_dims = static_cast<int64_t>(normalized_shape.size());
-  PARE_CHECK(feature_dims >= 1, "layer_norm: normalized_shape must have at least one dim, got ",
-             normalized_shape);
-  PARE_CHECK(x.dim() >= feature_dims &&
-                 Shape(x.sizes().end() - feature_dims, x.sizes().end()) == normalized_shape,
-             "layer_norm: input of shape ", x.sizes(), " does not end with normalized_shape ",
-             normalized_shape);
-  Tensor gamma = dense_parameter(weight, "layer_norm", "weight", normalized_shape, x.sizes());
-  Tensor beta = dense_parameter(bias, "layer_norm", "bias", normalized_shape, x.sizes());
-
-  kernels::LayerNormParams params;
-  params.cols = shape_numel(normalized_shape);
-  params.rows = params.cols > 0 ? src.numel() / params.cols : 0;
-  params.eps = static_cast<float>(eps);
-  PARE_CHECK(eps >= 0.0, "layer_norm: eps must be non-negative, got ", eps);
+  Tensor gamma = dense_or_undefined(weight);
+  Tensor beta = dense_or_undefined(bias);
   const bool has_elements = params.rows > 0 && params.cols > 0;
 
   Tensor result = empty(src.sizes());
@@ -83,18 +77,6 @@ Tensor layer_norm_impl(const Tensor& x, const Shape& normalized_shape, const Ten
                      return std::vector<Tensor>{grad_input, grad_weight, grad_bias};
                    });
   return result;
-}
-
-// An optional per-channel tensor of batch_norm (undefined stays undefined); PyTorch checks only
-// its element count.
-Tensor dense_channel_vector(const Tensor& vector, const char* role, int64_t channels,
-                            const Shape& input_shape) {
-  if (!vector.defined()) return Tensor();
-  Tensor dense = detail::dense_float_input(vector, "batch_norm", role);
-  PARE_CHECK(vector.numel() == channels, "batch_norm: ", role, " should contain ", channels,
-             " elements (the channels of the input of shape ", input_shape, "), got shape ",
-             vector.sizes());
-  return dense;
 }
 
 // PyTorch's running-statistics update, in place: new = (1 - momentum) * old + momentum * batch,
@@ -145,30 +127,17 @@ void batch_norm_backward_inference(const kernels::BatchNormParams& params, const
 Tensor batch_norm_impl(const Tensor& x, const Tensor& running_mean, const Tensor& running_var,
                        const Tensor& weight, const Tensor& bias, bool training, double momentum,
                        double eps) {
-  Tensor src = detail::dense_float_input(x, "batch_norm", "input");
-  PARE_CHECK(x.dim() >= 2, "batch_norm: expected an input of rank >= 2 ([N, C, ...]), got shape ",
-             x.sizes());
-  const int64_t channels = x.size(1);
-  Tensor mean_in = dense_channel_vector(running_mean, "running_mean", channels, x.sizes());
-  Tensor var_in = dense_channel_vector(running_var, "running_var", channels, x.sizes());
-  Tensor gamma = dense_channel_vector(weight, "weight", channels, x.sizes());
-  Tensor beta = dense_channel_vector(bias, "bias", channels, x.sizes());
-  PARE_CHECK(running_mean.defined() == running_var.defined(),
-             "batch_norm: running_mean and running_var must be both defined or both undefined");
-  PARE_CHECK(training || running_mean.defined(),
-             "batch_norm: running_mean and running_var must be defined in evaluation mode");
-  PARE_CHECK(eps >= 0.0, "batch_norm: eps must be non-negative, got ", eps);
-
-  kernels::BatchNormParams params;
-  params.batch = x.size(0);
-  params.channels = channels;
-  params.spatial = shape_numel(Shape(x.sizes().begin() + 2, x.sizes().end()));
-  params.eps = static_cast<float>(eps);
+  PARE_CHECK(x.defined(), "batch_norm: input is undefined");
+  const kernels::BatchNormParams params = batch_norm_geometry(
+      x.sizes(), x.dtype(),
+      {meta_of(running_mean), meta_of(running_var), meta_of(weight), meta_of(bias)}, training, eps);
+  const int64_t channels = params.channels;
   const int64_t values_per_channel = params.batch * params.spatial;
-  PARE_CHECK(!training || values_per_channel > 1,
-             "batch_norm: expected more than 1 value per channel when training, got input of "
-             "shape ",
-             x.sizes());
+  Tensor src = detail::dense_float_input(x, "batch_norm", "input");
+  Tensor mean_in = dense_or_undefined(running_mean);
+  Tensor var_in = dense_or_undefined(running_var);
+  Tensor gamma = dense_or_undefined(weight);
+  Tensor beta = dense_or_undefined(bias);
   const bool has_elements = src.numel() > 0;
 
   Tensor result = empty(src.sizes());

@@ -18,6 +18,7 @@
 #include "pare/autograd.h"
 #include "pare/creation.h"
 #include "pare/observer.h"
+#include "pare/reduction_geometry.h"
 #include "strided_loop.h"
 
 namespace pare {
@@ -26,46 +27,13 @@ namespace {
 
 constexpr int64_t kParallelThreshold = 1 << 16;
 
-// Which dims a reduction folds, and the shapes on both sides of it.
-struct ReducePlan {
-  Shape input_shape;
-  std::vector<bool> reduced;  // one flag per input dim
-  Shape kept_shape;           // input_shape with reduced dims set to 1
-  Shape output_shape;         // kept_shape, minus the reduced dims unless keepdim
-  bool keepdim = false;
-  int64_t reduced_count = 1;  // input elements folded into each output element
-  int64_t output_count = 1;
-};
+// Which dims a reduction folds, and the shapes on both sides of it (pare/reduction_geometry.h).
+using ReducePlan = ReductionGeometry;
 
 // Empty `dims` reduces every dim, as torch.sum(x, dim=[]) does.
 ReducePlan make_plan(const Tensor& x, const Shape& dims, bool keepdim, const char* op) {
   PARE_CHECK(x.defined(), op, ": the tensor is undefined");
-  ReducePlan plan;
-  plan.input_shape = x.sizes();
-  plan.keepdim = keepdim;
-  const int64_t rank = x.dim();
-  plan.reduced.assign(rank, dims.empty());
-  std::vector<bool> seen(std::max<int64_t>(rank, 1), false);
-  for (int64_t dim : dims) {
-    const int64_t wrapped = wrap_dim(dim, rank, op);
-    PARE_CHECK(!seen[wrapped], op, ": dim ", wrapped, " appears more than once in dims ", dims,
-               " for shape ", plan.input_shape);
-    seen[wrapped] = true;
-    if (rank > 0) plan.reduced[wrapped] = true;
-  }
-  for (int64_t d = 0; d < rank; ++d) {
-    const int64_t size = plan.input_shape[d];
-    if (plan.reduced[d]) {
-      plan.reduced_count *= size;
-      plan.kept_shape.push_back(1);
-      if (keepdim) plan.output_shape.push_back(1);
-    } else {
-      plan.output_count *= size;
-      plan.kept_shape.push_back(size);
-      plan.output_shape.push_back(size);
-    }
-  }
-  return plan;
+  return reduction_geometry(x.sizes(), dims, keepdim, op);
 }
 
 ReducePlan make_full_plan(const Tensor& x, const char* op) { return make_plan(x, {}, false, op); }
@@ -237,7 +205,7 @@ Tensor reduce_float(const Tensor& x, const ReducePlan& plan, const Reducer& redu
 
 // Integer and bool sums accumulate exactly in int64, as torch.sum promotes them.
 Tensor sum_integral(const Tensor& x, const ReducePlan& plan) {
-  Tensor result = zeros(plan.output_shape, kInt64);
+  Tensor result = zeros(plan.output_shape, sum_dtype(x.dtype()));
   int64_t* out = result.data_ptr<int64_t>();
   const Shape out_strides = output_strides_over_input(plan);
   detail::dispatch_dtype(x.dtype(), [&](auto* tag) {
@@ -297,11 +265,6 @@ std::vector<double> count_matches(const Tensor& x, const ReducePlan& plan, const
   });
 }
 
-void check_float(const Tensor& x, const char* op) {
-  PARE_CHECK(x.dtype() == kFloat32, op, ": expected a float32 tensor, got ", dtype_name(x.dtype()),
-             " of shape ", x.sizes());
-}
-
 float sign_of(float value) { return static_cast<float>((value > 0.0f) - (value < 0.0f)); }
 
 Tensor sum_over(const Tensor& x, const ReducePlan& plan) {
@@ -317,7 +280,7 @@ Tensor sum_over(const Tensor& x, const ReducePlan& plan) {
 }
 
 Tensor mean_over(const Tensor& x, const ReducePlan& plan) {
-  check_float(x, "mean");
+  check_float_reduction(x.sizes(), x.dtype(), "mean");
   const double count = static_cast<double>(plan.reduced_count);
   Tensor result = reduce_float(x, plan, SumOf{[](float v) { return v; }},
                                [count](double acc) { return acc / count; });
@@ -343,8 +306,7 @@ bool is_better(T value, T best) {
 template <bool kLargest>
 Tensor extreme_all(const Tensor& x, const char* op) {
   PARE_CHECK(x.defined(), op, ": the tensor is undefined");
-  PARE_CHECK(x.numel() > 0, op, ": cannot reduce an empty tensor of shape ", x.sizes(),
-             "; pass a dim instead");
+  check_whole_extreme(x.sizes(), op);
   Tensor result = empty({}, x.dtype());
   detail::dispatch_dtype(x.dtype(), [&](auto* tag) {
     using T = std::remove_pointer_t<decltype(tag)>;
@@ -379,22 +341,17 @@ template <bool kLargest>
 std::tuple<Tensor, Tensor> extreme_along(const Tensor& x, int64_t dim, bool keepdim,
                                          const char* op) {
   PARE_CHECK(x.defined(), op, ": the tensor is undefined");
-  const int64_t d = wrap_dim(dim, x.dim(), op);
+  const AlongDimGeometry geometry = along_dim_geometry(x.sizes(), dim, keepdim, op);
   if (x.dim() == 0) {
     return {x.detach().clone(), zeros({}, kInt64)};
   }
+  const int64_t d = geometry.dim;
   const int64_t length = x.size(d);
-  PARE_CHECK(length > 0, op, ": cannot reduce dim ", d, " of size 0 in shape ", x.sizes());
   Shape outer_shape = x.sizes();
   Shape outer_strides = x.strides();
   outer_shape.erase(outer_shape.begin() + d);
   outer_strides.erase(outer_strides.begin() + d);
-  Shape result_shape = x.sizes();
-  if (keepdim) {
-    result_shape[d] = 1;
-  } else {
-    result_shape.erase(result_shape.begin() + d);
-  }
+  const Shape& result_shape = geometry.shape;
   Tensor values = empty(result_shape, x.dtype());
   Tensor indices = empty(result_shape, kInt64);
   const Shape dense_strides = contiguous_strides(outer_shape);
@@ -464,8 +421,8 @@ std::tuple<Tensor, Tensor> extreme_along_with_grad(const Tensor& x, int64_t dim,
 }
 
 Tensor norm_over(const Tensor& x, double p, const ReducePlan& plan) {
-  check_float(x, "norm");
-  PARE_CHECK(p > 0.0, "norm: p must be positive or INFINITY, got ", p, " for shape ", x.sizes());
+  check_float_reduction(x.sizes(), x.dtype(), "norm");
+  check_norm_order(p, x.sizes());
   auto magnitude = [](float v) { return std::fabs(v); };
   Tensor result;
   if (std::isinf(p)) {
@@ -618,7 +575,7 @@ Tensor norm(const Tensor& x, double p, const Shape& dims, bool keepdim) {
 Tensor var(const Tensor& x, const Shape& dims, bool unbiased, bool keepdim) {
   OpScope scope;
   ReducePlan plan = make_plan(x, dims, keepdim, "var");
-  check_float(x, "var");
+  check_float_reduction(x.sizes(), x.dtype(), "var");
   const double count = static_cast<double>(plan.reduced_count);
   const double divisor = count - (unbiased ? 1.0 : 0.0);
   // Two passes in double: the mean, then the squared deviations from it.

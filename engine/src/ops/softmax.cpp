@@ -2,37 +2,23 @@
 // contiguous tensor. Both backward passes need only the forward output, as in PyTorch.
 #include "pare/kernels/softmax.h"
 
-#include <vector>
-
 #include "../kernel_dispatch.h"
 #include "float_input.h"
 #include "pare/autograd.h"
 #include "pare/creation.h"
 #include "pare/functional.h"
 #include "pare/observer.h"
+#include "pare/softmax_geometry.h"
 
 namespace pare {
 
 namespace {
 
-kernels::SoftmaxParams axis_view(const Shape& sizes, int64_t dim, const char* op) {
-  const int64_t rank = static_cast<int64_t>(sizes.size());
-  const int64_t axis = wrap_dim(dim, rank, op);
-  kernels::SoftmaxParams params;
-  if (rank == 0) {
-    params.outer = params.axis = params.inner = 1;
-    return params;
-  }
-  params.outer = shape_numel(Shape(sizes.begin(), sizes.begin() + axis));
-  params.axis = sizes[axis];
-  params.inner = shape_numel(Shape(sizes.begin() + axis + 1, sizes.end()));
-  return params;
-}
-
 Tensor softmax_impl(const Tensor& x, int64_t dim, bool log) {
   const char* op = log ? "log_softmax" : "softmax";
+  PARE_CHECK(x.defined(), op, ": input is undefined");
+  const kernels::SoftmaxParams params = softmax_geometry(x.sizes(), x.dtype(), dim, op);
   Tensor src = detail::dense_float_input(x, op, "input");
-  const kernels::SoftmaxParams params = axis_view(src.sizes(), dim, op);
   Tensor result = empty(src.sizes());
   if (src.numel() > 0) {
     auto forward = log ? PARE_KERNEL(log_softmax_forward) : PARE_KERNEL(softmax_forward);
