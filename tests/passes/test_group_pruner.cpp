@@ -169,6 +169,51 @@ TEST_CASE("bn_scale, fpgm, lamp and random") {
   CHECK(throws_with([] { Importance::named("hessian"); }, {"hessian", "l1, l2"}));
 }
 
+TEST_CASE("taylor: |sum of w * dL/dw| over each member's slice, from the held gradients") {
+  TracedModel model = tiny_chain();
+  const pare::pruning::DependencyGraph graph(model.gm);
+  const pare::pruning::Group& group = only_prunable(graph);
+  CHECK(throws_with([&] { Importance::taylor()(model.gm, group); },
+                    {"taylor", "'conv1.weight' has no gradient", "accumulate_gradients"}));
+  auto set_gradient = [&](const std::string& name, std::vector<float> values) {
+    const pare::Tensor parameter = model.gm.attribute(name);
+    parameter.mutable_grad() = pare::tensor(values, parameter.sizes());
+  };
+  // w * g summed per slice: conv1 rows 1 + 2, 1 + 0, -3 + 0; bn 1, -2, 0.5; conv2 columns
+  // 1 + 0, 0 + 3, -2 + 1. Their absolute values, averaged: 5/3, 2, 1.5.
+  set_gradient("conv1.weight", {1, 1, 2, 0, -1, 1});
+  set_gradient("bn.weight", {2, -1, 0.5f});
+  set_gradient("conv2.weight", {1, 0, 1, 1, 1, 1});
+  set_gradient("conv1.bias", {100, 100, 100});  // biases do not count
+  check_scores(Importance::taylor().normalizer(Normalizer::none)(model.gm, group),
+               {5.0 / 3, 2, 1.5});
+  GroupPruner pruner(model.gm, GroupPrunerOptions().importance(Importance::taylor()).ratio(0.3));
+  pruner.step();
+  CHECK(pruner.choices()[0].removed == std::vector<int64_t>{2});
+}
+
+TEST_CASE("accumulate_gradients sums the gradients of every calibration batch") {
+  TracedModel model = pare::testing::conv_bn_relu();
+  const pare::Tensor a = pare::testing::random_tensor({2, 3, 6, 6}, 21);
+  const pare::Tensor b = pare::testing::random_tensor({2, 3, 6, 6}, 22);
+  auto loss = [](const pare::Tensor& output) { return pare::sum(output * output); };
+  auto gradient_after = [&](const std::vector<pare::Tensor>& batches) {
+    pare::pruning::accumulate_gradients(model.gm, batches, loss);
+    return pare::to_float_vector(model.gm.attribute("conv1.weight").grad());
+  };
+  const std::vector<float> from_a = gradient_after({a});
+  const std::vector<float> from_b = gradient_after({b});
+  const std::vector<float> both = gradient_after({a, b});
+  REQUIRE(both.size() == from_a.size());
+  for (size_t i = 0; i < both.size(); ++i)
+    CHECK(both[i] == doctest::Approx(from_a[i] + from_b[i]).epsilon(1e-4));
+  GroupPruner pruner(model.gm, GroupPrunerOptions().importance(Importance::taylor()).ratio(0.5));
+  pruner.prune();
+  CHECK(model.gm.attribute("conv1.weight").size(0) == 4);
+  pare::NoGradGuard no_grad;
+  CHECK(model.gm.interpret({a}).tensor().sizes() == pare::Shape{2, 4});
+}
+
 TEST_CASE("round_to, per-layer ratios and global ranking") {
   SUBCASE("round_to rounds the kept count down to a multiple") {
     TracedModel model = pare::testing::resnet_blocks();
@@ -209,6 +254,17 @@ TEST_CASE("round_to, per-layer ratios and global ranking") {
     }
     CHECK(removed == total - static_cast<int64_t>(total * 0.5));
     CHECK(highest_removed <= lowest_kept_uncapped);
+  }
+  SUBCASE("target_macs: channels go in the global order until the MACs reach the budget") {
+    TracedModel model = pare::testing::resnet_blocks();
+    GroupPruner pruner(model.gm, GroupPrunerOptions().target_macs(0.5));
+    pruner.prune();
+    const nlohmann::json report = pruner.report();
+    const double before = report["macs"]["before"].get<double>();
+    const double after = report["macs"]["after"].get<double>();
+    CHECK(after <= 0.5 * before);
+    // One channel less would have left the budget unmet: the smallest step is well under 10%.
+    CHECK(after > 0.4 * before);
   }
 }
 

@@ -157,6 +157,10 @@ GroupPruner::GroupPruner(ir::GraphModule& graph_module, GroupPrunerOptions optio
              " must be at least 1");
   PARE_CHECK(options_.max_ratio() > 0.0 && options_.max_ratio() < 1.0, "GroupPruner: max_ratio ",
              options_.max_ratio(), " is outside (0, 1)");
+  if (options_.target_macs())
+    PARE_CHECK(*options_.target_macs() > 0.0 && *options_.target_macs() <= 1.0,
+               "GroupPruner: target_macs ", *options_.target_macs(),
+               " is outside (0, 1]; it is the share of the dense MACs to keep");
   for (const auto& [layer, layer_ratio] : options_.layer_ratios()) {
     PARE_CHECK(called.count(layer), "GroupPruner: per-layer ratio for '", layer,
                "', which is not a module the graph calls; name layers by their qualified names");
@@ -230,6 +234,52 @@ std::string root_label(const Group& group) {
   return group.roots.empty() ? str_cat("group ", group.id) : group.roots.front();
 }
 
+// The MACs of the Conv2d and Linear modules as channels go: each module's dense count scaled by
+// the share of its weight's rows (axis 0) and columns (axis 1) that stays, which is what
+// model_stats counts for a sliced layer (N * out_h * out_w * out * in / groups * kh * kw).
+class MacBudget {
+ public:
+  MacBudget(ir::GraphModule& gm, double share) {
+    const ir::ModelStats stats = ir::model_stats(gm);
+    for (const ir::ModuleStats& module : stats.modules) {
+      if (module.macs == 0 ||
+          (module.kind != nn::ModuleKind::conv2d && module.kind != nn::ModuleKind::linear))
+        continue;
+      const Tensor weight = gm.attribute(module.name + ".weight");
+      layers_[module.name] = {static_cast<double>(module.macs), weight.size(0),
+                              weight.dim() > 1 ? weight.size(1) : 1, 0, 0};
+    }
+    target_ = share * static_cast<double>(stats.macs);
+    current_ = static_cast<double>(stats.macs);
+  }
+  bool reached() const { return current_ <= target_; }
+  // One channel of `group` goes.
+  void remove(const Group& group) {
+    for (const GroupMember& member : group.members) {
+      if (member.kind != GroupMember::Kind::parameter || member.axis > 1) continue;
+      const Owner owner = split_name(member.name);
+      auto found = layers_.find(owner.name);
+      if (owner.local != "weight" || found == layers_.end()) continue;
+      Layer& layer = found->second;
+      current_ -= layer.macs();
+      (member.axis == 0 ? layer.rows_gone : layer.columns_gone) += member.block;
+      current_ += layer.macs();
+    }
+  }
+
+ private:
+  struct Layer {
+    double dense;
+    int64_t rows, columns, rows_gone, columns_gone;
+    double macs() const {
+      return dense * static_cast<double>(rows - rows_gone) / static_cast<double>(rows) *
+             static_cast<double>(columns - columns_gone) / static_cast<double>(columns);
+    }
+  };
+  std::map<std::string, Layer> layers_;
+  double target_ = 0.0, current_ = 0.0;
+};
+
 }  // namespace
 
 void GroupPruner::choose_local(bool only_layer_ratios) {
@@ -276,16 +326,19 @@ void GroupPruner::choose_global() {
                    });
   const int64_t target =
       total - static_cast<int64_t>(static_cast<double>(total) * (1.0 - options_.ratio()));
+  std::optional<MacBudget> budget;
+  if (options_.target_macs()) budget.emplace(gm_, *options_.target_macs());
   std::vector<int64_t> count(choices_.size(), 0);
   int64_t taken = 0;
   for (const Candidate& candidate : candidates) {
-    if (taken >= target) break;
+    if (budget ? budget->reached() : taken >= target) break;
     const int64_t n = choices_[candidate.choice].group->size;
     const int64_t cap =
         std::min(n - 1, static_cast<int64_t>(static_cast<double>(n) * options_.max_ratio()));
     if (count[candidate.choice] >= cap) continue;
     ++count[candidate.choice];
     ++taken;
+    if (budget) budget->remove(*choices_[candidate.choice].group);
   }
   for (size_t i = 0; i < choices_.size(); ++i) {
     GroupChoice& choice = choices_[i];

@@ -68,6 +68,25 @@ std::vector<double> per_index_power_sums(const Tensor& value, int64_t axis, doub
   return sums;
 }
 
+// sum over every axis but `axis` of w * g, one value per index of `axis`.
+std::vector<double> per_index_products(const Tensor& value, const Tensor& gradient, int64_t axis) {
+  const std::vector<float> w = to_float_vector(value.contiguous());
+  const std::vector<float> g = to_float_vector(gradient.contiguous());
+  const Shape& shape = value.sizes();
+  int64_t outer = 1, inner = 1;
+  for (int64_t d = 0; d < axis; ++d) outer *= shape[d];
+  for (int64_t d = axis + 1; d < static_cast<int64_t>(shape.size()); ++d) inner *= shape[d];
+  const int64_t size = shape[axis];
+  std::vector<double> sums(static_cast<size_t>(size), 0.0);
+  for (int64_t o = 0; o < outer; ++o)
+    for (int64_t i = 0; i < size; ++i)
+      for (int64_t k = 0; k < inner; ++k) {
+        const int64_t at = (o * size + i) * inner + k;
+        sums[i] += static_cast<double>(w[at]) * g[at];
+      }
+  return sums;
+}
+
 // The member's score per group channel: the per-index values summed over the positions the
 // channel maps to.
 std::vector<double> per_channel(const std::vector<double>& per_index, const GroupMember& member,
@@ -182,6 +201,8 @@ Importance Importance::random(uint64_t seed) {
   return importance;
 }
 
+Importance Importance::taylor() { return Importance(Criterion::taylor, 1.0); }
+
 Importance Importance::named(const std::string& name, uint64_t seed) {
   if (name == "l1") return l1();
   if (name == "l2") return l2();
@@ -189,8 +210,9 @@ Importance Importance::named(const std::string& name, uint64_t seed) {
   if (name == "fpgm") return fpgm();
   if (name == "lamp") return lamp();
   if (name == "random") return random(seed);
+  if (name == "taylor") return taylor();
   throw Error(str_cat("Importance: unknown criterion '", name,
-                      "'; use one of l1, l2, bn_scale, fpgm, lamp, random"));
+                      "'; use one of l1, l2, bn_scale, fpgm, lamp, random, taylor"));
 }
 
 std::string Importance::name() const {
@@ -205,6 +227,8 @@ std::string Importance::name() const {
       return "lamp";
     case Criterion::random:
       return "random";
+    case Criterion::taylor:
+      return "taylor";
   }
   return "";
 }
@@ -235,8 +259,18 @@ std::vector<double> Importance::reduced(const ir::GraphModule& graph_module,
     if (role == Role::none) continue;
     if (criterion_ == Criterion::bn_scale && role != Role::norm_scale) continue;
     if (reduction_ == GroupReduction::first && &member != first_root) continue;
-    const std::vector<double> per_index =
-        per_index_power_sums(graph_module.attribute(member.name), member.axis, p_);
+    const Tensor value = graph_module.attribute(member.name);
+    if (criterion_ == Criterion::taylor) {
+      PARE_CHECK(value.grad().defined(), "Importance taylor: '", member.name,
+                 "' has no gradient; run the graph module on calibration batches and "
+                 "back-propagate a loss first (pare::pruning::accumulate_gradients)");
+      std::vector<double> scores =
+          per_channel(per_index_products(value, value.grad(), member.axis), member, group.size);
+      for (double& score : scores) score = std::abs(score);
+      scored.push_back(std::move(scores));
+      continue;
+    }
+    const std::vector<double> per_index = per_index_power_sums(value, member.axis, p_);
     scored.push_back(per_channel(per_index, member, group.size));
   }
   return reduce(scored, reduction_, group.size);
@@ -252,6 +286,13 @@ std::vector<double> Importance::operator()(const ir::GraphModule& graph_module,
     normalize(scores, normalizer_);
   }
   return scores;
+}
+
+void accumulate_gradients(ir::GraphModule& graph_module, const std::vector<Tensor>& batches,
+                          const std::function<Tensor(const Tensor& output)>& loss) {
+  PARE_CHECK(!batches.empty(), "accumulate_gradients: no calibration batches");
+  graph_module.root().zero_grad();
+  for (const Tensor& batch : batches) loss(graph_module.interpret({batch}).tensor()).backward();
 }
 
 std::vector<int64_t> pruning_order(const std::vector<double>& scores) {

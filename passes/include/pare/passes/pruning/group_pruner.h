@@ -17,7 +17,9 @@
 // a ratio that leaves fewer than round_to channels is refused. Per-layer ratios (keyed by a root's
 // name) override the ratio for the groups that layer roots. Global: the normalised scores of every
 // group without a per-layer ratio are ranked together and the lowest go until that many channels
-// (ratio of their total) are gone, no group losing more than max_ratio of its channels.
+// (ratio of their total) are gone, no group losing more than max_ratio of its channels; with
+// target_macs, until the Conv2d and Linear modules' MACs (model_stats' count, each layer's scaled
+// by the share of its input and output channels that stays) reach that share of the dense count.
 // prune() plans every change first (so that a refusal leaves the graph as it was), then slices
 // parameters and buffers, sets the layers' widths (Conv2d in/out channels and a depthwise conv's
 // groups, BatchNorm2d num_features, LayerNorm normalized_shape, Linear in/out features, PReLU
@@ -63,6 +65,13 @@ class GroupPrunerOptions {
     layer_ratios_[layer] = value;
     return *this;
   }
+  // Global pruning to a MAC budget: channels go in the global order until the Conv2d and Linear
+  // layers' MACs are at most `value` of what they were (instead of a channel ratio).
+  GroupPrunerOptions& target_macs(double value) {
+    target_macs_ = value;
+    global_ = true;
+    return *this;
+  }
   GroupPrunerOptions& global(bool value) {
     global_ = value;
     return *this;
@@ -83,6 +92,7 @@ class GroupPrunerOptions {
   const std::vector<std::string>& ignored() const { return ignored_; }
   const std::map<std::string, double>& layer_ratios() const { return layer_ratios_; }
   bool global() const { return global_; }
+  std::optional<double> target_macs() const { return target_macs_; }
   double max_ratio() const { return max_ratio_; }
   bool allow_output_change() const { return allow_output_change_; }
 
@@ -93,6 +103,7 @@ class GroupPrunerOptions {
   std::vector<std::string> ignored_;
   std::map<std::string, double> layer_ratios_;
   bool global_ = false;
+  std::optional<double> target_macs_;
   double max_ratio_ = 0.9;
   bool allow_output_change_ = false;
 };

@@ -18,6 +18,9 @@
 //             (filters near the geometric median are redundant and score low).
 //   lamp      the l2 scores normalised by LAMP: score / (sum of the scores not below it).
 //   random    uniform in [0, 1), seeded by the seed and the group's id; not normalised.
+//   taylor    |sum over the slice of w * dL/dw| (first-order Taylor, Molchanov et al. 2019) for
+//             the members l1 / l2 read, from the gradients the parameters hold: accumulate them
+//             over calibration batches first (accumulate_gradients below, or your own backward).
 // A member whose index map is not the identity scores all the positions a channel maps to
 // (a flatten's block, a head's width) together.
 // Reductions over the members that scored: mean (default), sum, max, prod, first (the first
@@ -26,6 +29,7 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <string>
 #include <vector>
 
@@ -39,7 +43,7 @@ enum class Normalizer { mean, max, sum, standardization, none };
 
 class Importance {
  public:
-  enum class Criterion { magnitude, bn_scale, fpgm, lamp, random };
+  enum class Criterion { magnitude, bn_scale, fpgm, lamp, random, taylor };
 
   static Importance l1();
   static Importance l2();
@@ -47,7 +51,9 @@ class Importance {
   static Importance fpgm();
   static Importance lamp();
   static Importance random(uint64_t seed = 0);
-  // By name: "l1", "l2", "bn_scale", "fpgm", "lamp", "random"; throws naming the known ones.
+  static Importance taylor();
+  // By name: "l1", "l2", "bn_scale", "fpgm", "lamp", "random", "taylor"; throws naming the known
+  // ones.
   static Importance named(const std::string& name, uint64_t seed = 0);
 
   Importance& reduction(GroupReduction value) {
@@ -78,6 +84,14 @@ class Importance {
   GroupReduction reduction_ = GroupReduction::mean;
   Normalizer normalizer_ = Normalizer::mean;
 };
+
+// Runs `graph_module` on every batch and back-propagates `loss(output)`, so that the parameters'
+// gradients are summed over the batches (what taylor reads). Gradients are zeroed first.
+//   pare::pruning::accumulate_gradients(gm, batches, [&](const pare::Tensor& logits) {
+//     return pare::cross_entropy(logits, labels);
+//   });
+void accumulate_gradients(ir::GraphModule& graph_module, const std::vector<Tensor>& batches,
+                          const std::function<Tensor(const Tensor& output)>& loss);
 
 // The order in which a group's channels go: lowest score first, ties to the lower index.
 std::vector<int64_t> pruning_order(const std::vector<double>& scores);
