@@ -169,6 +169,31 @@ TEST_CASE("bn_scale, fpgm, lamp and random") {
   CHECK(throws_with([] { Importance::named("hessian"); }, {"hessian", "l1, l2"}));
 }
 
+TEST_CASE("l2 in an inverted residual: the depthwise conv does not score, as in Torch-Pruning") {
+  TracedModel model = pare::testing::inverted_residual();
+  const pare::pruning::DependencyGraph graph(model.gm);
+  const std::vector<const pare::pruning::Group*> found = graph.groups_of("expand.weight", 0);
+  REQUIRE(found.size() == 1);
+  const pare::pruning::Group& group = *found[0];
+  REQUIRE(group.member("depthwise.weight", 0) != nullptr);
+  // By hand: expand's rows [24, 8, 1, 1], the two BatchNorms' gammas, project's columns
+  // [8, 24, 1, 1]; squared and summed per channel, averaged over these four members.
+  const std::vector<float> expand = pare::to_float_vector(model.gm.attribute("expand.weight"));
+  const std::vector<float> gamma1 = pare::to_float_vector(model.gm.attribute("expand_bn.weight"));
+  const std::vector<float> gamma2 =
+      pare::to_float_vector(model.gm.attribute("depthwise_bn.weight"));
+  const std::vector<float> project = pare::to_float_vector(model.gm.attribute("project.weight"));
+  std::vector<double> expected(24, 0.0);
+  for (int64_t c = 0; c < 24; ++c) {
+    double rows = 0.0, columns = 0.0;
+    for (int64_t i = 0; i < 8; ++i) rows += double(expand[c * 8 + i]) * expand[c * 8 + i];
+    for (int64_t o = 0; o < 8; ++o) columns += double(project[o * 24 + c]) * project[o * 24 + c];
+    expected[c] =
+        (rows + double(gamma1[c]) * gamma1[c] + double(gamma2[c]) * gamma2[c] + columns) / 4;
+  }
+  check_scores(Importance::l2().reduced(model.gm, group), expected);
+}
+
 TEST_CASE("taylor: |sum of w * dL/dw| over each member's slice, from the held gradients") {
   TracedModel model = tiny_chain();
   const pare::pruning::DependencyGraph graph(model.gm);
