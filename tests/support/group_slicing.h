@@ -85,11 +85,36 @@ inline void fit_options(nn::Module& module) {
   }
 }
 
+using Removals = std::map<std::pair<std::string, int64_t>, std::set<int64_t>>;
+
+inline void slice_removals(ir::GraphModule& gm, const Removals& parameters, const Removals& edges);
+
 inline void slice_group(ir::GraphModule& gm, const pruning::Group& group,
                         const std::vector<int64_t>& kept) {
+  slice_removals(gm, removals(group, pruning::GroupMember::Kind::parameter, kept),
+                 removals(group, pruning::GroupMember::Kind::edge, kept));
+}
+
+// Several groups at once (each with its kept channels): the positions each removes from a tensor
+// axis are united first, so groups that share an axis (the ranges of a concat, heads and the
+// merged axis behind them) slice it once, at its original indices.
+inline void slice_groups(
+    ir::GraphModule& gm,
+    const std::vector<std::pair<const pruning::Group*, std::vector<int64_t>>>& choices) {
+  Removals parameters, edges;
+  for (const auto& [group, kept] : choices) {
+    for (const auto& [key, removed] : removals(*group, pruning::GroupMember::Kind::parameter, kept))
+      parameters[key].insert(removed.begin(), removed.end());
+    for (const auto& [key, removed] : removals(*group, pruning::GroupMember::Kind::edge, kept))
+      edges[key].insert(removed.begin(), removed.end());
+  }
+  slice_removals(gm, parameters, edges);
+}
+
+inline void slice_removals(ir::GraphModule& gm, const Removals& parameters, const Removals& edges) {
   NoGradGuard no_grad;
   std::set<std::string> owners;
-  for (const auto& [key, removed] : removals(group, pruning::GroupMember::Kind::parameter, kept)) {
+  for (const auto& [key, removed] : parameters) {
     const auto& [name, axis] = key;
     const size_t dot = name.rfind('.');
     const std::string owner_name = dot == std::string::npos ? "" : name.substr(0, dot);
@@ -106,7 +131,7 @@ inline void slice_group(ir::GraphModule& gm, const pruning::Group& group,
   for (const std::string& owner : owners)
     if (!owner.empty()) fit_options(*gm.module(owner));
   // Views and reshapes whose output is a member get the new sizes as their shape literal.
-  for (const auto& [key, removed] : removals(group, pruning::GroupMember::Kind::edge, kept)) {
+  for (const auto& [key, removed] : edges) {
     ir::Node* node = gm.graph().find(key.first);
     if (node == nullptr || node->op() != ir::OpKind::call_function) continue;
     if (node->target() != "view" && node->target() != "reshape") continue;
@@ -134,7 +159,10 @@ inline void zero_group_edges(ir::GraphModule& gm, const pruning::Group& group,
     mask_shape[key.second] = shape[key.second];
     std::vector<float> values(static_cast<size_t>(shape[key.second]), 1.0f);
     for (int64_t position : removed) values[static_cast<size_t>(position)] = 0.0f;
-    const std::string buffer = str_cat("group_mask_", count++);
+    // Fresh names, so that masking several groups one after another keeps every mask.
+    std::string buffer;
+    do buffer = str_cat("group_mask_", count++);
+    while (gm.root().has_buffer(buffer));
     gm.root().register_buffer(buffer, tensor(values, mask_shape));
     const std::vector<ir::Node*> users = producer->users();
     ir::Node* masked = nullptr;

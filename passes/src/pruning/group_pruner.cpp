@@ -1,0 +1,490 @@
+// GroupPruner: choose per group (local or global), then plan every tensor slice, width and shape
+// literal before changing anything, so that a refusal leaves the graph module as it was.
+#include "pare/passes/pruning/group_pruner.h"
+
+#include <algorithm>
+#include <set>
+#include <unordered_set>
+
+#include "pare/autograd.h"
+#include "pare/creation.h"
+#include "pare/error.h"
+#include "pare/indexing.h"
+#include "pare/ir/model_stats.h"
+#include "pare/ir/shape_inference.h"
+#include "pare/nn/nn.h"
+
+namespace pare::pruning {
+namespace {
+
+std::string path_text(const std::vector<std::string>& path) {
+  std::string text;
+  for (size_t i = 0; i < path.size(); ++i) text += (i ? " -> " : "") + path[i];
+  return text;
+}
+
+std::unordered_set<std::string> called_modules(const ir::GraphModule& gm) {
+  std::unordered_set<std::string> called;
+  for (const ir::Node* node : gm.graph().nodes())
+    if (node->op() == ir::OpKind::call_module) called.insert(node->target());
+  return called;
+}
+
+// The positions of a member's axis that channels `removed` of its group map to.
+std::vector<int64_t> positions(const GroupMember& member, const std::vector<int64_t>& removed) {
+  std::vector<int64_t> result;
+  for (int64_t c : removed)
+    for (int64_t r = 0; r < member.block; ++r)
+      result.push_back(member.offset + c * member.block + r);
+  return result;
+}
+
+std::vector<int64_t> complement(int64_t size, const std::set<int64_t>& removed) {
+  std::vector<int64_t> kept;
+  for (int64_t i = 0; i < size; ++i)
+    if (!removed.count(i)) kept.push_back(i);
+  return kept;
+}
+
+struct Owner {
+  std::string name;  // "" for the root module
+  std::string local;
+};
+
+Owner split_name(const std::string& qualified) {
+  const size_t dot = qualified.rfind('.');
+  if (dot == std::string::npos) return {"", qualified};
+  return {qualified.substr(0, dot), qualified.substr(dot + 1)};
+}
+
+// A layer's width options, read back from its sliced tensors. `depthwise`: whether the conv was
+// depthwise before (groups = in = out), so that groups follows the kept count.
+void fit_options(nn::Module& module, bool depthwise) {
+  if (auto* conv = nn::as<nn::Conv2dImpl>(&module)) {
+    const Tensor weight = module.get_parameter("weight");
+    nn::Conv2dOptions& options = conv->options();
+    if (depthwise) {
+      options.in_channels(weight.size(0)).out_channels(weight.size(0)).groups(weight.size(0));
+    } else {
+      options.in_channels(weight.size(1) * options.groups()).out_channels(weight.size(0));
+    }
+  } else if (auto* linear = nn::as<nn::LinearImpl>(&module)) {
+    const Tensor weight = module.get_parameter("weight");
+    linear->options().in_features(weight.size(1)).out_features(weight.size(0));
+  } else if (auto* norm = nn::as<nn::BatchNorm2dImpl>(&module)) {
+    for (const auto& [name, value] : module.named_buffers(false))
+      if (name == "running_mean") norm->options().num_features(value.size(0));
+    for (const auto& [name, value] : module.named_parameters(false))
+      if (name == "weight") norm->options().num_features(value.size(0));
+  } else if (auto* layer_norm = nn::as<nn::LayerNormImpl>(&module)) {
+    layer_norm->options().normalized_shape({module.get_parameter("weight").size(0)});
+  }
+}
+
+bool is_depthwise(const nn::Module& module) {
+  const auto* conv = nn::as<nn::Conv2dImpl>(&module);
+  if (conv == nullptr) return false;
+  const nn::Conv2dOptions& options = conv->options();
+  return options.groups() > 1 && options.groups() == options.in_channels() &&
+         options.groups() == options.out_channels();
+}
+
+// A view / reshape's shape literal: where it is and what it says.
+struct ShapeLiteral {
+  enum class Where { kwarg_shape, kwarg_size, list_argument, int_arguments } where;
+  std::vector<int64_t> values;
+};
+
+std::optional<ShapeLiteral> shape_literal(const ir::Node& node) {
+  if (node.kwarg("shape") != nullptr)
+    return ShapeLiteral{ShapeLiteral::Where::kwarg_shape, node.kwarg("shape")->to_ints("shape")};
+  if (node.kwarg("size") != nullptr)
+    return ShapeLiteral{ShapeLiteral::Where::kwarg_size, node.kwarg("size")->to_ints("size")};
+  const std::vector<ir::Argument>& args = node.args();
+  if (args.size() == 2 && args[1].is_list())
+    return ShapeLiteral{ShapeLiteral::Where::list_argument, args[1].to_ints("shape")};
+  if (args.size() >= 2) {
+    std::vector<int64_t> values;
+    for (size_t i = 1; i < args.size(); ++i) {
+      if (!args[i].is_int()) return std::nullopt;
+      values.push_back(args[i].to_int());
+    }
+    return ShapeLiteral{ShapeLiteral::Where::int_arguments, values};
+  }
+  return std::nullopt;
+}
+
+void write_shape_literal(ir::Node& node, const ShapeLiteral& literal) {
+  switch (literal.where) {
+    case ShapeLiteral::Where::kwarg_shape:
+      node.set_kwarg("shape", ir::Argument(literal.values));
+      return;
+    case ShapeLiteral::Where::kwarg_size:
+      node.set_kwarg("size", ir::Argument(literal.values));
+      return;
+    case ShapeLiteral::Where::list_argument:
+      node.set_args({node.args()[0], ir::Argument(literal.values)});
+      return;
+    case ShapeLiteral::Where::int_arguments: {
+      std::vector<ir::Argument> args{node.args()[0]};
+      for (int64_t value : literal.values) args.emplace_back(value);
+      node.set_args(std::move(args));
+      return;
+    }
+  }
+}
+
+Tensor keep_along(const Tensor& value, int64_t axis, const std::vector<int64_t>& kept) {
+  return index_select(value, axis, tensor(kept, {static_cast<int64_t>(kept.size())})).contiguous();
+}
+
+}  // namespace
+
+GroupPruner::GroupPruner(ir::GraphModule& graph_module, GroupPrunerOptions options)
+    : gm_(graph_module),
+      options_(std::move(options)),
+      graph_(graph_module, {.allow_output_change = options_.allow_output_change(),
+                            .ignored_layers = options_.ignored()}) {
+  const std::unordered_set<std::string> called = called_modules(gm_);
+  for (const std::string& name : options_.ignored())
+    PARE_CHECK(called.count(name), "GroupPruner: ignored layer '", name,
+               "' is not a module the graph calls; name layers by their qualified names "
+               "(such as 'layer1.0.conv1', as the state dict keys without '.weight')");
+  const double ratio = options_.ratio();
+  PARE_CHECK(ratio >= 0.0 && ratio < 1.0, "GroupPruner: ratio ", ratio,
+             " is outside [0, 1); it is the share of channels that goes");
+  PARE_CHECK(options_.round_to() >= 1, "GroupPruner: round_to ", options_.round_to(),
+             " must be at least 1");
+  PARE_CHECK(options_.max_ratio() > 0.0 && options_.max_ratio() < 1.0, "GroupPruner: max_ratio ",
+             options_.max_ratio(), " is outside (0, 1)");
+  if (options_.target_macs())
+    PARE_CHECK(*options_.target_macs() > 0.0 && *options_.target_macs() <= 1.0,
+               "GroupPruner: target_macs ", *options_.target_macs(),
+               " is outside (0, 1]; it is the share of the dense MACs to keep");
+  for (const auto& [layer, layer_ratio] : options_.layer_ratios()) {
+    PARE_CHECK(called.count(layer), "GroupPruner: per-layer ratio for '", layer,
+               "', which is not a module the graph calls; name layers by their qualified names");
+    PARE_CHECK(layer_ratio >= 0.0 && layer_ratio < 1.0, "GroupPruner: ratio ", layer_ratio,
+               " for layer '", layer, "' is outside [0, 1)");
+    bool rooted = false;
+    for (const Group& group : graph_.groups())
+      if (group.prunable &&
+          std::find(group.roots.begin(), group.roots.end(), layer) != group.roots.end())
+        rooted = true;
+    if (rooted) continue;
+    for (const NotPrunableLayer& refused : graph_.not_prunable())
+      if (refused.layer == layer)
+        throw Error(str_cat("GroupPruner: per-layer ratio for '", layer,
+                            "', whose output channels cannot be pruned: ", refused.reason,
+                            refused.path.empty() ? "" : " (path " + path_text(refused.path) + ")",
+                            "; drop its ratio"));
+    throw Error(str_cat("GroupPruner: per-layer ratio for '", layer,
+                        "', which roots no prunable group (only Conv2d and Linear layers do); "
+                        "drop its ratio"));
+  }
+  const ir::ModelStats stats = ir::model_stats(gm_);
+  params_before_ = params_after_ = stats.params;
+  macs_before_ = macs_after_ = stats.macs;
+}
+
+std::optional<double> GroupPruner::layer_ratio(const Group& group) const {
+  for (const std::string& root : group.roots) {
+    auto found = options_.layer_ratios().find(root);
+    if (found != options_.layer_ratios().end()) return found->second;
+  }
+  return std::nullopt;
+}
+
+std::vector<int64_t> GroupPruner::finish(const GroupChoice& choice, int64_t removed_count) const {
+  const std::vector<int64_t> order = pruning_order(choice.importance);
+  std::vector<int64_t> removed(order.begin(), order.begin() + removed_count);
+  std::sort(removed.begin(), removed.end());
+  return removed;
+}
+
+void GroupPruner::step() {
+  PARE_CHECK(!pruned_, "GroupPruner::step: the graph is already pruned; build a new GroupPruner");
+  choices_.clear();
+  for (const Group& group : graph_.groups()) {
+    if (!group.prunable) continue;
+    choices_.push_back({&group, options_.importance()(gm_, group), {}, {}});
+  }
+  if (options_.global()) {
+    choose_global();
+  } else {
+    choose_local();
+  }
+  for (GroupChoice& choice : choices_) {
+    const std::set<int64_t> removed(choice.removed.begin(), choice.removed.end());
+    choice.kept = complement(choice.group->size, removed);
+  }
+  stepped_ = true;
+}
+
+namespace {
+
+// Kept count rounded down to a multiple of round_to for groups of at least round_to channels;
+// zero means the ratio cannot keep a multiple.
+int64_t rounded_keep(int64_t size, int64_t keep, int64_t round_to) {
+  if (round_to <= 1 || size < round_to) return std::max<int64_t>(keep, 1);
+  return keep - keep % round_to;
+}
+
+std::string root_label(const Group& group) {
+  return group.roots.empty() ? str_cat("group ", group.id) : group.roots.front();
+}
+
+// The MACs of the Conv2d and Linear modules as channels go: each module's dense count scaled by
+// the share of its weight's rows (axis 0) and columns (axis 1) that stays, which is what
+// model_stats counts for a sliced layer (N * out_h * out_w * out * in / groups * kh * kw).
+class MacBudget {
+ public:
+  MacBudget(ir::GraphModule& gm, double share) {
+    const ir::ModelStats stats = ir::model_stats(gm);
+    for (const ir::ModuleStats& module : stats.modules) {
+      if (module.macs == 0 ||
+          (module.kind != nn::ModuleKind::conv2d && module.kind != nn::ModuleKind::linear))
+        continue;
+      const Tensor weight = gm.attribute(module.name + ".weight");
+      layers_[module.name] = {static_cast<double>(module.macs), weight.size(0),
+                              weight.dim() > 1 ? weight.size(1) : 1, 0, 0};
+    }
+    target_ = share * static_cast<double>(stats.macs);
+    current_ = static_cast<double>(stats.macs);
+  }
+  bool reached() const { return current_ <= target_; }
+  // One channel of `group` goes.
+  void remove(const Group& group) {
+    for (const GroupMember& member : group.members) {
+      if (member.kind != GroupMember::Kind::parameter || member.axis > 1) continue;
+      const Owner owner = split_name(member.name);
+      auto found = layers_.find(owner.name);
+      if (owner.local != "weight" || found == layers_.end()) continue;
+      Layer& layer = found->second;
+      current_ -= layer.macs();
+      (member.axis == 0 ? layer.rows_gone : layer.columns_gone) += member.block;
+      current_ += layer.macs();
+    }
+  }
+
+ private:
+  struct Layer {
+    double dense;
+    int64_t rows, columns, rows_gone, columns_gone;
+    double macs() const {
+      return dense * static_cast<double>(rows - rows_gone) / static_cast<double>(rows) *
+             static_cast<double>(columns - columns_gone) / static_cast<double>(columns);
+    }
+  };
+  std::map<std::string, Layer> layers_;
+  double target_ = 0.0, current_ = 0.0;
+};
+
+}  // namespace
+
+void GroupPruner::choose_local(bool only_layer_ratios) {
+  for (GroupChoice& choice : choices_) {
+    if (choice.importance.empty()) continue;
+    if (only_layer_ratios && !layer_ratio(*choice.group)) continue;
+    const Group& group = *choice.group;
+    const double ratio = layer_ratio(group).value_or(options_.ratio());
+    const int64_t n = group.size;
+    const int64_t keep = rounded_keep(
+        n, static_cast<int64_t>(static_cast<double>(n) * (1.0 - ratio)), options_.round_to());
+    PARE_CHECK(keep > 0, "GroupPruner: layer '", root_label(group), "' (group ", group.id, ", ", n,
+               " channels): ratio ", ratio, " keeps ",
+               static_cast<int64_t>(static_cast<double>(n) * (1.0 - ratio)),
+               " channels, fewer than round_to ", options_.round_to(),
+               ", so no multiple of it can stay; lower the ratio or round_to");
+    choice.removed = finish(choice, n - keep);
+  }
+}
+
+void GroupPruner::choose_global() {
+  struct Candidate {
+    double score;
+    size_t choice;
+    int64_t channel;
+  };
+  std::vector<Candidate> candidates;
+  int64_t total = 0;
+  for (size_t i = 0; i < choices_.size(); ++i) {
+    GroupChoice& choice = choices_[i];
+    if (choice.importance.empty()) continue;
+    if (layer_ratio(*choice.group)) continue;
+    total += choice.group->size;
+    for (int64_t c = 0; c < choice.group->size; ++c)
+      candidates.push_back({choice.importance[c], i, c});
+  }
+  // Per-layer ratios are their own scope, pruned locally.
+  choose_local(/*only_layer_ratios=*/true);
+  std::stable_sort(candidates.begin(), candidates.end(),
+                   [](const Candidate& a, const Candidate& b) {
+                     if (a.score != b.score) return a.score < b.score;
+                     if (a.choice != b.choice) return a.choice < b.choice;
+                     return a.channel < b.channel;
+                   });
+  const int64_t target =
+      total - static_cast<int64_t>(static_cast<double>(total) * (1.0 - options_.ratio()));
+  std::optional<MacBudget> budget;
+  if (options_.target_macs()) budget.emplace(gm_, *options_.target_macs());
+  std::vector<int64_t> count(choices_.size(), 0);
+  int64_t taken = 0;
+  for (const Candidate& candidate : candidates) {
+    if (budget ? budget->reached() : taken >= target) break;
+    const int64_t n = choices_[candidate.choice].group->size;
+    const int64_t cap =
+        std::min(n - 1, static_cast<int64_t>(static_cast<double>(n) * options_.max_ratio()));
+    if (count[candidate.choice] >= cap) continue;
+    ++count[candidate.choice];
+    ++taken;
+    if (budget) budget->remove(*choices_[candidate.choice].group);
+  }
+  for (size_t i = 0; i < choices_.size(); ++i) {
+    GroupChoice& choice = choices_[i];
+    if (choice.importance.empty() || layer_ratio(*choice.group)) continue;
+    const int64_t n = choice.group->size;
+    int64_t keep = rounded_keep(n, n - count[i], options_.round_to());
+    // Global rounding never empties a group: at least one multiple of round_to stays.
+    if (keep == 0) keep = options_.round_to();
+    choice.removed = finish(choice, n - keep);
+  }
+}
+
+ir::GraphModule& GroupPruner::prune() {
+  PARE_CHECK(!pruned_, "GroupPruner::prune: the graph is already pruned");
+  if (!stepped_) step();
+
+  // ---- Plan: removed positions per parameter axis and per edge axis ----
+  std::map<std::string, std::map<int64_t, std::set<int64_t>>> parameter_removals;
+  std::map<std::string, std::map<int64_t, std::set<int64_t>>> edge_removals;
+  for (const GroupChoice& choice : choices_) {
+    if (choice.removed.empty()) continue;
+    for (const GroupMember& member : choice.group->members) {
+      auto& target =
+          member.kind == GroupMember::Kind::parameter ? parameter_removals : edge_removals;
+      for (int64_t position : positions(member, choice.removed))
+        target[member.name][member.axis].insert(position);
+    }
+  }
+  struct PlannedTensor {
+    std::string name;
+    Owner owner;
+    Tensor sliced;
+  };
+  std::vector<PlannedTensor> planned_tensors;
+  std::map<std::string, bool> owners;  // module name -> depthwise before
+  std::map<std::string, TensorChange> changes;
+  for (const auto& [name, axes] : parameter_removals) {
+    Tensor value = gm_.attribute(name);
+    TensorChange change;
+    change.before = value.sizes();
+    for (const auto& [axis, removed] : axes) {
+      PARE_CHECK(*removed.rbegin() < value.size(axis), "GroupPruner: '", name, "' axis ", axis,
+                 " has ", value.size(axis), " entries but its groups remove index ",
+                 *removed.rbegin());
+      change.kept[axis] = complement(value.size(axis), removed);
+      value = keep_along(value, axis, change.kept[axis]);
+    }
+    change.after = value.sizes();
+    const Owner owner = split_name(name);
+    if (!owners.count(owner.name))
+      owners[owner.name] = !owner.name.empty() && is_depthwise(*gm_.module(owner.name));
+    planned_tensors.push_back({name, owner, value});
+    changes[name] = std::move(change);
+  }
+  struct PlannedLiteral {
+    ir::Node* node;
+    ShapeLiteral literal;
+  };
+  std::vector<PlannedLiteral> planned_literals;
+  for (const auto& [name, axes] : edge_removals) {
+    ir::Node* node = gm_.graph().find(name);
+    if (node == nullptr || node->op() != ir::OpKind::call_function) continue;
+    if (node->target() != "view" && node->target() != "reshape") continue;
+    std::optional<ShapeLiteral> literal = shape_literal(*node);
+    const Shape& shape = node->meta.at(0).shape;
+    PARE_CHECK(literal && literal->values.size() == shape.size(), "GroupPruner: node '", name,
+               "' (", node->target(), ") shrinks along ", axes.begin()->first,
+               " but its target shape is not a literal of ", shape.size(),
+               " integers that can be rewritten; write the view with a constant shape");
+    for (const auto& [axis, removed] : axes)
+      if (literal->values[axis] != -1)
+        literal->values[axis] = shape[axis] - static_cast<int64_t>(removed.size());
+    planned_literals.push_back({node, *literal});
+  }
+
+  // ---- Change ----
+  {
+    NoGradGuard no_grad;
+    for (const PlannedTensor& planned : planned_tensors) {
+      std::shared_ptr<nn::Module> owner =
+          planned.owner.name.empty() ? gm_.root_ptr() : gm_.module(planned.owner.name);
+      if (auto* prelu = nn::as<nn::PReLUImpl>(owner.get());
+          prelu && planned.owner.local == "weight") {
+        prelu->set_weight(planned.sliced);
+      } else if (owner->has_parameter(planned.owner.local)) {
+        owner->register_parameter(planned.owner.local, planned.sliced,
+                                  owner->get_parameter(planned.owner.local).requires_grad());
+      } else {
+        owner->register_buffer(planned.owner.local, planned.sliced);
+      }
+    }
+  }
+  for (const auto& [owner, depthwise] : owners)
+    if (!owner.empty()) fit_options(*gm_.module(owner), depthwise);
+  for (PlannedLiteral& planned : planned_literals)
+    write_shape_literal(*planned.node, planned.literal);
+  if (gm_.forward_backend()) gm_.forward_backend()->invalidate();
+  ir::infer_shapes(gm_);
+  tensors_ = std::move(changes);
+  pruned_ = true;
+  const ir::ModelStats stats = ir::model_stats(gm_);
+  params_after_ = stats.params;
+  macs_after_ = stats.macs;
+  return gm_;
+}
+
+nlohmann::json GroupPruner::report() const {
+  nlohmann::json report;
+  report["params"] = {{"before", params_before_}, {"after", params_after_}};
+  report["macs"] = {{"before", macs_before_}, {"after", macs_after_}};
+  report["importance"] = options_.importance().name();
+  report["groups"] = nlohmann::json::array();
+  for (const GroupChoice& choice : choices_) {
+    const Group& group = *choice.group;
+    nlohmann::json members = nlohmann::json::array();
+    for (const GroupMember& member : group.members) {
+      nlohmann::json entry;
+      entry[member.kind == GroupMember::Kind::parameter ? "tensor" : "edge"] = member.name;
+      entry["axis"] = member.axis;
+      if (member.offset != 0) entry["offset"] = member.offset;
+      if (member.block != 1) entry["block"] = member.block;
+      if (group.unit > 1 && member.block == group.unit) entry["unit"] = "head";
+      members.push_back(std::move(entry));
+    }
+    report["groups"].push_back({{"id", group.id},
+                                {"root", group.roots.empty() ? "" : group.roots.front()},
+                                {"roots", group.roots},
+                                {"unit", group.unit > 1 ? "head" : "channel"},
+                                {"size_before", group.size},
+                                {"size_after", static_cast<int64_t>(choice.kept.size())},
+                                {"members", members},
+                                {"removed", choice.removed},
+                                {"importance", choice.importance},
+                                {"folded", false}});
+  }
+  report["tensors"] = nlohmann::json::object();
+  for (const auto& [name, change] : tensors_) {
+    nlohmann::json kept = nlohmann::json::object();
+    for (const auto& [axis, indices] : change.kept) kept[std::to_string(axis)] = indices;
+    report["tensors"][name] = {{"before", change.before}, {"after", change.after}, {"kept", kept}};
+  }
+  report["not_prunable"] = nlohmann::json::array();
+  for (const NotPrunableLayer& layer : graph_.not_prunable())
+    report["not_prunable"].push_back(
+        {{"layer", layer.layer}, {"reason", layer.reason}, {"path", layer.path}});
+  return report;
+}
+
+}  // namespace pare::pruning
