@@ -17,11 +17,16 @@ rounds (each round runs them in a rotated order), and the pair of rows is run ag
 --retries times) when one framework's round medians spread by more than --max-spread or its p90
 exceeds --max-p90 times its median (another process took a core). The PyTorch models have the
 architectures read from the .pare files (`pare info --json`) and seeded random weights; their
-parameter counts and tensor shapes are checked against pare's.
+parameter counts and tensor shapes are checked against pare's. ResNet-18 (pare::models::resnet18,
+torchvision's layout) is torchvision's resnet18 when torchvision imports, else the same
+architecture written out below; it loads pare's own weights from the .pare file (a safetensors
+file whose tensor names are torchvision's), and `pare run` on the timing input must give
+PyTorch's output at every batch size. It has no oneDNN chain (that column shows "-").
 
     bash scripts/make-bench-models.sh
     /usr/bin/python3 bench/compare_pytorch.py --pare build/tools/pare \\
         --onednn build/bench/bench_models_onednn --json /tmp/compare.json
+    /usr/bin/python3 bench/compare_pytorch.py --only resnet18 --threads 1   # ResNet-18 alone
 
 Needs Debian's python3-torch (not needed by the build or the tests). PyTorch's Linear and LSTM
 use the system BLAS (libblas.so.3); for the OpenBLAS backend `apt-get install
@@ -33,6 +38,7 @@ import json
 import os
 import platform
 import statistics
+import struct
 import subprocess
 import sys
 import tempfile
@@ -43,14 +49,18 @@ import torch.nn as nn
 import torch.nn.functional as F
 
 # (model, batch sizes); a model and its pruned form are timed together. The LSTM's larger batch
-# is 16 (its serving batch in docs/benchmarks.md).
+# is 16 (its serving batch in docs/benchmarks.md); ResNet-18's 8.
 DEFAULT_ROWS = [("mlp", [1, 32]), ("mlp_pruned", [1, 32]), ("cnn", [1, 32]),
-                ("cnn_pruned", [1, 32]), ("lstm", [1, 16]), ("lstm_pruned", [1, 16])]
+                ("cnn_pruned", [1, 32]), ("lstm", [1, 16]), ("lstm_pruned", [1, 16]),
+                ("resnet18", [1, 8])]
 FRAMEWORKS = ["pare", "onednn", "eager", "script"]
+# The models bench_models_onednn has a hand-written chain of.
+ONEDNN_MODELS = {"mlp", "mlp_pruned", "cnn", "cnn_pruned", "lstm", "lstm_pruned"}
 
 # The inference targets: pare / best PyTorch at (model, batch), pare / oneDNN chain, and the pruned
 # CNN's speedup as a share of its MAC ratio.
-TORCH_TARGETS = {("cnn", 1): 0.75, ("cnn", 32): 1.0, ("mlp", 1): 0.3, ("lstm", 1): 0.25}
+TORCH_TARGETS = {("cnn", 1): 0.75, ("cnn", 32): 1.0, ("mlp", 1): 0.3, ("lstm", 1): 0.25,
+                 ("resnet18", 1): 0.8, ("resnet18", 8): 0.8}
 ONEDNN_TARGET = 1.1
 PRUNED_SHARE_TARGETS = {("cnn", 32): 0.9, ("cnn", 1): 0.8}
 
@@ -97,6 +107,102 @@ class LstmTagger(nn.Module):
         return self.fc(sequence)
 
 
+class BasicBlock(nn.Module):
+    """torchvision.models.resnet.BasicBlock: two 3x3 convs with BatchNorm, a residual add."""
+
+    def __init__(self, in_channels, channels, stride):
+        super().__init__()
+        self.conv1 = nn.Conv2d(in_channels, channels, 3, stride, 1, bias=False)
+        self.bn1 = nn.BatchNorm2d(channels)
+        self.relu = nn.ReLU(inplace=True)
+        self.conv2 = nn.Conv2d(channels, channels, 3, 1, 1, bias=False)
+        self.bn2 = nn.BatchNorm2d(channels)
+        self.downsample = None
+        if stride != 1 or in_channels != channels:
+            self.downsample = nn.Sequential(nn.Conv2d(in_channels, channels, 1, stride, bias=False),
+                                            nn.BatchNorm2d(channels))
+
+    def forward(self, x):
+        out = self.relu(self.bn1(self.conv1(x)))
+        out = self.bn2(self.conv2(out))
+        identity = x if self.downsample is None else self.downsample(x)
+        return self.relu(out + identity)
+
+
+class ResNet18(nn.Module):
+    """torchvision.models.resnet18's architecture and module names, for when torchvision is not
+    installed."""
+
+    def __init__(self, num_classes=1000):
+        super().__init__()
+        self.conv1 = nn.Conv2d(3, 64, 7, 2, 3, bias=False)
+        self.bn1 = nn.BatchNorm2d(64)
+        self.relu = nn.ReLU(inplace=True)
+        self.maxpool = nn.MaxPool2d(3, 2, 1)
+        widths, in_channels = [64, 128, 256, 512], 64
+        for stage, width in enumerate(widths):
+            stride = 1 if stage == 0 else 2
+            setattr(self, "layer%d" % (stage + 1),
+                    nn.Sequential(BasicBlock(in_channels, width, stride),
+                                  BasicBlock(width, width, 1)))
+            in_channels = width
+        self.avgpool = nn.AdaptiveAvgPool2d(1)
+        self.fc = nn.Linear(512, num_classes)
+
+    def forward(self, x):
+        x = self.maxpool(self.relu(self.bn1(self.conv1(x))))
+        x = self.layer4(self.layer3(self.layer2(self.layer1(x))))
+        return self.fc(torch.flatten(self.avgpool(x), 1))
+
+
+def resnet18():
+    """torchvision's resnet18 when it imports (the reference), else ResNet18 above; and which."""
+    try:
+        import torchvision
+        return torchvision.models.resnet18(), "torchvision %s" % torchvision.__version__
+    except ImportError:
+        return ResNet18(), "the architecture written out in compare_pytorch.py (no torchvision)"
+
+
+# ---- safetensors (the .pare container, docs/format.md) -----------------------------------------
+
+SAFETENSORS_DTYPES = {"F32": torch.float32, "I64": torch.int64, "U8": torch.uint8,
+                      "BOOL": torch.bool}
+
+
+def read_safetensors(path):
+    """Every tensor of a safetensors file (a .pare file is one), by name."""
+    with open(path, "rb") as stream:
+        size = struct.unpack("<Q", stream.read(8))[0]
+        header = json.loads(stream.read(size))
+        data = stream.read()
+    tensors = {}
+    for name, entry in header.items():
+        if name == "__metadata__":
+            continue
+        begin, end = entry["data_offsets"]
+        dtype = SAFETENSORS_DTYPES[entry["dtype"]]
+        flat = (torch.frombuffer(bytearray(data[begin:end]), dtype=dtype) if end > begin
+                else torch.empty(0, dtype=dtype))
+        tensors[name] = flat.reshape(entry["shape"])
+    return tensors
+
+
+def write_safetensors(path, tensors):
+    names = {torch.float32: "F32", torch.int64: "I64", torch.uint8: "U8", torch.bool: "BOOL"}
+    header, blobs, offset = {}, [], 0
+    for name, tensor in tensors.items():
+        blob = tensor.contiguous().numpy().tobytes()
+        header[name] = {"dtype": names[tensor.dtype], "shape": list(tensor.shape),
+                        "data_offsets": [offset, offset + len(blob)]}
+        blobs.append(blob)
+        offset += len(blob)
+    encoded = json.dumps(header).encode()
+    encoded += b" " * (-len(encoded) % 8)
+    with open(path, "wb") as stream:
+        stream.write(struct.pack("<Q", len(encoded)) + encoded + b"".join(blobs))
+
+
 def run(command, **kwargs):
     """subprocess.run that stops with the command's own error output when it fails."""
     result = subprocess.run(command, capture_output=True, text=True, **kwargs)
@@ -110,12 +216,18 @@ def pare_info(pare, path):
     return json.loads(run([pare, "info", path, "--json"]).stdout)
 
 
-def torch_model(name, info):
-    """The PyTorch model with the widths of the .pare file's tensors, and its input shape."""
+def torch_model(name, info, path):
+    """The PyTorch model with the widths of the .pare file's tensors, and its input shape; for
+    ResNet-18 also pare's weights."""
     tensors = {key: shape for module in info["modules"].values()
                for key, shape in module["tensors"].items()}
     family = name.split("_")[0]
-    if family == "mlp":
+    if family == "resnet18":
+        model, origin = resnet18()
+        print("compare_pytorch: %s: PyTorch's ResNet-18: %s; weights from %s"
+              % (name, origin, path))
+        model.load_state_dict(read_safetensors(path), strict=True)
+    elif family == "mlp":
         model = Mlp(tensors["fc1.weight"][0], tensors["fc2.weight"][0])
     elif family == "cnn":
         model = VggCnn([tensors["conv%d.weight" % k][0] for k in range(1, 6)])
@@ -219,12 +331,14 @@ def measure_group(cases, batch, threads, args):
         model, shape = case["torch"]
         x, script = prepare_torch(model, shape, batch, threads)
         name = case["name"]
+        if case["pare_weights"]:
+            check_pare_output(args.pare, case, model, x)
         timers += [
             (name, "pare", lambda c=case: time_pare(args.pare, c["path"], batch, threads, args)),
             (name, "eager", lambda m=model, x=x: time_torch(m, x, args)),
             (name, "script", lambda s=script, x=x: time_torch(s, x, args)),
         ]
-        if args.onednn:
+        if args.onednn and name in ONEDNN_MODELS:
             timers.append((name, "onednn",
                            lambda n=name: time_onednn(args.onednn, n, batch, threads, args)))
     rounds = {}
@@ -243,6 +357,25 @@ def measure_group(cases, batch, threads, args):
                 "p90": statistics.median([r["p90"] for r in results]),
                 "spread": max(medians) / min(medians), "rounds": results}
     return result
+
+
+def check_pare_output(pare, case, model, x):
+    """pare's compiled path (`pare run`) on x gives PyTorch's output, to float rounding of the
+    magnitudes involved (ResNet-18's random weights give outputs in the hundreds)."""
+    with tempfile.TemporaryDirectory() as folder:
+        given, got = os.path.join(folder, "x.safetensors"), os.path.join(folder, "y.safetensors")
+        write_safetensors(given, {case["input_name"]: x})
+        run([pare, "run", case["path"], "--input", given, "--output", got, "--threads", "1"])
+        y = read_safetensors(got)["output"]
+    with torch.no_grad():
+        expected = model(x)
+    scale = max(1.0, expected.abs().max().item())
+    worst = (y - expected).abs().max().item()
+    print("compare_pytorch: %s b%d: pare vs eager PyTorch, max |difference| %.3g (outputs up to "
+          "%.3g)" % (case["name"], x.shape[0], worst, scale), flush=True)
+    if worst > 1e-4 * scale:
+        raise SystemExit("compare_pytorch: %s b%d: pare's output differs from PyTorch's by %.3g "
+                         "(more than 1e-4 x %.3g)" % (case["name"], x.shape[0], worst, scale))
 
 
 def top_ops(forward, x, count=4):
@@ -355,11 +488,13 @@ def print_table(results, onednn):
         cells = [row["model"], str(row["batch"]), str(row["threads"]),
                  "%.3f" % t["pare"]["median"], "%.3f" % t["pare"]["p90"]]
         if onednn:
-            cells += ["%.3f" % t["onednn"]["median"], "%.3f" % t["onednn"]["p90"]]
+            cells += (["%.3f" % t["onednn"]["median"], "%.3f" % t["onednn"]["p90"]]
+                      if "onednn" in t else ["-", "-"])
         cells += ["%.3f" % t["eager"]["median"], "%.3f" % t["eager"]["p90"],
                   "%.3f" % t["script"]["median"], "%.3f" % t["script"]["p90"]]
         if onednn:
-            cells.append(fmt_ratio(ratio(t["pare"]["median"], t["onednn"]["median"])))
+            cells.append(fmt_ratio(ratio(t["pare"]["median"], t["onednn"]["median"]))
+                         if "onednn" in t else "-")
         cells += [fmt_ratio(ratio(t["pare"]["median"], t[best]["median"])), best,
                   str(row["retries"]), row["load"]]
         table.append(cells)
@@ -382,7 +517,7 @@ def targets(results, macs, onednn):
             value = t["pare"]["median"] / best
             lines.append((value <= target, "%s b%d t%d: pare / PyTorch best = %.2f (target <= %.2f)"
                           % (model, batch, threads, value, target)))
-        if onednn:
+        if onednn and "onednn" in t:
             value = t["pare"]["median"] / t["onednn"]["median"]
             lines.append((value <= ONEDNN_TARGET, "%s b%d t%d: pare / oneDNN chain = %.2f "
                           "(target <= %.2f)" % (model, batch, threads, value, ONEDNN_TARGET)))
@@ -448,7 +583,9 @@ def main():
         macs[name] = info["macs"]
         torch.manual_seed(1)
         cases.append({"name": name, "path": path, "batches": batches,
-                      "torch": torch_model(name, info)})
+                      "torch": torch_model(name, info, path),
+                      "input_name": info["inputs"][0]["name"],
+                      "pare_weights": name.split("_")[0] == "resnet18"})
 
     lines = header(args)
     for line in lines:

@@ -1,11 +1,13 @@
 #!/usr/bin/env bash
 # Builds pare_make_bench_models and the `pare` CLI, and writes the models `pare bench` is measured
-# on (mlp.pare, cnn.pare, lstm.pare, seeded weights) into bench/models/ (not committed), then
-# their 50%-pruned forms (mlp_pruned.pare, cnn_pruned.pare, lstm_pruned.pare) with `pare prune`.
+# on (mlp.pare, cnn.pare, lstm.pare and ResNet-18 at 224 x 224, resnet18.pare from
+# pare::models::resnet18(); seeded weights) into bench/models/ (not committed), then the 50%-pruned
+# forms of the first three (mlp_pruned.pare, cnn_pruned.pare, lstm_pruned.pare) with `pare prune`.
 #
 #   bash scripts/make-bench-models.sh
 #   build/tools/pare bench bench/models/{mlp,cnn,lstm}.pare --batch 1,32 --threads 1,2
 #   build/tools/pare bench bench/models/cnn.pare bench/models/cnn_pruned.pare   # speedup
+#   build/tools/pare bench bench/models/resnet18.pare --batch 1,8 --threads 1
 #
 # Settings (environment): PARE_BUILD_DIR (build), PARE_JOBS (nproc).
 set -euo pipefail

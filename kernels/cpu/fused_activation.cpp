@@ -78,15 +78,20 @@ bool fused_activation_keeps_nan(const ActivationParams& params) {
   return true;
 }
 
-dnnl::primitive_attr fused_attr(const std::optional<ActivationParams>& activation) {
+dnnl::primitive_attr fused_attr(const std::optional<ActivationParams>& activation,
+                                bool accumulate) {
   dnnl::primitive_attr attr;
   attr.set_scratchpad_mode(dnnl::scratchpad_mode::user);
-  if (!activation) return attr;
+  dnnl::post_ops post_ops;
+  if (accumulate) post_ops.append_sum(1.0f);
+  if (!activation) {
+    if (accumulate) attr.set_post_ops(post_ops);
+    return attr;
+  }
   activation->validate();
   const std::vector<EltwiseStep> chain = chain_for(*activation);
   PARE_CHECK(!chain.empty(), "fused activation: oneDNN has no post-op for ",
              activation_name(activation->kind));
-  dnnl::post_ops post_ops;
   for (const EltwiseStep& step : chain)
     post_ops.append_eltwise(1.0f, step.kind, step.alpha, step.beta);
   attr.set_post_ops(post_ops);

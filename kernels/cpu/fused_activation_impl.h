@@ -8,8 +8,10 @@
 
 namespace pare::kernels::cpu {
 
-// An attribute with a user-managed scratchpad and, when `activation` is set, its post-ops.
+// An attribute with a user-managed scratchpad and, when `activation` is set, its post-ops;
+// `accumulate` puts oneDNN's sum post-op (dst = result + dst) first, before the activation.
 // Throws pare::Error when the activation cannot be fused (check can_fuse_activation first).
-dnnl::primitive_attr fused_attr(const std::optional<ActivationParams>& activation);
+dnnl::primitive_attr fused_attr(const std::optional<ActivationParams>& activation,
+                                bool accumulate = false);
 
 }  // namespace pare::kernels::cpu

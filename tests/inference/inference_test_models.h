@@ -1,14 +1,17 @@
 // Models of the inference tests (test_inference_*.cpp): the three benchmark shapes at small
-// widths, BatchNorm, LSTM, pooling and activation variants and pruned-looking odd widths, each
-// traced into a GraphModule in evaluation mode with seeded random weights.
+// widths, BatchNorm, LSTM, pooling and activation variants, pruned-looking odd widths and residual
+// blocks (residual_cases()), each traced into a GraphModule in evaluation mode with seeded random
+// weights.
 #pragma once
 
 #include <functional>
 #include <memory>
 #include <string>
+#include <tuple>
 #include <vector>
 
 #include "pare/ir/tracer.h"
+#include "pare/models/models.h"
 #include "pare/pare.h"
 #include "test_util.h"
 
@@ -18,6 +21,9 @@ struct InferenceCase {
   std::string name;
   std::function<ir::GraphModule()> make;
   std::function<std::vector<Tensor>(int64_t batch)> inputs;
+  // Residual cases: the adds a conv fuses with every option on, and those it updates in place.
+  int fused_residual_adds = 0;
+  int in_place_adds = 0;
 };
 
 // The 21 activations as modules (PReLU with one weight per channel of `channels`).
@@ -132,6 +138,53 @@ struct LstmWithState : nn::Module {
   nn::LSTM lstm{nullptr};
 };
 
+// conv 3x3 -> BatchNorm -> ReLU: the stem before a residual block, so that the block's input is
+// a conv's output as in a network.
+inline nn::Sequential conv_bn_relu(int64_t in, int64_t out) {
+  return nn::Sequential(nn::Conv2d(nn::Conv2dOptions(in, out, 3).padding(1).bias(false)),
+                        nn::BatchNorm2d(out), nn::ReLU());
+}
+
+inline nn::Conv2d conv3x3(int64_t in, int64_t out) {
+  return nn::Conv2d(nn::Conv2dOptions(in, out, 3).padding(1));
+}
+
+// Residual adds beyond the model zoo's blocks, on a 3-channel image, with 16 channels after the
+// stem (`h`). `variant`:
+//   read_later     y = bn(conv(relu(conv(h)))) + h; returns y + h (h is read after the fused add:
+//                  the shortcut is copied, not updated in place)
+//   own_src        relu(conv(h) + h) (the conv reads its shortcut: copied)
+//   two_convs      relu(conv_a(h) + conv_b(h)), no BatchNorm (the later conv fuses the add)
+//   input          conv(x) + x, x the graph input (an external buffer: copied)
+//   alpha          add(conv(h), h, alpha = 2) (not fused: the sum post-op scales nothing)
+//   broadcast      conv(h) + mean over the image of h (not fused: the sum does not broadcast)
+//   conv_read_twice  relu(y + h) * y, y = conv(h) (not fused: y has another reader)
+struct ResidualVariant : nn::Module {
+  explicit ResidualVariant(std::string variant)
+      : nn::Module("ResidualVariant"), variant(std::move(variant)) {
+    const int64_t in = this->variant == "input" ? 3 : 16;
+    stem = register_module("stem", conv_bn_relu(3, 16));
+    conv_a = register_module("conv_a", conv3x3(in, in));
+    conv_b = register_module("conv_b", conv3x3(in, in));
+    bn = register_module("bn", nn::BatchNorm2d(in));
+  }
+  Tensor forward(const Tensor& x) {
+    if (variant == "input") return conv_a(x) + x;
+    const Tensor h = stem(x);
+    if (variant == "read_later") return bn(conv_b(relu(conv_a(h)))) + h + h;
+    if (variant == "own_src") return relu(conv_a(h) + h);
+    if (variant == "two_convs") return relu(conv_a(h) + conv_b(h));
+    if (variant == "alpha") return add(conv_a(h), h, 2.0);
+    if (variant == "broadcast") return conv_a(h) + mean(h, {2, 3}, true);
+    const Tensor y = conv_a(h);
+    return relu(y + h) * y;
+  }
+  std::string variant;
+  nn::Sequential stem{nullptr};
+  nn::Conv2d conv_a{nullptr}, conv_b{nullptr};
+  nn::BatchNorm2d bn{nullptr};
+};
+
 // Random BatchNorm statistics and affine parameters, so that folding is not the identity; the
 // other layers keep PyTorch's default initialisation (seeded by the caller).
 inline void randomise_batchnorm(nn::Module& module, uint32_t seed) {
@@ -160,6 +213,50 @@ inline std::function<std::vector<Tensor>(int64_t)> images(int64_t channels, int6
   return [=](int64_t batch) {
     return std::vector<Tensor>{random_tensor({batch, channels, size, size}, 100 + batch, -2, 2)};
   };
+}
+
+// Residual blocks, 16 x 16 images: the model zoo's basic block and bottleneck with and without a
+// downsample shortcut, MobileNetV2's inverted residual (24 channels, no activation after the add),
+// and the ResidualVariant cases; with the adds the compiler fuses and updates in place.
+inline std::vector<InferenceCase> residual_cases() {
+  std::vector<InferenceCase> cases;
+  cases.push_back({"residual: basic blocks (identity, then downsample)",
+                   [] {
+                     auto net = conv_bn_relu(3, 16);
+                     net->push_back(std::make_shared<models::BasicBlockImpl>(16, 16, 1));
+                     net->push_back(std::make_shared<models::BasicBlockImpl>(16, 32, 2));
+                     return traced(net.ptr(), {randn({1, 3, 16, 16})}, 80);
+                   },
+                   images(3, 16), 2, 2});
+  cases.push_back({"residual: bottlenecks (downsample, then identity)",
+                   [] {
+                     auto net = conv_bn_relu(3, 16);
+                     net->push_back(std::make_shared<models::BottleneckImpl>(16, 8, 1));
+                     net->push_back(std::make_shared<models::BottleneckImpl>(32, 8, 1));
+                     return traced(net.ptr(), {randn({1, 3, 16, 16})}, 81);
+                   },
+                   images(3, 16), 2, 2});
+  cases.push_back({"residual: MobileNetV2 inverted residual",
+                   [] {
+                     auto net = nn::Sequential(
+                         nn::Conv2d(nn::Conv2dOptions(3, 24, 3).padding(1).bias(false)),
+                         nn::BatchNorm2d(24), nn::ReLU6());
+                     net->push_back(std::make_shared<models::InvertedResidualImpl>(24, 24, 1, 6));
+                     return traced(net.ptr(), {randn({1, 3, 16, 16})}, 82);
+                   },
+                   images(3, 16), 1, 1});
+  const std::vector<std::tuple<std::string, int, int>> variants = {
+      {"read_later", 1, 0}, {"own_src", 1, 0},   {"two_convs", 1, 1},      {"input", 1, 0},
+      {"alpha", 0, 0},      {"broadcast", 0, 0}, {"conv_read_twice", 0, 0}};
+  for (const auto& [variant, fused, in_place] : variants) {
+    cases.push_back(
+        {"residual: " + variant,
+         [variant] {
+           return traced(std::make_shared<ResidualVariant>(variant), {randn({1, 3, 16, 16})}, 83);
+         },
+         images(3, 16), fused, in_place});
+  }
+  return cases;
 }
 
 inline std::vector<InferenceCase> inference_cases() {
@@ -251,6 +348,7 @@ inline std::vector<InferenceCase> inference_cases() {
                      },
                      images(3, 8)});
   }
+  for (InferenceCase& residual : residual_cases()) cases.push_back(std::move(residual));
   // The same as functions with non-default arguments, each after a conv.
   for (size_t a = 0; a < functional_activations().size(); ++a) {
     cases.push_back(

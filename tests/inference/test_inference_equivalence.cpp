@@ -21,6 +21,7 @@ std::vector<std::pair<std::string, InferenceOptions>> option_sets() {
   const std::vector<std::pair<std::string, bool InferenceOptions::*>> switches = {
       {"fold_batchnorm", &InferenceOptions::fold_batchnorm},
       {"fuse_activations", &InferenceOptions::fuse_activations},
+      {"fuse_residual_add", &InferenceOptions::fuse_residual_add},
       {"prepack_weights", &InferenceOptions::prepack_weights},
       {"blocked_layout", &InferenceOptions::blocked_layout},
       {"memory_plan", &InferenceOptions::memory_plan},

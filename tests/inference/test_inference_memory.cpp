@@ -15,6 +15,7 @@ using pare::Tensor;
 using pare::inference::BufferLifetime;
 using pare::inference::CompiledGraph;
 using pare::inference::InferenceOptions;
+using pare::inference::InPlaceUpdate;
 using pare::inference::MemoryPlan;
 using pare::inference::plan_memory;
 
@@ -49,6 +50,47 @@ TEST_CASE("plan_memory: a growing block and a long-lived buffer") {
                                   plan_memory({{64, 3, 2}});
                                 }),
                                 "before it is written"));
+}
+
+TEST_CASE("plan_memory: an in-place update takes the block of the buffer its step reads last") {
+  // a (step 0) is read by steps 1 and 2; step 2 writes c, adding to b (written by step 1).
+  const std::vector<BufferLifetime> buffers = {{64, 0, 2}, {256, 1, 2}, {256, 2, 3}, {64, 3, 3}};
+  const MemoryPlan plain = plan_memory(buffers);
+  CHECK(plain.offsets[2] != plain.offsets[1]);  // without the update: read by c's writer
+  const MemoryPlan plan = plan_memory(buffers, true, {{.buffer = 2, .into = 1}});
+  CHECK(plan.offsets[2] == plan.offsets[1]);
+  CHECK(plan.offsets[2] != plan.offsets[0]);  // a is still read by step 2
+  CHECK(plan.arena_bytes == 64 + 256);
+  // The block passes on: d (step 3) may not take it while c lives, but takes a's.
+  CHECK(plan.offsets[3] == plan.offsets[0]);
+  // Chained updates: e adds to c in place, as c added to b.
+  std::vector<BufferLifetime> chain = buffers;
+  chain[2].last_step = 4;
+  chain.push_back({256, 4, 5});
+  const MemoryPlan chained = plan_memory(chain, true, {{2, 1}, {4, 2}});
+  CHECK(chained.offsets[4] == chained.offsets[1]);
+  CHECK(chained.offsets[2] == chained.offsets[1]);
+}
+
+TEST_CASE("plan_memory: no in-place update while the buffer has a later reader or without reuse") {
+  // b is read again by step 3, after c's writer (step 2): c gets its own block.
+  const std::vector<BufferLifetime> buffers = {{64, 0, 1}, {256, 1, 3}, {256, 2, 3}};
+  const std::vector<InPlaceUpdate> update = {{.buffer = 2, .into = 1}};
+  const MemoryPlan plan = plan_memory(buffers, true, update);
+  CHECK(plan.offsets[2] != plan.offsets[1]);
+  const MemoryPlan unshared = plan_memory({{64, 0, 1}, {256, 1, 2}, {256, 2, 3}}, false, update);
+  CHECK(unshared.offsets[2] != unshared.offsets[1]);
+  CHECK(unshared.arena_bytes == unshared.unshared_bytes);
+  using pare::testing::contains;
+  using pare::testing::error_of;
+  CHECK(contains(error_of([&] { plan_memory(buffers, true, {{.buffer = 1, .into = 2}}); }),
+                 "not written before that step"));
+  CHECK(contains(error_of([&] { plan_memory(buffers, true, {{.buffer = 2, .into = 7}}); }),
+                 "there are 3 buffers"));
+  CHECK(contains(error_of([&] {
+                   plan_memory(buffers, true, {{2, 1}, {2, 0}});
+                 }),
+                 "at most one each"));
 }
 
 TEST_CASE("inference: the VGG arena reuses buffers, and is larger without the plan") {

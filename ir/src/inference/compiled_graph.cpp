@@ -1,7 +1,8 @@
 // The inference compiler's driver. It takes every node's shape, dtype and tuple structure from
 // shape inference (ir::infer_symbols), so that compiling runs nothing of the model, walks the
 // graph once in order and hands each node to the first lowering (lowerings.h) that takes it:
-//   - Conv2d [-> BatchNorm2d] [-> activation]: one PreparedConv2d (BN folded, activation fused)
+//   - Conv2d [-> BatchNorm2d] [-> add(., shortcut)] [-> activation]: one PreparedConv2d (BN
+//     folded, residual add and activation fused as post-ops)
 //   - Linear [-> activation]: one PreparedLinear
 //   - max / avg / adaptive pools oneDNN computes exactly: PreparedPool2d
 //   - LSTM: PreparedLstm; getitem of its tuple is free
@@ -164,16 +165,28 @@ struct CompiledGraph::Impl : detail::CompilerState {
       read[slot] = true;
     }
     std::vector<BufferLifetime> lifetimes(buffers.size());
-    for (size_t b = 0; b < buffers.size(); ++b)
+    std::vector<InPlaceUpdate> in_place;
+    for (size_t b = 0; b < buffers.size(); ++b) {
       lifetimes[b] = {buffers[b].bytes, buffers[b].first_step, buffers[b].first_step};
+      if (buffers[b].accumulates_into != kNone)
+        in_place.push_back({b, static_cast<size_t>(buffers[b].accumulates_into)});
+    }
     for (size_t slot = 0; slot < slots.size(); ++slot) {
       if (!read[slot]) continue;
       for (int b : slots[slot].may_alias)
         lifetimes[b].last_step = std::max(lifetimes[b].last_step, last_read[slot]);
     }
-    const MemoryPlan plan = plan_memory(lifetimes, options.memory_plan);
+    const MemoryPlan plan = plan_memory(lifetimes, options.memory_plan, in_place);
     stats.arena_bytes = plan.arena_bytes;
     stats.unshared_bytes = plan.unshared_bytes;
+    // A fused residual add updates its shortcut where the plan put both in one place; the step
+    // copies the shortcut otherwise (it checks the addresses itself).
+    for (const InPlaceUpdate& update : in_place) {
+      const bool shared = plan.offsets[update.buffer] == plan.offsets[update.into];
+      if (shared) ++stats.in_place_adds;
+      steps[buffers[update.buffer].first_step].description +=
+          shared ? " [in place]" : " [shortcut copied]";
+    }
     // A pare tensor, so that pare's memory statistics (pare bench's peak) count the arena.
     arena = empty({static_cast<int64_t>((plan.arena_bytes + sizeof(float) - 1) / sizeof(float))});
     auto* base = static_cast<std::byte*>(arena.raw_data());

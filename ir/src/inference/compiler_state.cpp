@@ -144,8 +144,10 @@ bool CompilerState::model_is_finite() {
 
 bool CompilerState::all_users_read_blocked(const ir::Node* node) const {
   if (!options.blocked_layout || node->users().empty()) return false;
-  // Convolutions and pools take a blocked input as their only tensor argument.
+  // Convolutions and pools take a blocked input as their only tensor argument; a convolution
+  // that fuses a residual add takes its shortcut in the shortcut's layout.
   auto reads_blocked = [&](const ir::Node* user) {
+    if (is_fused_shortcut(*this, node, user)) return true;
     if (first_input(*user) != node) return false;
     for (size_t i = 1; i < user->args().size(); ++i)
       if (user->args()[i].is_node()) return false;

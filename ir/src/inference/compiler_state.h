@@ -59,6 +59,9 @@ struct Step {
 struct Buffer {
   size_t bytes = 0;
   size_t first_step = 0;
+  // The buffer its writer adds its result to (a fused residual add's shortcut): the memory plan
+  // places both in one block when that step reads it last (InPlaceUpdate).
+  int accumulates_into = kNone;
 };
 
 // A parameter or buffer a step copied, to notice when it is replaced.

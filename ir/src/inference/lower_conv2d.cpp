@@ -1,8 +1,11 @@
-// Lowers a Conv2d module, with the BatchNorm2d that alone reads it folded into its weights and
-// the activation after them fused, to one prepared oneDNN convolution (weights reordered once,
-// input and output kept blocked where every neighbour accepts it), or to the plain kernel when
-// weights are not prepacked. Folding removes a whole pass over the activations per BatchNorm.
+// Lowers a Conv2d module, with the BatchNorm2d that alone reads it folded into its weights, the
+// residual add after them (residual_add.cpp) and the activation after that fused, to one prepared
+// oneDNN convolution (weights reordered once, input and output kept blocked where every neighbour
+// accepts it), or to the plain kernel when weights are not prepacked. Folding removes a whole pass
+// over the activations per BatchNorm; the fused add another one or two per residual block.
+#include <algorithm>
 #include <cmath>
+#include <cstring>
 
 #include "lowerings.h"
 #include "pare/creation.h"
@@ -17,17 +20,14 @@ namespace {
 
 // Folds the BatchNorm2d that alone reads `last` (a conv with `weight`, `bias`) into them.
 bool fold_batchnorm(CompilerState& state, const ir::Node*& last, Tensor& weight, Tensor& bias) {
-  ir::Node* user = state.single_user(last);
-  if (user == nullptr || user->args().size() != 1 || state.first_input(*user) != last) return false;
+  const int64_t channels = weight.size(0);
+  const ir::Node* user = foldable_batchnorm(state, last, channels);
+  if (user == nullptr) return false;
   auto bn = state.layer_of<nn::BatchNorm2dImpl>(*user);
-  if (!bn || !unhooked(*bn, {"weight", "bias"}) || bn->is_training()) return false;
   const Tensor mean = float_contiguous(bn->running_mean());
   const Tensor var = float_contiguous(bn->running_var());
-  if (!mean.defined() || !var.defined()) return false;  // normalises with batch statistics
   const Tensor gamma = bn->options().affine() ? float_contiguous(bn->weight()) : Tensor();
   const Tensor beta = bn->options().affine() ? float_contiguous(bn->bias()) : Tensor();
-  const int64_t channels = weight.size(0);
-  if (mean.numel() != channels) return false;
   const int64_t per_channel = weight.numel() / channels;
   Tensor folded_weight = empty(weight.sizes());
   Tensor folded_bias = empty({channels});
@@ -56,16 +56,28 @@ bool fold_batchnorm(CompilerState& state, const ir::Node*& last, Tensor& weight,
   return true;
 }
 
+// Absorbs the residual add the conv `node` fuses (residual_add_after) and moves `last` to it.
+std::optional<ResidualAdd> take_residual_add(CompilerState& state, const ir::Node& node,
+                                             const ir::Node*& last) {
+  std::optional<ResidualAdd> residual = residual_add_after(state, node);
+  if (!residual || !state.tree(residual->shortcut).is_slot()) return std::nullopt;
+  state.absorbed.insert(residual->add);
+  last = residual->add;
+  ++state.stats.fused_residual_adds;
+  return residual;
+}
+
 }  // namespace
 
-bool lower_conv2d(CompilerState& state, const ir::Node& node) {
+std::optional<kernels::Conv2dParams> conv2d_params(const CompilerState& state,
+                                                   const ir::Node& node) {
   auto conv = state.layer_of<nn::Conv2dImpl>(node);
   const ir::Node* input = state.first_input(node);
   if (!conv || input == nullptr || node.args().size() != 1 || !state.is_float_tensor(input) ||
       !unhooked(*conv, {"weight", "bias"}))
-    return false;
+    return std::nullopt;
   const Shape& in = state.symbol(input).meta.shape;
-  if (in.size() != 4) return false;
+  if (in.size() != 4) return std::nullopt;
   const auto& o = conv->options();
   kernels::Conv2dParams p;
   p.batch = in[0];
@@ -82,7 +94,32 @@ bool lower_conv2d(CompilerState& state, const ir::Node& node) {
   p.dilation_h = o.dilation().first;
   p.dilation_w = o.dilation().second;
   p.groups = o.groups();
-  if (p.in_channels != o.in_channels()) return false;
+  if (p.in_channels != o.in_channels()) return std::nullopt;
+  return p;
+}
+
+const ir::Node* foldable_batchnorm(const CompilerState& state, const ir::Node* last,
+                                   int64_t channels) {
+  if (!state.options.fold_batchnorm) return nullptr;
+  ir::Node* user = state.single_user(last);
+  if (user == nullptr || user->args().size() != 1 || state.first_input(*user) != last)
+    return nullptr;
+  auto bn = state.layer_of<nn::BatchNorm2dImpl>(*user);
+  if (!bn || !unhooked(*bn, {"weight", "bias"}) || bn->is_training()) return nullptr;
+  const Tensor mean = bn->running_mean();
+  const Tensor var = bn->running_var();
+  if (!mean.defined() || !var.defined()) return nullptr;  // normalises with batch statistics
+  if (mean.numel() != channels || var.numel() != channels) return nullptr;
+  return user;
+}
+
+bool lower_conv2d(CompilerState& state, const ir::Node& node) {
+  const std::optional<kernels::Conv2dParams> params = conv2d_params(state, node);
+  if (!params) return false;
+  const kernels::Conv2dParams& p = *params;
+  auto conv = state.layer_of<nn::Conv2dImpl>(node);
+  const auto& o = conv->options();
+  const ir::Node* input = state.first_input(node);
 
   Tensor weight = float_contiguous(conv->weight());
   Tensor bias = o.bias() ? float_contiguous(conv->bias()) : Tensor();
@@ -90,9 +127,10 @@ bool lower_conv2d(CompilerState& state, const ir::Node& node) {
   if (o.bias()) state.watch(conv, "bias");
   const ir::Node* last = &node;
   std::string description = str_cat("conv2d ", node.name());
-  if (state.options.fold_batchnorm) {
-    if (fold_batchnorm(state, last, weight, bias)) description += str_cat(" + ", last->name());
-  }
+  if (fold_batchnorm(state, last, weight, bias)) description += str_cat(" + ", last->name());
+  const std::optional<ResidualAdd> residual = take_residual_add(state, node, last);
+  if (residual)
+    description += str_cat(" + ", last->name(), " (sum with ", residual->shortcut->name(), ")");
   std::optional<kernels::ActivationParams> activation = take_fused_activation(state, last);
   if (activation) description += str_cat(" + ", last->name());
   const Shape out_shape = state.symbol(last).meta.shape;
@@ -104,14 +142,42 @@ bool lower_conv2d(CompilerState& state, const ir::Node& node) {
     const int src = state.options.blocked_layout ? in_slot : state.plain(in_slot);
     prepared.src_layout = state.slots[src].layout;
     prepared.blocked_dst = state.all_users_read_blocked(last);
+    // The sum post-op adds what dst holds: the primitive works in the shortcut's layout, so that
+    // the shortcut's bytes can be dst as they are.
+    const int shortcut = residual ? state.tree(residual->shortcut).slot : kNone;
+    if (residual) {
+      prepared.accumulate = true;
+      prepared.dst_layout = state.slots[shortcut].blocked()
+                                ? state.slots[shortcut].layout
+                                : kernels::MemoryLayout::plain(out_shape);
+    }
     auto primitive = std::make_shared<kernels::cpu::PreparedConv2d>(
         p, weight.data_ptr<float>(), bias.defined() ? bias.data_ptr<float>() : nullptr, prepared);
     const int out = state.arena_slot(out_shape, primitive->dst_layout());
-    state.add_step(str_cat(description, state.slots[src].blocked() ? " [blocked in]" : "",
-                           state.slots[out].blocked() ? " [blocked out]" : ""),
-                   {src}, [&state, primitive, src, out] {
-                     primitive->run(state.address(src), state.address(out));
-                   });
+    description = str_cat(description, state.slots[src].blocked() ? " [blocked in]" : "",
+                          state.slots[out].blocked() ? " [blocked out]" : "");
+    if (residual) {
+      // In place over the shortcut where the memory plan allows it (the conv's own src cannot be
+      // its dst); otherwise the step copies the shortcut into dst first.
+      const int shortcut_buffer = state.slots[shortcut].buffer;
+      const std::vector<int>& src_buffers = state.slots[src].may_alias;
+      if (shortcut_buffer != kNone &&
+          std::find(src_buffers.begin(), src_buffers.end(), shortcut_buffer) == src_buffers.end())
+        state.buffers[state.slots[out].buffer].accumulates_into = shortcut_buffer;
+      else
+        description += " [shortcut copied]";  // else the memory plan decides (place_buffers)
+      const size_t bytes = primitive->dst_layout().bytes();
+      state.add_step(description, {src, shortcut}, [&state, primitive, src, shortcut, out, bytes] {
+        const void* addend = state.address(shortcut);
+        void* dst = state.address(out);
+        if (addend != dst) std::memcpy(dst, addend, bytes);
+        primitive->run(state.address(src), dst);
+      });
+    } else {
+      state.add_step(description, {src}, [&state, primitive, src, out] {
+        primitive->run(state.address(src), state.address(out));
+      });
+    }
     ++state.stats.prepared_convs;
     state.tree(last) = {out, {}};
   } else {

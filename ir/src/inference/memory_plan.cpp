@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <map>
+#include <optional>
 
 #include "pare/error.h"
 
@@ -14,7 +15,8 @@ size_t aligned(size_t bytes) { return (bytes + kAlignment - 1) / kAlignment * kA
 
 }  // namespace
 
-MemoryPlan plan_memory(const std::vector<BufferLifetime>& buffers, bool reuse) {
+MemoryPlan plan_memory(const std::vector<BufferLifetime>& buffers, bool reuse,
+                       const std::vector<InPlaceUpdate>& in_place) {
   MemoryPlan plan;
   plan.offsets.assign(buffers.size(), 0);
   for (const BufferLifetime& buffer : buffers) {
@@ -22,6 +24,24 @@ MemoryPlan plan_memory(const std::vector<BufferLifetime>& buffers, bool reuse) {
                " bytes is read last at step ", buffer.last_step, ", before it is written at step ",
                buffer.first_step);
     plan.unshared_bytes += aligned(buffer.bytes);
+  }
+  // Per buffer, the buffer its writer updates, when that writer reads it last.
+  std::vector<std::optional<size_t>> takes_over(buffers.size());
+  std::vector<bool> updated(buffers.size(), false), updating(buffers.size(), false);
+  for (const InPlaceUpdate& update : in_place) {
+    PARE_CHECK(update.buffer < buffers.size() && update.into < buffers.size(),
+               "plan_memory: an in-place update of buffer ", update.into, " by buffer ",
+               update.buffer, ", but there are ", buffers.size(), " buffers");
+    const BufferLifetime& writer = buffers[update.buffer];
+    PARE_CHECK(buffers[update.into].first_step < writer.first_step, "plan_memory: buffer ",
+               update.buffer, " (written at step ", writer.first_step, ") updates buffer ",
+               update.into, ", which is not written before that step");
+    PARE_CHECK(!updated[update.into] && !updating[update.buffer], "plan_memory: buffer ",
+               update.into, " or ", update.buffer, " is in two in-place updates; at most one each");
+    updated[update.into] = true;
+    updating[update.buffer] = true;
+    if (reuse && buffers[update.into].last_step == writer.first_step)
+      takes_over[update.buffer] = update.into;
   }
   // Blocks of the arena: each holds one buffer at a time. `free_after[s]` lists the blocks whose
   // buffer is read last by step s.
@@ -42,6 +62,21 @@ MemoryPlan plan_memory(const std::vector<BufferLifetime>& buffers, bool reuse) {
       release_at.erase(release_at.begin());
     }
     const size_t bytes = aligned(buffer.bytes);
+    // The block of the buffer it updates in place: still held (released only after its last
+    // step, which is this buffer's first), so it passes from one to the other.
+    if (takes_over[index]) {
+      const size_t block = block_of[*takes_over[index]];
+      auto [begin, end] = release_at.equal_range(buffer.first_step);
+      for (auto it = begin; it != end; ++it) {
+        if (it->second != block) continue;
+        release_at.erase(it);
+        break;
+      }
+      block_size[block] = std::max(block_size[block], bytes);
+      block_of[index] = block;
+      release_at.emplace(buffer.last_step, block);
+      continue;
+    }
     auto best = free_blocks.end();
     for (auto it = free_blocks.begin(); it != free_blocks.end(); ++it) {
       const bool fits = block_size[*it] >= bytes;

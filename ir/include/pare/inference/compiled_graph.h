@@ -1,10 +1,10 @@
 // CompiledGraph: a GraphModule compiled for inference at fixed input shapes. Recognised nodes run
-// on prepared oneDNN primitives (kernels/prepared_*.h): Conv2d with a folded BatchNorm2d and a
-// fused activation, Linear with a fused activation, pools, the LSTM, with activations kept in the
-// blocked layout between convolutions and every intermediate buffer placed in one arena by a
-// static memory plan (memory_plan.h). Any other node runs through the interpreter's own code
-// (GraphModule::run_node), so every graph compiles. InferenceSession (inference_session.h) keeps
-// one per input shape and is what GraphModule::forward uses.
+// on prepared oneDNN primitives (kernels/prepared_*.h): Conv2d with a folded BatchNorm2d, a fused
+// residual add and a fused activation, Linear with a fused activation, pools, the LSTM, with
+// activations kept in the blocked layout between convolutions and every intermediate buffer
+// placed in one arena by a static memory plan (memory_plan.h). Any other node runs through the
+// interpreter's own code (GraphModule::run_node), so every graph compiles. InferenceSession
+// (inference_session.h) keeps one per input shape and is what GraphModule::forward uses.
 //
 //   pare::NoGradGuard no_grad;
 //   graph_module.eval();
@@ -37,6 +37,8 @@ namespace pare::inference {
 struct CompileStats {
   int folded_batchnorms = 0;
   int fused_activations = 0;
+  int fused_residual_adds = 0;  // adds computed by a conv's sum post-op (fuse_residual_add)
+  int in_place_adds = 0;        // those accumulating into the shortcut's own buffer (no copy)
   int prepared_convs = 0;
   int prepared_linears = 0;
   int prepared_pools = 0;

@@ -17,6 +17,10 @@ struct InferenceOptions {
   // Conv2d / Linear -> activation becomes one oneDNN primitive with the activation as a post-op
   // (for the activations oneDNN computes exactly: fused_activation.h); the bias is always fused.
   bool fuse_activations = true;
+  // A residual add, Conv2d [-> BatchNorm2d] -> add(., shortcut) [-> activation], becomes one
+  // primitive: oneDNN's sum post-op accumulates the convolution into the shortcut's buffer
+  // (in place when nothing reads the shortcut afterwards, else into a copy of it).
+  bool fuse_residual_add = true;
   // Conv2d / Linear / LSTM weights are reordered once into the layout the primitive prefers.
   // Off: they run through pare's ordinary kernels (which convert the weights on every call), and
   // with it fusion and blocked layouts, which need the prepared primitives.

@@ -1,7 +1,7 @@
 // A convolution prepared once for inference: its weights reordered into the layout oneDNN's
-// fastest kernel wants, the bias and an optional activation fused (post-ops), the src and dst in
-// plain NCHW or in a blocked layout shared with the neighbouring prepared ops (memory_layout.h).
-// No allocation happens in run().
+// fastest kernel wants, the bias, an optional residual add (accumulate: dst = conv(x) + dst) and
+// an optional activation fused (post-ops), the src and dst in plain NCHW or in a blocked layout
+// shared with the neighbouring prepared ops (memory_layout.h). No allocation happens in run().
 //
 //   pare::kernels::Conv2dParams params;        // as for cpu::conv2d_forward
 //   pare::kernels::cpu::PreparedConv2dOptions options;
@@ -10,6 +10,12 @@
 //   pare::kernels::cpu::PreparedConv2d conv(params, weight, bias, options);
 //   std::vector<std::byte> y(conv.dst_layout().bytes());
 //   conv.run(x, y.data());                      // x in conv.src_layout()
+//
+//   options.accumulate = true;                 // a ResNet block: relu(conv(x) + shortcut)
+//   options.dst_layout = shortcut_layout;      // the layout the shortcut is in
+//   pare::kernels::cpu::PreparedConv2d block(params, weight, bias, options);
+//   std::memcpy(y.data(), shortcut, block.dst_layout().bytes());   // or run in its buffer
+//   block.run(x, y.data());                    // y = relu(conv(x) + shortcut)
 #pragma once
 
 #include <memory>
@@ -29,6 +35,12 @@ struct PreparedConv2dOptions {
   MemoryLayout src_layout;
   // true: dst stays in the layout the primitive prefers (see dst_layout()); false: plain NCHW.
   bool blocked_dst = false;
+  // Defined: dst in exactly this layout (plain or blocked), whatever blocked_dst says.
+  MemoryLayout dst_layout;
+  // dst = activation(conv(src) + bias + dst): oneDNN's sum post-op, before the activation. run()
+  // then reads dst, which must hold the addend in dst_layout() (the primitive computes in that
+  // layout: no conversion of dst happens).
+  bool accumulate = false;
 };
 
 // Contract: requires params.validate(); weight [O, I/groups, kh, kw] and bias [O] (may be null)
