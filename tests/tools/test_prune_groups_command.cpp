@@ -129,8 +129,8 @@ void check_pruned(const std::string& dense_path, const std::string& pruned_path,
   CHECK(report["params"]["after"].get<int64_t>() < report["params"]["before"].get<int64_t>());
   CHECK(report["macs"]["after"].get<int64_t>() < report["macs"]["before"].get<int64_t>());
   for (const Json& group : report["groups"])
-    for (const char* key :
-         {"id", "root", "unit", "size_before", "size_after", "members", "removed", "importance"})
+    for (const char* key : {"id", "root", "unit", "size_before", "size_after", "members", "removed",
+                            "importance", "folded"})
       CHECK_MESSAGE(group.contains(key), key);
 
   const std::map<std::string, Tensor> before = state_of(dense), after = state_of(pruned);
