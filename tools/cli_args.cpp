@@ -36,6 +36,11 @@ std::optional<double> ParsedArgs::get_double(const std::string& name) const {
   return value;
 }
 
+std::vector<std::string> ParsedArgs::get_all(const std::string& name) const {
+  auto found = repeated_.find(name);
+  return found == repeated_.end() ? std::vector<std::string>{} : found->second;
+}
+
 ArgParser::ArgParser(std::string command, std::string summary)
     : command_(std::move(command)), summary_(std::move(summary)) {}
 
@@ -57,6 +62,12 @@ ArgParser& ArgParser::trailing_positionals(const std::string& name, const std::s
 ArgParser& ArgParser::option(const std::string& name, const std::string& value_name,
                              const std::string& help, char short_name) {
   options_.push_back({name, value_name, help, short_name});
+  return *this;
+}
+
+ArgParser& ArgParser::repeatable_option(const std::string& name, const std::string& value_name,
+                                        const std::string& help) {
+  options_.push_back({name, value_name, help, '\0', /*repeatable=*/true});
   return *this;
 }
 
@@ -119,7 +130,7 @@ ParsedArgs ArgParser::parse(const std::vector<std::string>& arguments) const {
       spelled = argument;
     }
     if (option == nullptr) throw UsageError("unknown option '" + argument + "'");
-    if (parsed.values_.count(option->name))
+    if (parsed.values_.count(option->name) && !option->repeatable)
       throw UsageError("option " + spelled + " given more than once");
     if (option->value_name.empty()) {
       if (inline_value) throw UsageError("option " + spelled + " takes no value");
@@ -131,6 +142,7 @@ ParsedArgs ArgParser::parse(const std::vector<std::string>& arguments) const {
         throw UsageError("option " + spelled + " needs a value (" + option->value_name + ")");
       parsed.values_[option->name] = arguments[++index];
     }
+    if (option->repeatable) parsed.repeated_[option->name].push_back(parsed.values_[option->name]);
   }
   const size_t required = std::count_if(positionals_.begin(), positionals_.end(),
                                         [](const Positional& p) { return p.required; });

@@ -39,13 +39,16 @@ class ParsedArgs {
   // The value parsed as an integer; a UsageError naming the option when it is not one.
   std::optional<int64_t> get_int(const std::string& name) const;
   std::optional<double> get_double(const std::string& name) const;
+  // Every value of a repeatable option, in the order given (empty when it did not appear).
+  std::vector<std::string> get_all(const std::string& name) const;
   // Positional arguments in order (the trailing list, if declared, included).
   const std::vector<std::string>& positionals() const { return positionals_; }
 
  private:
   friend class ArgParser;
   bool help_requested_ = false;
-  std::map<std::string, std::string> values_;  // flags map to ""
+  std::map<std::string, std::string> values_;  // flags map to ""; a repeated option, its last
+  std::map<std::string, std::vector<std::string>> repeated_;
   std::vector<std::string> positionals_;
 };
 
@@ -63,6 +66,9 @@ class ArgParser {
   // `--name VALUE`; `short_name` (e.g. 'o') also accepts `-o VALUE`.
   ArgParser& option(const std::string& name, const std::string& value_name, const std::string& help,
                     char short_name = '\0');
+  // `--name VALUE` that may be given more than once (ParsedArgs::get_all).
+  ArgParser& repeatable_option(const std::string& name, const std::string& value_name,
+                               const std::string& help);
   // `--name`, a boolean.
   ArgParser& flag(const std::string& name, const std::string& help);
   // A paragraph printed after the option list.
@@ -81,6 +87,7 @@ class ArgParser {
     std::string value_name;  // empty for a flag
     std::string help;
     char short_name;
+    bool repeatable = false;
   };
   struct Positional {
     std::string name;

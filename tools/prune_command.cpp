@@ -19,6 +19,8 @@
 #include "pare/random.h"
 #include "prune_check.h"
 #include "prune_config.h"
+#include "prune_groups_command.h"
+#include "prune_groups_options.h"
 #include "prune_masks.h"
 #include "prune_report.h"
 
@@ -178,6 +180,8 @@ std::string print_check(const std::vector<CheckResult>& results, const std::stri
 }
 
 int prune(const ParsedArgs& args) {
+  if (wants_groups(args)) return prune_groups(args);
+  reject_group_options(args);
   const PruneOptions options = parse_options(args);
   PARE_CHECK(!same_file(options.output, options.model), options.output,
              ": is the model file; choose another -o");
@@ -278,7 +282,7 @@ Subcommand prune_command() {
               "explicit row masks (BOOL or U8, one per tensor_fqn, 1 keeps a row): they replace "
               "the pruner's choice for the tensors they name, which join the group list")
       .option("prune-bias", "true|false", "the prune_bias of groups that do not say (true)")
-      .flag("no-verify", "skip the masked-vs-pruned check")
+      .flag("no-verify", "skip the masked-vs-pruned check (with --groups: the dense-model check)")
       .epilog(
           "Without --config, every Linear, Conv2d and LSTM that a pattern can prune and whose "
           "output is not a graph output is pruned (the model's output width only changes for "
@@ -287,7 +291,10 @@ Subcommand prune_command() {
           "random input: on every output, on a pruned final layer's kept channels, and for an "
           "LSTM on its kept units at the first time step (the graph outputs are then not "
           "compared). Prints per pruned module the width, "
-          "parameters and MACs before -> after, then the totals.");
+          "parameters and MACs before -> after, then the totals. With --groups, channels are "
+          "pruned by dependency group instead: every layer tied to a pruned channel shrinks "
+          "with it, and the pruned model must match the dense one with those channels removed.");
+  add_group_options(parser);
   return {"prune", std::move(parser), prune};
 }
 
