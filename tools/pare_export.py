@@ -312,6 +312,12 @@ _STATIC_FUNCTIONS = {getattr, operator.getitem, operator.add, operator.sub, oper
 _STATIC_METHODS = {"size", "dim"}
 
 
+def _is_math_function(target):
+    """math.sqrt and the like, which torch.fx records as calls (it wraps the math module): on
+    numbers from shapes (an attention's sqrt(head_dim)) they fold like the functions above."""
+    return getattr(target, "__module__", None) == "math"
+
+
 def _resolve(spelling):
     """The object "torch.concat" or "operator.add" names, or None where this torch lacks it."""
     namespace, _, name = spelling.rpartition(".")
@@ -846,7 +852,13 @@ class _Converter:
 
     def _on_call_function(self, node, context):
         target = self.definitions.functions.get(node.target)
-        if self.try_fold(node, context, node.target in _STATIC_FUNCTIONS):
+        foldable = node.target in _STATIC_FUNCTIONS
+        if _is_math_function(node.target):
+            if self.refers_to_tensor(list(node.args) + list(node.kwargs.values())):
+                context.fail(f"math.{node.target.__name__} of a tensor reads its value, which "
+                             f"the graph cannot record; use torch.{node.target.__name__}")
+            foldable = True
+        if self.try_fold(node, context, foldable):
             return
         if target is None:
             context.fail("this function is not supported by the .pare format (`pare ops` lists "

@@ -9,6 +9,8 @@ Exits 0 with "skipped: torch not importable" when no Python at hand has torch (i
 interpreter, then $PARE_TORCH_PYTHON, then /usr/bin/python3).
 """
 
+import json
+import math
 import os
 import subprocess
 import sys
@@ -108,6 +110,59 @@ def randomise_batch_norm(model, seed):
             module.weight.data.copy_(torch.rand(size, generator=generator) + 0.5)
             module.bias.data.copy_(torch.randn(size, generator=generator) * 0.1)
             module.num_batches_tracked.fill_(7)
+
+
+def calibrate_batch_norm(model, batch):
+    """Running statistics measured on `batch`, as training leaves them: a deep network's
+    activations then stay of order one (ResNet-50's logits reach ~700 on default statistics), so
+    the absolute tolerance means the same for every model. The affine weights are kept."""
+    norms = [module for module in model.modules() if isinstance(module, nn.BatchNorm2d)]
+    momenta = [module.momentum for module in norms]
+    for module in norms:
+        module.reset_running_stats()
+        module.momentum = None  # a cumulative average: one batch gives its exact statistics
+    model.train()
+    with torch.no_grad():
+        model(batch)
+    for module, momentum in zip(norms, momenta):
+        module.momentum = momentum
+    model.eval()
+
+
+def damp_residual_branches(model, factor=0.2):
+    """Scales the last BatchNorm weight of each ResNet block's branch, as training leaves them
+    small (torchvision's zero_init_residual starts them at 0). With the random weights of
+    randomise_batch_norm every block adds a full-size branch, and ResNet-50's float32 output is
+    then ~1e-4 from its float64 one in PyTorch itself; damped, ~3e-6, well inside TOLERANCE."""
+    for block in model.modules():
+        last = {"BasicBlock": "bn2", "Bottleneck": "bn3"}.get(type(block).__name__)
+        if last is not None:
+            getattr(block, last).weight.data.mul_(factor)
+
+
+def import_torchvision():
+    """torchvision, or None (its cases then print that they were not run)."""
+    try:
+        import torchvision
+    except ImportError:
+        return None
+    return torchvision
+
+
+def torchvision_or_skip(name):
+    torchvision = import_torchvision()
+    if torchvision is None:
+        print(f"        {name}: not run, torchvision is not importable "
+              f"(apt-get install python3-torchvision)")
+    return torchvision
+
+
+def pare_info(model_path):
+    command = [pare_binary(), "info", model_path, "--json"]
+    result = subprocess.run(command, capture_output=True, text=True, timeout=120)
+    assert result.returncode == 0, (
+        f"{' '.join(command)} exited {result.returncode}:\n{result.stderr}")
+    return json.loads(result.stdout)
 
 
 # ---- the models ----
@@ -279,6 +334,49 @@ class Layers(nn.Module):
                 y.unsqueeze(1).squeeze(1).reshape(2, -1), output, h_n, c_n[0])
 
 
+class SelfAttention(nn.Module):
+    """pare::models::SelfAttention (engine/include/pare/models/transformer.h) in PyTorch: heads
+    split with view/permute, scores by matmul scaled by 1/sqrt(head_dim), softmax."""
+
+    def __init__(self, embedding, heads):
+        super().__init__()
+        self.heads = heads
+        self.q = nn.Linear(embedding, embedding)
+        self.k = nn.Linear(embedding, embedding)
+        self.v = nn.Linear(embedding, embedding)
+        self.proj = nn.Linear(embedding, embedding)
+
+    def forward(self, x):
+        batch, tokens, embedding = x.size(0), x.size(1), x.size(2)
+        head_dim = embedding // self.heads
+
+        def split_heads(t):
+            return t.view(batch, tokens, self.heads, head_dim).permute(0, 2, 1, 3)
+
+        queries, keys, values = split_heads(self.q(x)), split_heads(self.k(x)), \
+            split_heads(self.v(x))
+        scores = torch.matmul(queries, keys.transpose(-2, -1)) / math.sqrt(head_dim)
+        mixed = torch.matmul(F.softmax(scores, dim=-1), values)
+        return self.proj(mixed.permute(0, 2, 1, 3).reshape(batch, tokens, embedding))
+
+
+class TransformerBlock(nn.Module):
+    """pare::models::TransformerBlock: pre-norm attention and GELU MLP, each a residual add."""
+
+    def __init__(self, embedding=32, heads=4, mlp_hidden=64):
+        super().__init__()
+        self.norm1 = nn.LayerNorm(embedding, eps=1e-6)
+        self.attn = SelfAttention(embedding, heads)
+        self.norm2 = nn.LayerNorm(embedding, eps=1e-6)
+        self.fc1 = nn.Linear(embedding, mlp_hidden)
+        self.act = nn.GELU()
+        self.fc2 = nn.Linear(mlp_hidden, embedding)
+
+    def forward(self, x):
+        h = x + self.attn(self.norm1(x))
+        return h + self.fc2(self.act(self.fc1(self.norm2(h))))
+
+
 # ---- the tests ----
 
 def test_mlp_matches_pytorch():
@@ -391,6 +489,97 @@ def test_remaining_layers_and_views_match_pytorch():
     export_and_compare(Layers(), example)
 
 
+def test_torchvision_resnets_match_pytorch():
+    torchvision = torchvision_or_skip("resnet18, resnet50")
+    if torchvision is None:
+        return
+    for seed, factory in enumerate((torchvision.models.resnet18, torchvision.models.resnet50)):
+        torch.manual_seed(20 + seed)
+        model = factory()
+        randomise_batch_norm(model, 20 + seed)
+        damp_residual_branches(model)
+        calibrate_batch_norm(model, torch.randn(8, 3, 64, 64))
+        # Exported at batch 1, run at batch 2: the folded shapes leave the batch free.
+        graph = export_and_compare(model, (torch.randn(1, 3, 64, 64),),
+                                   (torch.randn(2, 3, 64, 64),))
+        # BasicBlock / Bottleneck reuse one inplace ReLU module: one module, several calls.
+        relu_calls = [node for node in graph["nodes"] if node["target"] == "layer1.0.relu"]
+        assert len(relu_calls) == (2 if factory is torchvision.models.resnet18 else 3), \
+            relu_calls
+        targets = [node["target"] for node in graph["nodes"] if node["op"] == "call_function"]
+        blocks = [module for module in model.modules()
+                  if type(module).__name__ in ("BasicBlock", "Bottleneck")]
+        assert targets.count("add") == len(blocks) == (8 if len(relu_calls) == 2 else 16), \
+            targets.count("add")  # out += identity, once per block
+        assert targets[-1] == "flatten", targets[-3:]
+
+
+def test_torchvision_mobilenet_v2_matches_pytorch():
+    torchvision = torchvision_or_skip("mobilenet_v2")
+    if torchvision is None:
+        return
+    torch.manual_seed(22)
+    model = torchvision.models.mobilenet_v2()
+    randomise_batch_norm(model, 22)
+    calibrate_batch_norm(model, torch.randn(8, 3, 64, 64))
+    graph = export_and_compare(model, (torch.randn(1, 3, 64, 64),))
+    # Conv2dNormActivation is a Sequential subclass: traced through to its three layers.
+    types = [graph["modules"][f"features.1.conv.0.{i}"]["type"] for i in range(3)]
+    assert types == ["Conv2d", "BatchNorm2d", "ReLU6"], types
+    pool = next(node for node in graph["nodes"] if node["target"] == "adaptive_avg_pool2d")
+    assert pool["kwargs"] == {"output_size": [1, 1]}, pool
+
+
+def test_torchvision_densenet_matches_pytorch():
+    torchvision = torchvision_or_skip("densenet121")
+    if torchvision is None:
+        return
+    torch.manual_seed(23)
+    model = torchvision.models.densenet121()
+    randomise_batch_norm(model, 23)
+    calibrate_batch_norm(model, torch.randn(8, 3, 64, 64))
+    graph = export_and_compare(model, (torch.randn(1, 3, 64, 64),))
+    # Each _DenseLayer concatenates the list of earlier features, each _DenseBlock all of them.
+    cats = [node for node in graph["nodes"] if node["target"] == "cat"]
+    assert len(cats) == sum(len(getattr(model.features, f"denseblock{i}")) + 1
+                            for i in range(1, 5))
+    assert len(cats[-1]["args"][0]) == 17, cats[-1]  # denseblock4: its input and 16 layers
+    assert graph["modules"]["features.transition1.pool"]["type"] == "AvgPool2d"
+
+
+def test_transformer_block_matches_pytorch_at_another_batch():
+    torch.manual_seed(24)
+    model = TransformerBlock()
+    graph = export_and_compare(model, (torch.randn(2, 5, 32),), (torch.randn(3, 5, 32),))
+    reshapes = [node["kwargs"]["shape"] for node in graph["nodes"] if node["target"] == "reshape"]
+    assert reshapes == [[-1, 5, 4, 8]] * 3 + [[-1, 5, 32]], reshapes
+    scale = next(node for node in graph["nodes"] if node["target"] == "div")
+    assert scale["kwargs"] == {"other": math.sqrt(8)}, scale  # math.sqrt(head_dim), folded
+    targets = [node["target"] for node in graph["nodes"] if node["op"] == "call_function"]
+    assert targets.count("matmul") == 2 and targets.count("add") == 2, targets
+
+
+def test_zoo_layouts_match_torchvision():
+    """The files exported from torchvision hold what pare's C++ model zoo declares: its
+    parameter counts (engine/include/pare/models/*.h) under torchvision's state-dict names."""
+    torchvision = torchvision_or_skip("resnet18, mobilenet_v2 layouts")
+    if torchvision is None:
+        return
+    zoo_parameters = {"resnet18": 11_689_512, "mobilenet_v2": 3_504_872}
+    for name, parameters in zoo_parameters.items():
+        model = getattr(torchvision.models, name)()
+        with tempfile.TemporaryDirectory() as folder:
+            path = os.path.join(folder, f"{name}.pare")
+            pare_export.export(model, torch.randn(1, 3, 64, 64), path)
+            info = pare_info(path)
+            tensors, _ = pare_export.read_safetensors(path)
+        assert info["params"] == parameters, f"{name}: pare info says {info['params']}"
+        expected = [(key, tuple(tensor.shape)) for key, tensor in model.state_dict().items()]
+        written = [(key, tuple(tensor.shape)) for key, tensor in tensors.items()]
+        assert written == expected, \
+            f"{name}: {sorted(set(written) ^ set(expected))[:5]} differ from torchvision's"
+
+
 def test_file_layout_follows_the_format():
     torch.manual_seed(5)
     model = CNN()
@@ -478,6 +667,11 @@ class TensorWhere(nn.Module):
         return x.where(x > 0, y)  # where(condition, x, y), self first
 
 
+class MathOfTensor(nn.Module):
+    def forward(self, x):
+        return x * math.sqrt(x.abs().sum())  # reads a value, not a shape
+
+
 class TensorIndex(nn.Module):
     def forward(self, x, index):
         return x[index]
@@ -493,6 +687,8 @@ def test_unsupported_constructs_are_refused_naming_the_node():
     expect_export_error(TensorIndex(), (torch.randn(3), torch.tensor([0, 2])), "node 'getitem'",
                         "tensor")
     expect_export_error(MLP(), (torch.randn(1, 20), torch.randn(1, 20)), "1 input(s)")
+    expect_export_error(MathOfTensor(), (torch.randn(3),), "node 'sqrt'", "math.sqrt of a tensor",
+                        "torch.sqrt")
     expect_export_error(TorchBatchNorm(), (torch.randn(2, 3), torch.zeros(3), torch.ones(3)),
                         "node 'batch_norm'", "not supported")
     expect_export_error(TensorWhere(), (torch.randn(3), torch.randn(3)), "node 'where'",
