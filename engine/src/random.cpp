@@ -32,8 +32,8 @@ Tensor rand(const Shape& shape) { return rand(shape, default_generator()); }
 Tensor rand(const Shape& shape, Generator& generator) {
   Tensor result = empty(shape);
   float* data = result.data_ptr<float>();
-  for (int64_t i = 0; i < result.numel(); ++i)
-    data[i] = static_cast<float>(generator.uniform(0, 1));
+  const int64_t count = result.numel();  // not per element: numel() is a product over the sizes
+  for (int64_t i = 0; i < count; ++i) data[i] = static_cast<float>(generator.uniform(0, 1));
   return result;
 }
 
@@ -41,7 +41,8 @@ Tensor randn(const Shape& shape) { return randn(shape, default_generator()); }
 Tensor randn(const Shape& shape, Generator& generator) {
   Tensor result = empty(shape);
   float* data = result.data_ptr<float>();
-  for (int64_t i = 0; i < result.numel(); ++i) data[i] = static_cast<float>(generator.normal(0, 1));
+  const int64_t count = result.numel();
+  for (int64_t i = 0; i < count; ++i) data[i] = static_cast<float>(generator.normal(0, 1));
   return result;
 }
 
