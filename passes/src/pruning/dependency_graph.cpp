@@ -77,7 +77,7 @@ struct Space {
   std::optional<Block> block;
   // One block of a repeated axis (ChannelRule::repeat): it ties the blocks together and is no
   // member of any group.
-  bool hidden = false;
+  bool internal = false;
 };
 
 struct Link {
@@ -401,12 +401,12 @@ class Analysis {
                  ": channel rule repeats ", repeat.axis, " (size ", size, ") in ", repeat.count,
                  " blocks, which do not divide it");
       if (repeat.count == 1) continue;
-      // A hidden space of one block's width maps into every block, so that index j of each
+      // An internal space of one block's width maps into every block, so that index j of each
       // block lands in the same segment set.
       const int64_t width = size / repeat.count;
       const int64_t one_block =
           new_space(GroupMember::Kind::edge, spaces_[space].name, spaces_[space].axis, width);
-      spaces_[one_block].hidden = true;
+      spaces_[one_block].internal = true;
       for (int64_t b = 0; b < repeat.count; ++b)
         add_link(one_block, space, {.offset = b * width, .block = 1}, index);
     }
@@ -599,7 +599,7 @@ class Analysis {
       bool has_edge = false;
       int64_t unit = segment_length_[segments[0]];
       for (int64_t segment : segments) {
-        if (spaces_[segment_space_[segment]].hidden) continue;
+        if (spaces_[segment_space_[segment]].internal) continue;
         const bool parameter =
             spaces_[segment_space_[segment]].kind == GroupMember::Kind::parameter;
         has_parameter |= parameter;
@@ -615,7 +615,7 @@ class Analysis {
       for (int64_t segment : segments) {
         const Space& space = spaces_[segment_space_[segment]];
         granular &= segment_length_[segment] % unit == 0;
-        if (space.hidden) continue;
+        if (space.internal) continue;
         if (first_parameter < 0 && space.kind == GroupMember::Kind::parameter)
           first_parameter = segment;
         group.members.push_back({space.kind, space.name, space.axis, segment_start_[segment],
