@@ -185,11 +185,11 @@ void conv2d_channels(ChannelRule& rule, const ChannelTensor& input, const Shape&
               {.offset = 0, .block = out_channels / in_channels});
     rule.broadcast({weight, 1});
   } else {
-    const std::string reason =
-        str_cat("conv2d: groups=", groups, " with ", in_channels, " input and ", out_channels,
-                " output channels couples channels per group (grouped convs are not analysed; "
-                "depthwise and groups=1 are)");
-    rule.block({input, channel}, reason).block({weight, 1}, reason).block({weight, 0}, reason);
+    // Grouped: weight column j reads input channel j of every group, and each group must keep
+    // the same width, so index j of every block goes together on both sides (in space: the input
+    // and weight dim 1, which is block 0 of it; out space: the output, weight dim 0 and bias).
+    rule.repeat({input, channel}, groups).link({weight, 1}, {input, channel});
+    rule.repeat({kOutput, channel}, groups);
   }
   rule.same({kOutput, channel}, {weight, 0});
   if (bias) rule.same({*bias, 0}, {kOutput, channel});

@@ -47,7 +47,8 @@ void linear_channels(ChannelRule& rule, const ChannelTensor& input, const Shape&
                      const Shape& output_shape);
 // conv2d with `groups`: plain (weight dim 1 the in space, dim 0 the out space), depthwise
 // (groups = in channels: input channel c is output channels [c * m, (c + 1) * m) for a channel
-// multiplier m), grouped (blocks: channels couple per group).
+// multiplier m), grouped (the in and out spaces each repeat in `groups` blocks that lose the same
+// indices, weight dim 1 being one block of the in space).
 void conv2d_channels(ChannelRule& rule, const ChannelTensor& input, const Shape& input_shape,
                      const ChannelTensor& weight, const Shape& weight_shape,
                      const std::optional<ChannelTensor>& bias, int64_t groups);

@@ -3,6 +3,7 @@
 // per layer w_ih, w_hh[, b_ih, b_hh] (torch's flat `params` list, unpacked); h0 and c0 may be None.
 #include <limits>
 
+#include "channel_rules.h"
 #include "families.h"
 #include "layer_macs.h"
 #include "layers.h"
@@ -180,6 +181,57 @@ int64_t lstm_layer_macs(const nn::Module& module, const TensorMeta& input) {
   return lstm_macs(input.shape, config_flag(module, "batch_first"), layer_weights);
 }
 
+// The LSTM's channel spaces. Input: the input's last axis and weight_ih_l0 dim 1. Hidden: the
+// columns of every weight_hh_lk and of weight_ih_l(k+1), the four gate row blocks (i, f, g, o) of
+// every weight and bias, the output's last axis, and an initial state's last axis. The module has
+// one hidden_size, and h_n / c_n hold every layer's units at the same positions, so the layers'
+// hidden spaces are one space (weight_hh_l0 dim 1 stands for it). h_n / c_n are nested in the
+// result (output, (h_n, c_n)); a getitem that reads them states nothing of the output, so a graph
+// that uses them blocks the hidden space.
+ChannelRule lstm_layer_channels(const nn::Module& module, const std::vector<Symbol>& args,
+                                const Symbol& output) {
+  ChannelRule rule;
+  if (args.empty() || !args[0].is_tensor() || !output.is_tuple() || output.items.empty() ||
+      !output.items[0].is_tensor())
+    return rule;
+  const Attrs config = module.config();
+  const int64_t num_layers = config_int(config, "num_layers", module);
+  const bool bias = config_bool(config, "bias", module);
+  const int64_t rank = static_cast<int64_t>(args[0].meta.shape.size());
+  const ChannelTensor x = ChannelTensor::input(0);
+  const ChannelTensor y = ChannelTensor::output(0);
+  const ChannelAxis hidden{ChannelTensor::parameter("weight_hh_l0"), 1};
+  const int64_t hidden_size = required_tensor(module, "weight_hh_l0").shape.at(1);
+  for (int64_t axis = 0; axis + 1 < rank; ++axis) rule.same({x, axis}, {y, axis});
+  rule.same({x, rank - 1}, {ChannelTensor::parameter("weight_ih_l0"), 1});
+  rule.same({y, rank - 1}, hidden);
+  for (int64_t layer = 0; layer < num_layers; ++layer) {
+    const std::string suffix = std::to_string(layer);
+    std::vector<std::string> gated{"weight_ih_l" + suffix, "weight_hh_l" + suffix};
+    if (bias) {
+      gated.push_back("bias_ih_l" + suffix);
+      gated.push_back("bias_hh_l" + suffix);
+    }
+    for (const std::string& name : gated)
+      for (int64_t gate = 0; gate < 4; ++gate)
+        rule.link(hidden, {ChannelTensor::parameter(name), 0}, {.offset = gate * hidden_size});
+    if (layer > 0) {
+      rule.same(hidden, {ChannelTensor::parameter("weight_hh_l" + suffix), 1});
+      rule.same(hidden, {ChannelTensor::parameter("weight_ih_l" + suffix), 1});
+    }
+  }
+  if (args.size() == 2 && args[1].is_tuple()) {
+    // (h_0, c_0), [num_layers, N, H] or [num_layers, H]: the hidden axis is the last.
+    for (int64_t item = 0; item < static_cast<int64_t>(args[1].items.size()); ++item) {
+      const Symbol& state = args[1].items[item];
+      if (!state.is_tensor() || state.meta.shape.empty()) continue;
+      rule.same({ChannelTensor::input(1, item), static_cast<int64_t>(state.meta.shape.size()) - 1},
+                hidden);
+    }
+  }
+  return rule;
+}
+
 }  // namespace
 
 std::vector<LayerDefinition> recurrent_layers() {
@@ -189,7 +241,8 @@ std::vector<LayerDefinition> recurrent_layers() {
            .factory = &build_lstm,
            .layout = &lstm_layout,
            .infer = &infer_lstm_layer,
-           .macs = &lstm_layer_macs}};
+           .macs = &lstm_layer_macs,
+           .channel_rule = &lstm_layer_channels}};
 }
 
 }  // namespace pare::ir::ops

@@ -65,9 +65,16 @@ ChannelRule& ChannelRule::broadcast(ChannelAxis axis) {
   return *this;
 }
 
+ChannelRule& ChannelRule::repeat(ChannelAxis axis, int64_t count) {
+  repeats.push_back({std::move(axis), count});
+  return *this;
+}
+
 bool ChannelRule::states(const ChannelAxis& axis) const {
   for (const AxisLink& link : links)
     if (link.narrow == axis || link.wide == axis) return true;
+  for (const AxisRepeat& repeat : repeats)
+    if (repeat.axis == axis) return true;
   for (const AxisStop& stop : stops)
     if (stop.axis == axis) return true;
   return false;
@@ -87,6 +94,8 @@ std::ostream& operator<<(std::ostream& stream, const ChannelRule& rule) {
   static const char* kinds[] = {"blocks", "reduces", "broadcast"};
   for (const AxisStop& stop : rule.stops)
     stream << stop.axis << " " << kinds[static_cast<int>(stop.kind)] << ": " << stop.reason << "\n";
+  for (const AxisRepeat& repeat : rule.repeats)
+    stream << repeat.axis << " repeats in " << repeat.count << " blocks\n";
   return stream;
 }
 

@@ -232,20 +232,155 @@ TEST_CASE("refusals name the reason and the path") {
     CHECK(graph.not_prunable().at(0).layer == "conv1");
   }
   SUBCASE("an op without a channel rule") {
-    const DependencyGraph graph(pare::testing::into_lstm().gm);
+    const DependencyGraph graph(pare::testing::into_functional_lstm().gm);
     const Group& group = group_with(graph, "fc.weight:0");
     CHECK_FALSE(group.prunable);
     CHECK(pare::testing::contains(group.reason, "no channel rule for lstm"));
     CHECK(group.path == Strings{"fc", "relu", "lstm"});
   }
-  SUBCASE("a grouped conv") {
+}
+
+namespace {
+
+// `member` ("name:axis") at offsets 0, width, 2 * width, ... (`count` of them).
+Strings blocks_of(const std::string& member, int64_t count, int64_t width) {
+  Strings all{member};
+  for (int64_t b = 1; b < count; ++b) all.push_back(pare::str_cat(member, "+", b * width));
+  return all;
+}
+
+Strings batch_norm_blocks(const std::string& name, int64_t count, int64_t width) {
+  Strings all = batch_norm(name);
+  for (int64_t b = 1; b < count; ++b) {
+    const Strings more = batch_norm(name, pare::str_cat("+", b * width));
+    all.insert(all.end(), more.begin(), more.end());
+  }
+  return all;
+}
+
+}  // namespace
+
+TEST_CASE("grouped convs: index j of every block goes together, so every group keeps its width") {
+  SUBCASE("groups = 2 feeding a plain conv") {
     const DependencyGraph graph(pare::testing::grouped_conv().gm);
-    for (const char* layer : {"conv1.weight:0", "conv2.weight:0"}) {
-      const Group& group = group_with(graph, layer);
-      CHECK_FALSE(group.prunable);
-      CHECK(pare::testing::contains(group.reason, "groups=2"));
-    }
-    CHECK(group_with(graph, "conv1.weight:0").path == Strings{"conv1", "relu", "conv2"});
-    CHECK(group_with(graph, "conv3.weight:0").prunable);
+    // conv1's 8 channels are conv2's 2 input blocks of 4; conv2.weight dim 1 is one block.
+    const Group& in = group_with(graph, "conv2.weight:1");
+    check_prunable(in, 4, {"conv1"},
+                   join({blocks_of("conv1.weight:0", 2, 4),
+                         blocks_of("conv1.bias:0", 2, 4),
+                         {"conv2.weight:1"}}));
+    CHECK(in.blocks == 2);
+    for (const char* edge : {"conv1:1", "conv1:1+4", "relu:1", "relu:1+4"})
+      CHECK_MESSAGE(std::count_if(in.members.begin(), in.members.end(),
+                                  [&](const GroupMember& m) { return describe(m) == edge; }) == 1,
+                    edge);
+    const Group& out = group_with(graph, "conv2.weight:0");
+    check_prunable(out, 4, {"conv2"},
+                   join({blocks_of("conv2.weight:0", 2, 4), blocks_of("conv2.bias:0", 2, 4),
+                         blocks_of("conv3.weight:1", 2, 4)}));
+    CHECK(out.blocks == 2);
+    CHECK(group_with(graph, "conv3.weight:0").blocks == 1);
+    CHECK(graph.not_prunable().size() == 1);  // fc, the graph output
+  }
+  SUBCASE("a ResNeXt bottleneck with groups = 4") {
+    const DependencyGraph graph(pare::testing::resnext_block().gm);
+    const Group& in = group_with(graph, "reduce.weight:0");
+    check_prunable(in, 4, {"reduce"},
+                   join({blocks_of("reduce.weight:0", 4, 4),
+                         blocks_of("reduce.bias:0", 4, 4),
+                         batch_norm_blocks("reduce_bn", 4, 4),
+                         {"grouped.weight:1"}}));
+    CHECK(in.blocks == 4);
+    const Group& out = group_with(graph, "grouped.weight:0");
+    check_prunable(
+        out, 4, {"grouped"},
+        join({blocks_of("grouped.weight:0", 4, 4), blocks_of("grouped.bias:0", 4, 4),
+              batch_norm_blocks("grouped_bn", 4, 4), blocks_of("expand.weight:1", 4, 4)}));
+    CHECK(out.blocks == 4);
+    // The residual stream is untouched by the blocks.
+    const Group& stream = group_with(graph, "stem.weight:0");
+    check_prunable(stream, 8, {"stem", "expand"},
+                   join({{"stem.weight:0", "stem.bias:0", "reduce.weight:1", "expand.weight:0",
+                          "expand.bias:0", "fc.weight:1"},
+                         batch_norm("stem_bn"),
+                         batch_norm("expand_bn")}));
+    CHECK(stream.blocks == 1);
+    CHECK(graph.groups().size() == 5);
+  }
+  SUBCASE("groups = 2 feeding groups = 3: both block structures tie the same indices") {
+    const DependencyGraph graph(pare::testing::grouped_chain().gm);
+    check_prunable(group_with(graph, "conv2.weight:1"), 6, {"conv1"},
+                   join({blocks_of("conv1.weight:0", 2, 6),
+                         blocks_of("conv1.bias:0", 2, 6),
+                         {"conv2.weight:1"}}));
+    // 2 blocks of 6 and 3 blocks of 4: indices c, c + 2, ..., c + 10 go together (c < 2).
+    const Group& middle = group_with(graph, "conv2.weight:0");
+    check_prunable(middle, 2, {"conv2"},
+                   join({blocks_of("conv2.weight:0", 6, 2), blocks_of("conv2.bias:0", 6, 2),
+                         blocks_of("conv3.weight:1", 2, 2)}));
+    CHECK(middle.blocks == 6);
+    const Group& last = group_with(graph, "conv3.weight:0");
+    check_prunable(last, 2, {"conv3"},
+                   join({blocks_of("conv3.weight:0", 3, 2), blocks_of("conv3.bias:0", 3, 2),
+                         blocks_of("fc.weight:1", 3, 2)}));
+    CHECK(last.blocks == 3);
+  }
+  SUBCASE("a depthwise conv with a channel multiplier: input channel c is outputs 2c, 2c + 1") {
+    const DependencyGraph graph(pare::testing::depthwise_multiplier().gm);
+    const Group& group = group_with(graph, "conv1.weight:0");
+    check_prunable(group, 4, {"conv1", "depthwise"},
+                   join({{"conv1.weight:0", "conv1.bias:0", "depthwise.weight:0x2",
+                          "depthwise.bias:0x2", "conv3.weight:1x2"},
+                         batch_norm("bn1"),
+                         batch_norm("bn2", "x2")}));
+    CHECK(group.blocks == 1);
+    CHECK(group.member("depthwise", 1)->block == 2);
+  }
+}
+
+namespace {
+
+// The four gate row blocks of an LSTM tensor with `hidden` units.
+Strings gates(const std::string& name, int64_t hidden) { return blocks_of(name + ":0", 4, hidden); }
+
+}  // namespace
+
+TEST_CASE("LSTM: its input space and its hidden units (every gate block) are groups") {
+  SUBCASE("a tagger: fc -> relu -> LSTM -> fc2") {
+    const DependencyGraph graph(pare::testing::into_lstm().gm);
+    check_prunable(group_with(graph, "fc.weight:0"), 6, {"fc"},
+                   {"fc.weight:0", "fc.bias:0", "lstm.weight_ih_l0:1"});
+    const Group& hidden = group_with(graph, "lstm.weight_hh_l0:1");
+    check_prunable(hidden, 5, {"lstm"},
+                   join({gates("lstm.weight_ih_l0", 5),
+                         gates("lstm.weight_hh_l0", 5),
+                         gates("lstm.bias_ih_l0", 5),
+                         gates("lstm.bias_hh_l0", 5),
+                         {"lstm.weight_hh_l0:1", "fc2.weight:1"}}));
+    CHECK(hidden.blocks == 1);
+    CHECK(hidden.unit == 1);
+    CHECK(hidden.member("getitem", 2) != nullptr);
+  }
+  SUBCASE("two layers: one hidden_size, so both layers' units are one group") {
+    const DependencyGraph graph(pare::testing::two_layer_lstm().gm);
+    check_prunable(group_with(graph, "embed.weight:0"), 6, {"embed"},
+                   {"embed.weight:0", "embed.bias:0", "lstm.weight_ih_l0:1"});
+    Strings members{"lstm.weight_hh_l0:1", "lstm.weight_hh_l1:1", "lstm.weight_ih_l1:1",
+                    "head.weight:1"};
+    for (const char* layer : {"0", "1"})
+      for (const char* tensor : {"weight_ih_l", "weight_hh_l", "bias_ih_l", "bias_hh_l"}) {
+        const Strings more = gates(pare::str_cat("lstm.", tensor, layer), 5);
+        members.insert(members.end(), more.begin(), more.end());
+      }
+    check_prunable(group_with(graph, "lstm.weight_hh_l0:1"), 5, {"lstm"}, members);
+    CHECK(graph.not_prunable().size() == 1);  // head: the graph output
+  }
+  SUBCASE("the final state read: h_n is nested in the result, so the hidden units block") {
+    const DependencyGraph graph(pare::testing::lstm_final_state().gm);
+    const Group& hidden = group_with(graph, "lstm.weight_hh_l0:1");
+    CHECK_FALSE(hidden.prunable);
+    CHECK(pare::testing::contains(hidden.reason, "getitem"));
+    REQUIRE(graph.not_prunable().size() == 2);
+    CHECK(graph.not_prunable()[0].layer == "lstm");
   }
 }

@@ -342,3 +342,101 @@ TEST_CASE("the report: groups, members, tensors and what cannot be pruned") {
   // Parameters: conv1 4*3*9 + 4, bn1 2*4, conv2 3*4*9 + 3, bn2 2*3, fc 4*3 + 4.
   CHECK(report["params"]["after"] == 4 * 27 + 4 + 8 + 108 + 3 + 6 + 12 + 4);
 }
+
+TEST_CASE(
+    "l2 over a grouped conv's blocks: each tensor's blocks summed, its in-columns per group") {
+  // grouped_conv: conv1 (4 -> 8) feeds conv2 (8 -> 8, groups = 2). Channel j of the group is
+  // conv1's rows j and 4 + j; conv2's column j reads both, and Torch-Pruning repeats its score per
+  // group: (rows_j + rows_{4+j} + 2 * column_j) / 2 (two tensors scored).
+  TracedModel model = pare::testing::grouped_conv();
+  const pare::pruning::DependencyGraph graph(model.gm);
+  const std::vector<const pare::pruning::Group*> found = graph.groups_of("conv2.weight", 1);
+  REQUIRE(found.size() == 1);
+  const std::vector<float> conv1 = pare::to_float_vector(model.gm.attribute("conv1.weight"));
+  const std::vector<float> conv2 = pare::to_float_vector(model.gm.attribute("conv2.weight"));
+  // conv1.weight [8, 4, 3, 3]: 36 per row; conv2.weight [8, 4, 3, 3]: column j is [o, j, :, :].
+  std::vector<double> expected(4, 0.0);
+  for (int64_t j = 0; j < 4; ++j) {
+    double rows = 0.0, columns = 0.0;
+    for (int64_t row : {j, j + 4})
+      for (int64_t k = 0; k < 36; ++k) rows += double(conv1[row * 36 + k]) * conv1[row * 36 + k];
+    for (int64_t o = 0; o < 8; ++o)
+      for (int64_t k = 0; k < 9; ++k) {
+        const double w = conv2[(o * 4 + j) * 9 + k];
+        columns += w * w;
+      }
+    expected[j] = (rows + 2 * columns) / 2;
+  }
+  check_scores(Importance::l2().reduced(model.gm, *found[0]), expected);
+}
+
+TEST_CASE("grouped convs keep the same channels in every block and their groups") {
+  SUBCASE("ResNeXt block at ratio 0.5: 2 of each block's 4 channels stay, groups = 4") {
+    TracedModel model = pare::testing::resnext_block();
+    GroupPruner pruner(model.gm, GroupPrunerOptions().ratio(0.5));
+    pruner.prune();
+    CHECK(model.gm.attribute("reduce.weight").sizes() == pare::Shape{8, 4, 1, 1});
+    CHECK(model.gm.attribute("grouped.weight").sizes() == pare::Shape{8, 2, 3, 3});
+    CHECK(model.gm.attribute("expand.weight").sizes() == pare::Shape{4, 8, 1, 1});
+    const auto* grouped = pare::nn::as<pare::nn::Conv2dImpl>(model.gm.module("grouped").get());
+    REQUIRE(grouped != nullptr);
+    CHECK(grouped->options().groups() == 4);
+    CHECK(grouped->options().in_channels() == 8);
+    CHECK(grouped->options().out_channels() == 8);
+    const nlohmann::json report = pruner.report();
+    for (const char* name : {"reduce.weight", "grouped.weight"}) {
+      CAPTURE(name);
+      const std::vector<int64_t> kept =
+          report["tensors"][name]["kept"]["0"].get<std::vector<int64_t>>();
+      REQUIRE(kept.size() == 8);
+      // The same two indices j in each block of 4: kept = {j0, j1, 4 + j0, 4 + j1, ...}.
+      for (size_t b = 1; b < 4; ++b)
+        for (size_t i = 0; i < 2; ++i) CHECK(kept[b * 2 + i] == kept[i] + 4 * int64_t(b));
+    }
+    int64_t blocked = 0;
+    for (const nlohmann::json& group : report["groups"])
+      if (group.value("blocks", 1) == 4) {
+        ++blocked;
+        CHECK(group["size_before"] == 4);
+        CHECK(group["size_after"] == 2);
+      }
+    CHECK(blocked == 2);
+    pare::NoGradGuard no_grad;
+    CHECK(model.gm.interpret({model.input}).tensor().sizes() == pare::Shape{2, 3});
+  }
+  SUBCASE("a depthwise conv with a channel multiplier keeps it: groups = in, out = 2 * in") {
+    TracedModel model = pare::testing::depthwise_multiplier();
+    GroupPruner pruner(model.gm, GroupPrunerOptions().ratio(0.5));
+    pruner.prune();
+    const auto* depthwise = pare::nn::as<pare::nn::Conv2dImpl>(model.gm.module("depthwise").get());
+    REQUIRE(depthwise != nullptr);
+    CHECK(depthwise->options().in_channels() == 2);
+    CHECK(depthwise->options().groups() == 2);
+    CHECK(depthwise->options().out_channels() == 4);
+    CHECK(model.gm.attribute("depthwise.weight").sizes() == pare::Shape{4, 1, 3, 3});
+    pare::NoGradGuard no_grad;
+    CHECK(model.gm.interpret({model.input}).tensor().sizes() == pare::Shape{2, 2});
+  }
+  SUBCASE("round_to counts every block's channels; a ratio that cannot keep equal blocks fails") {
+    TracedModel model = pare::testing::grouped_conv();
+    {
+      TracedModel rounded = pare::testing::grouped_conv();
+      // conv3's 6 channels would keep 3 (no multiple of 4): it is ignored.
+      GroupPruner pruner(rounded.gm, GroupPrunerOptions().ratio(0.5).round_to(4).ignore({"conv3"}));
+      pruner.prune();
+      // 2 of each block's 4: 4 channels, a multiple of 4.
+      CHECK(rounded.gm.attribute("conv1.weight").size(0) == 4);
+      CHECK(rounded.gm.attribute("conv2.weight").sizes() == pare::Shape{4, 2, 3, 3});
+    }
+    // Ratio 0.7 keeps int(1.2) = 1 channel per block: 2 in all, no multiple of 4.
+    CHECK(throws_with(
+        [&] {
+          GroupPruner pruner(model.gm,
+                             GroupPrunerOptions().ratio(0.7).round_to(4).ignore({"conv3"}));
+          pruner.step();
+        },
+        {"'conv1'", "2 blocks of 4 channels", "per block", "round_to 4", "multiple of 2",
+         "lower the ratio or round_to"}));
+    CHECK(model.gm.attribute("conv1.weight").sizes() == pare::Shape{8, 4, 3, 3});
+  }
+}

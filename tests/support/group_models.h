@@ -1,7 +1,8 @@
 // Small traced models for the dependency-group tests: each real architecture's coupling (a
 // conv-BN-ReLU chain, ResNet basic blocks, a MobileNetV2 inverted residual, DenseNet-style concats,
-// flatten into Linear, a transformer's LayerNorm + Linear residual stream) and each refusal
-// (softmax over channels, an op without a channel rule, a grouped conv). Every builder seeds
+// flatten into Linear, a transformer's LayerNorm + Linear residual stream, grouped convs, a
+// depthwise conv with a channel multiplier, LSTM taggers) and each refusal (softmax over channels,
+// an LSTM's final state read). Every builder seeds
 // pare's generator and then draws every parameter and BatchNorm statistic, so two calls give the
 // same model and no channel is trivially zero.
 //
@@ -206,13 +207,48 @@ inline TracedModel softmax_over_channels() {
   });
 }
 
-// fc -> LSTM (no channel rule yet) -> fc2.
+// A tagger: fc -> relu -> LSTM (6 -> 5 hidden units) -> fc2 on every step.
 inline TracedModel into_lstm() {
   return traced("into_lstm", {2, 5, 4}, [](Net& net) {
     auto fc = net.register_module("fc", nn::Linear(4, 6));
     auto lstm = net.register_module("lstm", nn::LSTM(6, 5));
     auto fc2 = net.register_module("fc2", nn::Linear(5, 3));
     net.body = [=](const Tensor& x) { return fc2(std::get<0>(lstm(relu(fc(x))))); };
+  });
+}
+
+// A 2-layer batch-first LSTM with biases: embed (4 -> 6) -> LSTM (6 -> 5, 2 layers) ->
+// a tagger head (5 -> 3) on every step.
+inline TracedModel two_layer_lstm() {
+  return traced("two_layer_lstm", {2, 5, 4}, [](Net& net) {
+    auto embed = net.register_module("embed", nn::Linear(4, 6));
+    auto lstm = net.register_module(
+        "lstm", nn::LSTM(nn::LSTMOptions(6, 5).num_layers(2).batch_first(true)));
+    auto head = net.register_module("head", nn::Linear(5, 3));
+    net.body = [=](const Tensor& x) { return head(std::get<0>(lstm(embed(x)))); };
+  });
+}
+
+// An LSTM whose final state h_n ([1, N, 5]) feeds the classifier instead of its output.
+inline TracedModel lstm_final_state() {
+  return traced("lstm_final_state", {5, 2, 4}, [](Net& net) {
+    auto lstm = net.register_module("lstm", nn::LSTM(4, 5));
+    auto fc = net.register_module("fc", nn::Linear(5, 3));
+    net.body = [=](const Tensor& x) { return fc(std::get<0>(std::get<1>(lstm(x)))); };
+  });
+}
+
+// fc -> relu -> the functional lstm (no channel rule: its weights are arguments, not a layer's)
+// -> fc2.
+inline TracedModel into_functional_lstm() {
+  return traced("into_functional_lstm", {5, 2, 4}, [](Net& net) {
+    auto fc = net.register_module("fc", nn::Linear(4, 6));
+    auto fc2 = net.register_module("fc2", nn::Linear(5, 3));
+    const Tensor w_ih = net.register_parameter("w_ih", zeros({20, 6}));
+    const Tensor w_hh = net.register_parameter("w_hh", zeros({20, 5}));
+    net.body = [=](const Tensor& x) {
+      return fc2(std::get<0>(lstm(relu(fc(x)), Tensor(), Tensor(), {w_ih, w_hh}, false, 1, false)));
+    };
   });
 }
 
@@ -225,6 +261,64 @@ inline TracedModel grouped_conv() {
     auto fc = net.register_module("fc", nn::Linear(6, 2));
     net.body = [=](const Tensor& x) {
       Tensor h = relu(conv2(relu(conv1(x))));
+      return fc(adaptive_avg_pool2d(relu(conv3(h)), 1).flatten(1));
+    };
+  });
+}
+
+// A ResNeXt bottleneck: stem (3 -> 8), 1x1 reduce (8 -> 16), 3x3 grouped (16 -> 16, groups =
+// 4), 1x1 expand (16 -> 8), BN after each, the residual add onto the stem, then pool and fc.
+inline TracedModel resnext_block() {
+  return traced("resnext_block", {2, 3, 6, 6}, [](Net& net) {
+    auto stem = conv(net, "stem", 3, 8, 3);
+    auto stem_bn = batch_norm(net, "stem_bn", 8);
+    auto reduce = conv(net, "reduce", 8, 16, 1);
+    auto reduce_bn = batch_norm(net, "reduce_bn", 16);
+    auto grouped = conv(net, "grouped", 16, 16, 3, 1, 4);
+    auto grouped_bn = batch_norm(net, "grouped_bn", 16);
+    auto expand = conv(net, "expand", 16, 8, 1);
+    auto expand_bn = batch_norm(net, "expand_bn", 8);
+    auto fc = net.register_module("fc", nn::Linear(8, 3));
+    net.body = [=](const Tensor& x) {
+      Tensor h = relu(stem_bn(stem(x)));
+      Tensor b = relu(reduce_bn(reduce(h)));
+      b = relu(grouped_bn(grouped(b)));
+      h = relu(h + expand_bn(expand(b)));
+      return fc(adaptive_avg_pool2d(h, 1).flatten(1));
+    };
+  });
+}
+
+// Grouped convs with different groups in a row: conv1 (4 -> 12), conv2 (12 -> 12, groups = 2),
+// conv3 (12 -> 6, groups = 3). conv2's out space is 2 blocks of 6 and conv3's in space 3 blocks of
+// 4, so index j of both block structures goes together: channels {c, c + 2, ..., c + 10} for
+// c in {0, 1}.
+inline TracedModel grouped_chain() {
+  return traced("grouped_chain", {2, 4, 5, 5}, [](Net& net) {
+    auto conv1 = conv(net, "conv1", 4, 12, 3);
+    auto conv2 = conv(net, "conv2", 12, 12, 3, 1, 2);
+    auto conv3 = conv(net, "conv3", 12, 6, 1, 1, 3);
+    auto fc = net.register_module("fc", nn::Linear(6, 2));
+    net.body = [=](const Tensor& x) {
+      Tensor h = relu(conv2(relu(conv1(x))));
+      return fc(adaptive_avg_pool2d(relu(conv3(h)), 1).flatten(1));
+    };
+  });
+}
+
+// A depthwise conv with a channel multiplier: conv1 (3 -> 4) -> BN -> ReLU -> depthwise (4 -> 8,
+// groups = 4: input channel c makes output channels 2c and 2c + 1) -> BN -> ReLU -> conv3 (8 ->
+// 6) -> pool -> fc.
+inline TracedModel depthwise_multiplier() {
+  return traced("depthwise_multiplier", {2, 3, 5, 5}, [](Net& net) {
+    auto conv1 = conv(net, "conv1", 3, 4, 3);
+    auto bn1 = batch_norm(net, "bn1", 4);
+    auto depthwise = conv(net, "depthwise", 4, 8, 3, 1, 4);
+    auto bn2 = batch_norm(net, "bn2", 8);
+    auto conv3 = conv(net, "conv3", 8, 6, 1);
+    auto fc = net.register_module("fc", nn::Linear(6, 2));
+    net.body = [=](const Tensor& x) {
+      Tensor h = relu(bn2(depthwise(relu(bn1(conv1(x))))));
       return fc(adaptive_avg_pool2d(relu(conv3(h)), 1).flatten(1));
     };
   });

@@ -82,6 +82,10 @@ inline void fit_options(nn::Module& module) {
       if (name == "weight") norm->options().num_features(value.size(0));
   } else if (auto* layer_norm = nn::as<nn::LayerNormImpl>(&module)) {
     layer_norm->options().normalized_shape({module.get_parameter("weight").size(0)});
+  } else if (auto* lstm = nn::as<nn::LSTMImpl>(&module)) {
+    lstm->options()
+        .input_size(module.get_parameter("weight_ih_l0").size(1))
+        .hidden_size(module.get_parameter("weight_hh_l0").size(1));
   }
 }
 

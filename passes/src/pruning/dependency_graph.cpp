@@ -29,7 +29,8 @@ const GroupMember* Group::member(const std::string& name, int64_t axis) const {
 
 std::ostream& operator<<(std::ostream& stream, const Group& group) {
   stream << "group " << group.id << ": " << group.size << (group.unit == 1 ? " channels" : " units")
-         << (group.unit == 1 ? "" : str_cat(" of ", group.unit, " channels"));
+         << (group.unit == 1 ? "" : str_cat(" of ", group.unit, " channels"))
+         << (group.blocks == 1 ? "" : str_cat(" in each of ", group.blocks, " blocks"));
   if (!group.roots.empty()) {
     stream << ", roots";
     for (const std::string& root : group.roots) stream << " " << root;
@@ -74,6 +75,9 @@ struct Space {
   std::vector<int64_t> cuts;
   std::vector<int64_t> links;
   std::optional<Block> block;
+  // One block of a repeated axis (ChannelRule::repeat): it ties the blocks together and is no
+  // member of any group.
+  bool internal = false;
 };
 
 struct Link {
@@ -111,7 +115,15 @@ class DisjointSets {
 };
 
 bool is_root_kind(nn::ModuleKind kind) {
-  return kind == nn::ModuleKind::conv2d || kind == nn::ModuleKind::linear;
+  return kind == nn::ModuleKind::conv2d || kind == nn::ModuleKind::linear ||
+         kind == nn::ModuleKind::lstm;
+}
+
+// The parameter axis that holds a root's output channels: weight dim 0, or an LSTM's hidden units
+// (weight_hh_l0's columns, which its channel rule ties to every layer's gates).
+std::pair<std::string, int64_t> root_axis(nn::ModuleKind kind, const std::string& target) {
+  if (kind == nn::ModuleKind::lstm) return {target + ".weight_hh_l0", 1};
+  return {target + ".weight", 0};
 }
 
 // The analysis, step by step; DependencyGraph keeps only its results.
@@ -380,10 +392,23 @@ class Analysis {
                  "DependencyGraph: ", label(node), ": channel rule maps ", link.narrow, " (size ",
                  a.size, ") into ", link.wide, " (size ", b.size, ") at offset ", link.map.offset,
                  " block ", link.map.block, ", past its end");
-      links_.push_back({narrow, wide, link.map, index});
-      const int64_t id = static_cast<int64_t>(links_.size()) - 1;
-      spaces_[narrow].links.push_back(id);
-      if (wide != narrow) spaces_[wide].links.push_back(id);
+      add_link(narrow, wide, link.map, index);
+    }
+    for (const ir::AxisRepeat& repeat : rule.repeats) {
+      const int64_t space = resolve(node, repeat.axis);
+      const int64_t size = spaces_[space].size;
+      PARE_CHECK(repeat.count >= 1 && size % repeat.count == 0, "DependencyGraph: ", label(node),
+                 ": channel rule repeats ", repeat.axis, " (size ", size, ") in ", repeat.count,
+                 " blocks, which do not divide it");
+      if (repeat.count == 1) continue;
+      // An internal space of one block's width maps into every block, so that index j of each
+      // block lands in the same segment set.
+      const int64_t width = size / repeat.count;
+      const int64_t one_block =
+          new_space(GroupMember::Kind::edge, spaces_[space].name, spaces_[space].axis, width);
+      spaces_[one_block].internal = true;
+      for (int64_t b = 0; b < repeat.count; ++b)
+        add_link(one_block, space, {.offset = b * width, .block = 1}, index);
     }
     for (const ir::AxisStop& stop : rule.stops) {
       const int64_t space = resolve(node, stop.axis);
@@ -413,6 +438,13 @@ class Analysis {
               index);
       }
     }
+  }
+
+  void add_link(int64_t narrow, int64_t wide, ir::AxisMap map, int64_t node) {
+    links_.push_back({narrow, wide, map, node});
+    const int64_t id = static_cast<int64_t>(links_.size()) - 1;
+    spaces_[narrow].links.push_back(id);
+    if (wide != narrow) spaces_[wide].links.push_back(id);
   }
 
   // ---- Segments ----
@@ -546,9 +578,9 @@ class Analysis {
     std::unordered_map<int64_t, int64_t> root_segment_by_set;
     for (const ir::Node* node : nodes_) {
       if (node->op() != ir::OpKind::call_module) continue;
-      if (!is_root_kind(gm_.module(node->target())->kind()) || ignored.count(node->target()))
-        continue;
-      auto found = parameter_spaces_.find({node->target() + ".weight", 0});
+      const nn::ModuleKind kind = gm_.module(node->target())->kind();
+      if (!is_root_kind(kind) || ignored.count(node->target())) continue;
+      auto found = parameter_spaces_.find(root_axis(kind, node->target()));
       if (found == parameter_spaces_.end()) continue;
       const std::vector<int64_t>& cuts = spaces_[found->second].cuts;
       for (size_t k = 0; k + 1 < cuts.size(); ++k) {
@@ -567,6 +599,7 @@ class Analysis {
       bool has_edge = false;
       int64_t unit = segment_length_[segments[0]];
       for (int64_t segment : segments) {
+        if (spaces_[segment_space_[segment]].internal) continue;
         const bool parameter =
             spaces_[segment_space_[segment]].kind == GroupMember::Kind::parameter;
         has_parameter |= parameter;
@@ -582,6 +615,7 @@ class Analysis {
       for (int64_t segment : segments) {
         const Space& space = spaces_[segment_space_[segment]];
         granular &= segment_length_[segment] % unit == 0;
+        if (space.internal) continue;
         if (first_parameter < 0 && space.kind == GroupMember::Kind::parameter)
           first_parameter = segment;
         group.members.push_back({space.kind, space.name, space.axis, segment_start_[segment],
@@ -591,7 +625,15 @@ class Analysis {
       if (roots != roots_by_set.end()) group.roots = roots->second;
       const int64_t start =
           roots != roots_by_set.end() ? root_segment_by_set.at(set) : first_parameter;
-      if (roots != roots_by_set.end()) group.unit = segment_length_[start] / unit;
+      if (roots != roots_by_set.end()) {
+        group.unit = segment_length_[start] / unit;
+        const auto [weight, axis] =
+            root_axis(gm_.module(group.roots.front())->kind(), group.roots.front());
+        group.blocks = std::count_if(group.members.begin(), group.members.end(),
+                                     [&](const GroupMember& member) {
+                                       return member.name == weight && member.axis == axis;
+                                     });
+      }
       const auto blocked = nearest_block(start);
       if (!granular) {
         group.reason = "its members split channels into blocks that do not line up";
@@ -619,9 +661,9 @@ class Analysis {
         not_prunable.push_back({node->target(), "ignored", {node->target()}});
         continue;
       }
-      const std::string weight = node->target() + ".weight";
+      const auto [weight, axis] = root_axis(gm_.module(node->target())->kind(), node->target());
       for (const Group& group : groups) {
-        if (group.prunable || group.member(weight, 0) == nullptr) continue;
+        if (group.prunable || group.member(weight, axis) == nullptr) continue;
         not_prunable.push_back({node->target(), group.reason, group.path});
         break;
       }

@@ -3,6 +3,7 @@
 #include "pare/passes/pruning/group_pruner.h"
 
 #include <algorithm>
+#include <numeric>
 #include <set>
 #include <unordered_set>
 
@@ -58,13 +59,17 @@ Owner split_name(const std::string& qualified) {
 }
 
 // A layer's width options, read back from its sliced tensors. `depthwise`: whether the conv was
-// depthwise before (groups = in = out), so that groups follows the kept count.
+// depthwise before (groups = in, out = m * in for a channel multiplier m), so that groups follows
+// the kept input count; a grouped conv keeps its groups (every block kept the same count).
 void fit_options(nn::Module& module, bool depthwise) {
   if (auto* conv = nn::as<nn::Conv2dImpl>(&module)) {
     const Tensor weight = module.get_parameter("weight");
     nn::Conv2dOptions& options = conv->options();
     if (depthwise) {
-      options.in_channels(weight.size(0)).out_channels(weight.size(0)).groups(weight.size(0));
+      // The options still hold the dense widths: the multiplier is theirs.
+      const int64_t multiplier = options.out_channels() / options.in_channels();
+      const int64_t in = weight.size(0) / multiplier;
+      options.in_channels(in).out_channels(weight.size(0)).groups(in);
     } else {
       options.in_channels(weight.size(1) * options.groups()).out_channels(weight.size(0));
     }
@@ -78,6 +83,10 @@ void fit_options(nn::Module& module, bool depthwise) {
       if (name == "weight") norm->options().num_features(value.size(0));
   } else if (auto* layer_norm = nn::as<nn::LayerNormImpl>(&module)) {
     layer_norm->options().normalized_shape({module.get_parameter("weight").size(0)});
+  } else if (auto* lstm = nn::as<nn::LSTMImpl>(&module)) {
+    lstm->options()
+        .input_size(module.get_parameter("weight_ih_l0").size(1))
+        .hidden_size(module.get_parameter("weight_hh_l0").size(1));
   }
 }
 
@@ -85,8 +94,7 @@ bool is_depthwise(const nn::Module& module) {
   const auto* conv = nn::as<nn::Conv2dImpl>(&module);
   if (conv == nullptr) return false;
   const nn::Conv2dOptions& options = conv->options();
-  return options.groups() > 1 && options.groups() == options.in_channels() &&
-         options.groups() == options.out_channels();
+  return options.groups() > 1 && options.groups() == options.in_channels();
 }
 
 // A view / reshape's shape literal: where it is and what it says.
@@ -178,9 +186,10 @@ GroupPruner::GroupPruner(ir::GraphModule& graph_module, GroupPrunerOptions optio
                             "', whose output channels cannot be pruned: ", refused.reason,
                             refused.path.empty() ? "" : " (path " + path_text(refused.path) + ")",
                             "; drop its ratio"));
-    throw Error(str_cat("GroupPruner: per-layer ratio for '", layer,
-                        "', which roots no prunable group (only Conv2d and Linear layers do); "
-                        "drop its ratio"));
+    throw Error(
+        str_cat("GroupPruner: per-layer ratio for '", layer,
+                "', which roots no prunable group (only Conv2d, Linear and LSTM layers do); "
+                "drop its ratio"));
   }
   const ir::ModelStats stats = ir::model_stats(gm_);
   params_before_ = params_after_ = stats.params;
@@ -223,11 +232,18 @@ void GroupPruner::step() {
 
 namespace {
 
-// Kept count rounded down to a multiple of round_to for groups of at least round_to channels;
-// zero means the ratio cannot keep a multiple.
-int64_t rounded_keep(int64_t size, int64_t keep, int64_t round_to) {
-  if (round_to <= 1 || size < round_to) return std::max<int64_t>(keep, 1);
-  return keep - keep % round_to;
+// The step of a group's kept count such that the root channels it stands for (kept * blocks) are
+// a multiple of round_to.
+int64_t keep_step(int64_t blocks, int64_t round_to) {
+  return round_to / std::gcd(round_to, blocks);
+}
+
+// Kept count rounded down so that kept * blocks is a multiple of round_to, for groups of at least
+// round_to root channels; zero means the ratio cannot keep a multiple.
+int64_t rounded_keep(int64_t size, int64_t blocks, int64_t keep, int64_t round_to) {
+  if (round_to <= 1 || size * blocks < round_to) return std::max<int64_t>(keep, 1);
+  const int64_t step = keep_step(blocks, round_to);
+  return keep - keep % step;
 }
 
 std::string root_label(const Group& group) {
@@ -288,14 +304,26 @@ void GroupPruner::choose_local(bool only_layer_ratios) {
     if (only_layer_ratios && !layer_ratio(*choice.group)) continue;
     const Group& group = *choice.group;
     const double ratio = layer_ratio(group).value_or(options_.ratio());
+    // A grouped conv's blocks each keep this count of their n channels (the same indices in
+    // every block, chosen by the scores summed over the blocks, as Torch-Pruning does).
     const int64_t n = group.size;
-    const int64_t keep = rounded_keep(
-        n, static_cast<int64_t>(static_cast<double>(n) * (1.0 - ratio)), options_.round_to());
-    PARE_CHECK(keep > 0, "GroupPruner: layer '", root_label(group), "' (group ", group.id, ", ", n,
-               " channels): ratio ", ratio, " keeps ",
-               static_cast<int64_t>(static_cast<double>(n) * (1.0 - ratio)),
-               " channels, fewer than round_to ", options_.round_to(),
-               ", so no multiple of it can stay; lower the ratio or round_to");
+    const int64_t unrounded = static_cast<int64_t>(static_cast<double>(n) * (1.0 - ratio));
+    const int64_t keep = rounded_keep(n, group.blocks, unrounded, options_.round_to());
+    if (group.blocks == 1) {
+      PARE_CHECK(keep > 0, "GroupPruner: layer '", root_label(group), "' (group ", group.id, ", ",
+                 n, " channels): ratio ", ratio, " keeps ", unrounded,
+                 " channels, fewer than round_to ", options_.round_to(),
+                 ", so no multiple of it can stay; lower the ratio or round_to");
+    } else {
+      PARE_CHECK(keep > 0, "GroupPruner: layer '", root_label(group), "' (group ", group.id, ", ",
+                 group.blocks, " blocks of ", n, " channels, a grouped conv's groups): ratio ",
+                 ratio, " keeps ", unrounded,
+                 " channels per block, but every block must keep "
+                 "the same count and the ",
+                 group.blocks, " blocks together a multiple of round_to ", options_.round_to(),
+                 ", so each must keep a multiple of ", keep_step(group.blocks, options_.round_to()),
+                 "; lower the ratio or round_to");
+    }
     choice.removed = finish(choice, n - keep);
   }
 }
@@ -312,7 +340,8 @@ void GroupPruner::choose_global() {
     GroupChoice& choice = choices_[i];
     if (choice.importance.empty()) continue;
     if (layer_ratio(*choice.group)) continue;
-    total += choice.group->size;
+    // A grouped conv's channel stands for one channel of each of its blocks.
+    total += choice.group->size * choice.group->blocks;
     for (int64_t c = 0; c < choice.group->size; ++c)
       candidates.push_back({choice.importance[c], i, c});
   }
@@ -337,16 +366,16 @@ void GroupPruner::choose_global() {
         std::min(n - 1, static_cast<int64_t>(static_cast<double>(n) * options_.max_ratio()));
     if (count[candidate.choice] >= cap) continue;
     ++count[candidate.choice];
-    ++taken;
+    taken += choices_[candidate.choice].group->blocks;
     if (budget) budget->remove(*choices_[candidate.choice].group);
   }
   for (size_t i = 0; i < choices_.size(); ++i) {
     GroupChoice& choice = choices_[i];
     if (choice.importance.empty() || layer_ratio(*choice.group)) continue;
     const int64_t n = choice.group->size;
-    int64_t keep = rounded_keep(n, n - count[i], options_.round_to());
+    int64_t keep = rounded_keep(n, choice.group->blocks, n - count[i], options_.round_to());
     // Global rounding never empties a group: at least one multiple of round_to stays.
-    if (keep == 0) keep = options_.round_to();
+    if (keep == 0) keep = std::min(n, keep_step(choice.group->blocks, options_.round_to()));
     choice.removed = finish(choice, n - keep);
   }
 }
@@ -473,6 +502,7 @@ nlohmann::json GroupPruner::report() const {
                                 {"removed", choice.removed},
                                 {"importance", choice.importance},
                                 {"folded", false}});
+    if (group.blocks > 1) report["groups"].back()["blocks"] = group.blocks;
   }
   report["tensors"] = nlohmann::json::object();
   for (const auto& [name, change] : tensors_) {

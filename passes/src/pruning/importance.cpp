@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <map>
 #include <numeric>
 #include <random>
 
@@ -48,6 +49,12 @@ Role role_of(const ir::GraphModule& gm, const GroupMember& member) {
   if (nn::as<nn::BatchNorm2dImpl>(&module) != nullptr || nn::as<nn::LayerNormImpl>(&module))
     return member.axis == 0 ? Role::norm_scale : Role::none;
   return Role::none;
+}
+
+// A grouped conv's groups for its weight member (1 for anything else).
+int64_t conv_groups(const ir::GraphModule& gm, const GroupMember& member) {
+  const auto* conv = nn::as<nn::Conv2dImpl>(owner_of(gm, member.name).module.get());
+  return conv == nullptr ? 1 : conv->options().groups();
 }
 
 // sum over every axis but `axis` of term(flat index), one value per index of `axis`; the weights
@@ -248,33 +255,56 @@ std::vector<double> Importance::reduced(const ir::GraphModule& graph_module,
   std::vector<std::vector<double>> scored;
   if (criterion_ == Criterion::fpgm) {
     for (const std::string& root : group.roots) {
-      const GroupMember* member = group.member(root + ".weight", 0);
-      if (member == nullptr) continue;
-      scored.push_back(fpgm_scores(graph_module.attribute(member->name), *member, group.size));
+      // A grouped conv's root has one member per block: the blocks' scores add up.
+      std::vector<double> scores;
+      for (const GroupMember& member : group.members) {
+        if (member.name != root + ".weight" || member.axis != 0) continue;
+        const std::vector<double> block =
+            fpgm_scores(graph_module.attribute(member.name), member, group.size);
+        if (scores.empty()) scores.assign(block.size(), 0.0);
+        for (size_t c = 0; c < block.size(); ++c) scores[c] += block[c];
+      }
+      if (!scores.empty()) scored.push_back(std::move(scores));
     }
     return reduce(scored, reduction_, group.size);
   }
   // `first` is the first root's output rows, whatever order the members come in.
-  const GroupMember* first_root =
-      group.roots.empty() ? nullptr : group.member(group.roots.front() + ".weight", 0);
+  const std::string first_root = group.roots.empty() ? "" : group.roots.front() + ".weight";
+  // The members of one tensor axis (one per block of a grouped conv's channels) score as one:
+  // their scores add up, as Torch-Pruning sums a grouped conv's channel scores over its groups.
+  std::map<std::pair<std::string, int64_t>, size_t> scored_at;
+  auto add = [&](const GroupMember& member, std::vector<double> scores) {
+    const auto [at, inserted] = scored_at.try_emplace({member.name, member.axis}, scored.size());
+    if (inserted) {
+      scored.push_back(std::move(scores));
+      return;
+    }
+    for (size_t c = 0; c < scores.size(); ++c) scored[at->second][c] += scores[c];
+  };
   for (const GroupMember& member : group.members) {
     const Role role = role_of(graph_module, member);
     if (role == Role::none) continue;
     if (criterion_ == Criterion::bn_scale && role != Role::norm_scale) continue;
-    if (reduction_ == GroupReduction::first && &member != first_root) continue;
+    if (reduction_ == GroupReduction::first && (member.name != first_root || member.axis != 0))
+      continue;
     const Tensor value = graph_module.attribute(member.name);
+    // A grouped conv's input column j reads channel j of every group: Torch-Pruning repeats its
+    // score per group before summing the groups.
+    const int64_t repeats = role == Role::in_columns ? conv_groups(graph_module, member) : 1;
     if (criterion_ == Criterion::taylor) {
       PARE_CHECK(value.grad().defined(), "Importance taylor: '", member.name,
                  "' has no gradient; run the graph module on calibration batches and "
                  "back-propagate a loss first (pare::pruning::accumulate_gradients)");
       std::vector<double> scores =
           per_channel(per_index_products(value, value.grad(), member.axis), member, group.size);
-      for (double& score : scores) score = std::abs(score);
-      scored.push_back(std::move(scores));
+      for (double& score : scores) score = std::abs(score) * static_cast<double>(repeats);
+      add(member, std::move(scores));
       continue;
     }
     const std::vector<double> per_index = per_index_power_sums(value, member.axis, p_);
-    scored.push_back(per_channel(per_index, member, group.size));
+    std::vector<double> scores = per_channel(per_index, member, group.size);
+    for (double& score : scores) score *= static_cast<double>(repeats);
+    add(member, std::move(scores));
   }
   return reduce(scored, reduction_, group.size);
 }

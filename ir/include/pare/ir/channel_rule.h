@@ -14,6 +14,8 @@
 //   rule.link({pare::ir::ChannelTensor::input(0, 1), 1}, {y, 1}, {.offset = 16});
 //   // softmax over dim 1: no channel of it can go.
 //   rule.block({x, 1}, "softmax over dim 1: every output depends on every channel");
+//   // A conv with groups=2 and 8 output channels: channels j and 4 + j go together.
+//   rule.repeat({y, 1}, 2);
 //
 // Contract: a rule states the axes it knows; the analysis blocks every axis of every tensor input
 // and output that the rule leaves unstated, naming the op, so an op without a rule blocks.
@@ -91,10 +93,18 @@ struct AxisStop {
   std::string reason;
 };
 
+// An axis made of `count` equal blocks that lose the same indices together (index j of every
+// block): a grouped conv's channels, so that every group keeps the same width and `groups` stays.
+struct AxisRepeat {
+  ChannelAxis axis;
+  int64_t count = 1;
+};
+
 // What one call couples (the result of a definition's channel_rule hook).
 struct ChannelRule {
   std::vector<AxisLink> links;
   std::vector<AxisStop> stops;
+  std::vector<AxisRepeat> repeats;
 
   // `narrow` index i is `wide`'s [offset + i * block, offset + (i + 1) * block).
   ChannelRule& link(ChannelAxis narrow, ChannelAxis wide, AxisMap map = {});
@@ -103,7 +113,9 @@ struct ChannelRule {
   ChannelRule& block(ChannelAxis axis, std::string reason);
   ChannelRule& reduce(ChannelAxis axis, std::string reason);
   ChannelRule& broadcast(ChannelAxis axis);
-  // Whether a link or a stop names `axis`.
+  // `axis` is `count` equal blocks whose index j goes together (its size a multiple of count).
+  ChannelRule& repeat(ChannelAxis axis, int64_t count);
+  // Whether a link, a stop or a repeat names `axis`.
   bool states(const ChannelAxis& axis) const;
 };
 

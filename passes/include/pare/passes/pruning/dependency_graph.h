@@ -14,10 +14,12 @@
 //   std::cout << graph.explain();                  // and why the other layers cannot be pruned
 //
 // A group is prunable when nothing blocks it and a root (a Conv2d or Linear, not ignored, whose
-// output channels are in it) produces its channels. Graph inputs block; graph outputs block
-// unless allow_output_change; an axis an op's rule does not state blocks, naming the op. The
-// analysis reads the graph's shapes (the tracer's or a loaded file's placeholder meta) and
-// changes nothing.
+// output channels are in it, or an LSTM whose hidden units are) produces its channels. A grouped
+// conv's in and out spaces are each `groups` blocks that lose the same indices: such a group's
+// channel c is a member's index c of every block (one member per block, at its offset), and
+// Group::blocks counts them. Graph inputs block; graph outputs block unless allow_output_change; an
+// axis an op's rule does not state blocks, naming the op. The analysis reads the graph's shapes
+// (the tracer's or a loaded file's placeholder meta) and changes nothing.
 #pragma once
 
 #include <cstdint>
@@ -56,11 +58,16 @@ struct Group {
   int64_t size = 0;
   // Parameters and edges, in the order the graph reaches them.
   std::vector<GroupMember> members;
-  // The Conv2d / Linear modules whose output channels are in the group and that are not ignored.
+  // The Conv2d / Linear modules whose output channels are in the group, and the LSTMs whose hidden
+  // units are, that are not ignored.
   std::vector<std::string> roots;
   // The elements of a root's output axis per channel of the group: 1, or a head's width where a
   // view splits the axis into heads.
   int64_t unit = 1;
+  // How many blocks of the first root's output channels each channel of the group stands for: a
+  // grouped conv's `groups` where the group holds its in or out space (channel c is index c of
+  // every block, so every block keeps the same count), else 1.
+  int64_t blocks = 1;
   bool prunable = false;
   // Why not, and the nodes from a root (or the group's first member) to what blocks it.
   std::string reason;
@@ -72,7 +79,7 @@ struct Group {
 
 std::ostream& operator<<(std::ostream& stream, const Group& group);
 
-// A Conv2d or Linear whose output channels cannot be pruned, and why.
+// A Conv2d, Linear or LSTM whose output (hidden) channels cannot be pruned, and why.
 struct NotPrunableLayer {
   std::string layer;
   std::string reason;
@@ -98,7 +105,8 @@ class DependencyGraph {
   const std::vector<Group>& groups() const { return groups_; }
   // The groups holding parameter `name` along `axis` (several where a concat or split cuts it).
   std::vector<const Group*> groups_of(const std::string& name, int64_t axis) const;
-  // Every Conv2d and Linear called by the graph whose output channels cannot be pruned.
+  // Every Conv2d, Linear and LSTM called by the graph whose output (hidden) channels cannot be
+  // pruned.
   const std::vector<NotPrunableLayer>& not_prunable() const { return not_prunable_; }
   // The groups, then every layer that cannot be pruned with the reason and the path.
   std::string explain() const;

@@ -14,15 +14,20 @@
 //
 // How many go. Local (the default): each group of n channels loses n - int(n * (1 - ratio)), the
 // kept count then rounded down to a multiple of round_to when n >= round_to (as Torch-Pruning);
-// a ratio that leaves fewer than round_to channels is refused. Per-layer ratios (keyed by a root's
-// name) override the ratio for the groups that layer roots. Global: the normalised scores of every
-// group without a per-layer ratio are ranked together and the lowest go until that many channels
-// (ratio of their total) are gone, no group losing more than max_ratio of its channels; with
-// target_macs, until the Conv2d and Linear modules' MACs (model_stats' count, each layer's scaled
-// by the share of its input and output channels that stays) reach that share of the dense count.
-// prune() plans every change first (so that a refusal leaves the graph as it was), then slices
-// parameters and buffers, sets the layers' widths (Conv2d in/out channels and a depthwise conv's
-// groups, BatchNorm2d num_features, LayerNorm normalized_shape, Linear in/out features, PReLU
+// a ratio that leaves fewer than round_to channels is refused. A group of a grouped conv's blocks
+// (Group::blocks > 1) keeps the same indices in every block, chosen by its scores summed over the
+// blocks (as Torch-Pruning does), so n, the ratio's count and the kept count are per block and
+// round_to applies to the kept channels of all blocks together (a ratio that cannot keep them a
+// multiple of it, with equal blocks, is refused naming the layer). Per-layer ratios (keyed by a
+// root's name) override the ratio for the groups that layer roots. Global: the normalised scores of
+// every group without a per-layer ratio are ranked together and the lowest go until that many
+// channels (ratio of their total) are gone, no group losing more than max_ratio of its channels;
+// with target_macs, until the Conv2d and Linear modules' MACs (model_stats' count, each layer's
+// scaled by the share of its input and output channels that stays) reach that share of the dense
+// count. prune() plans every change first (so that a refusal leaves the graph as it was), then
+// slices parameters and buffers, sets the layers' widths (Conv2d in/out channels, a depthwise
+// conv's groups (with a channel multiplier m, out = m * in stays), a grouped conv's groups
+// unchanged, BatchNorm2d num_features, LayerNorm normalized_shape, Linear in/out features, PReLU
 // slopes) and rewrites the shape literal of every view / reshape whose output a group shrinks.
 #pragma once
 

@@ -12,7 +12,9 @@
 //             output rows, axis 1: the input columns over every other axis), each BatchNorm2d /
 //             LayerNorm weight |gamma|^p; biases and running statistics do not count. A depthwise
 //             conv (groups = in = out) does not score, as in Torch-Pruning, whose depthwise
-//             handlers are not the conv handlers its magnitude criterion reads.
+//             handlers are not the conv handlers its magnitude criterion reads. A grouped conv's
+//             channels are one member per block: a tensor's members add up (the blocks summed,
+//             as Torch-Pruning does), its in-member's column scores counted once per group.
 //   bn_scale  |gamma| of the BatchNorm2d / LayerNorm members only (network slimming).
 //   fpgm      per root: the summed Euclidean distance of each output filter to the others
 //             (filters near the geometric median are redundant and score low).
