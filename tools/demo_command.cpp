@@ -53,7 +53,8 @@ Subcommand demo_command() {
       .option("finetune-lr", "LR",
               str_cat("fine-tuning learning rate (default ", defaults.finetune_lr, ")"))
       .option("batch-size", "B", str_cat("training batch size (default ", defaults.batch_size, ")"))
-      .option("threads", "N", "OpenMP threads for training (default: every core)")
+      .option("threads", "N",
+              "OpenMP threads for training (default: every core; resnet 1; 0: every core)")
       .option("latency-threads", "N",
               str_cat("threads for the latency rows (default ", defaults.latency_threads,
                       "; 0: as for training)"))
@@ -75,7 +76,7 @@ Subcommand demo_command() {
             options.lr = args.get_double("lr").value_or(options.lr);
             options.finetune_lr = args.get_double("finetune-lr").value_or(options.finetune_lr);
             options.batch_size = args.get_int("batch-size").value_or(options.batch_size);
-            options.threads = args.get_int("threads").value_or(options.threads);
+            options.threads = args.get_int("threads");
             options.latency_threads =
                 args.get_int("latency-threads").value_or(options.latency_threads);
             options.seed = static_cast<uint64_t>(args.get_int("seed").value_or(1));
@@ -84,7 +85,7 @@ Subcommand demo_command() {
             options.progress = !args.flag("quiet");
             if (args.get("width") && options.model != "resnet")
               throw UsageError(
-                  str_cat("pare demo: --width sets the ResNet's base width; it needs "
+                  str_cat("--width sets the ResNet's base width; it needs "
                           "--model resnet (the cnn's widths are fixed)"));
             try {
               demo::validate_options(options);

@@ -100,10 +100,16 @@ const std::vector<std::string>& resnet_pruners() {
 DemoOptions resolved(const DemoOptions& options) {
   DemoOptions filled = options;
   const bool resnet = options.model == "resnet";
-  // The ResNet trains about 4x slower per image than the CNN on 2 cores (17 convs with
-  // BatchNorm): one epoch each keeps its run within about 6 minutes (docs/cli.md).
+  // The ResNet (width 4) trains about as fast per image on one thread as the CNN on two: one
+  // epoch and one fine-tuning epoch keep its run within 6 minutes on a shared 2-core machine
+  // (docs/cli.md).
   if (!filled.epochs) filled.epochs = resnet ? 1 : 5;
   if (!filled.finetune_epochs) filled.finetune_epochs = resnet ? 1 : 2;
+  // One training thread for the ResNet: a step runs many small ops (17 convs, 20 BatchNorms,
+  // ReLUs and adds, forward and backward), each its own parallel region, and on a shared 2-core
+  // machine the second thread spins at every barrier while another process holds the core
+  // (measured at width 8 and load 5: 216 img/s on one thread, 36 on two).
+  if (!filled.threads) filled.threads = resnet ? 1 : 0;
   if (filled.pruner.empty()) filled.pruner = resnet ? resnet_pruners()[0] : cnn_pruners()[0];
   return filled;
 }
@@ -154,9 +160,9 @@ void validate_options(const DemoOptions& given) {
              "demo: --finetune-lr must be positive, got ", options.finetune_lr);
   // omp_set_num_threads takes an int; more threads than that is a typo, not a machine.
   constexpr int64_t kMaxThreads = 4096;
-  PARE_CHECK(options.threads >= 0 && options.threads <= kMaxThreads,
+  PARE_CHECK(*options.threads >= 0 && *options.threads <= kMaxThreads,
              "demo: --threads must be from 0 (every core) to ", kMaxThreads, ", got ",
-             options.threads);
+             *options.threads);
   PARE_CHECK(options.latency_threads >= 0 && options.latency_threads <= kMaxThreads,
              "demo: --latency-threads must be from 0 (as for training) to ", kMaxThreads, ", got ",
              options.latency_threads);
@@ -169,7 +175,7 @@ DemoSummary run_demo(const DemoOptions& given, std::ostream& log) {
   validate_options(given);
   const DemoOptions options = resolved(given);
   const Clock::time_point start = Clock::now();
-  if (options.threads > 0) omp_set_num_threads(static_cast<int>(options.threads));
+  if (*options.threads > 0) omp_set_num_threads(static_cast<int>(*options.threads));
   manual_seed(options.seed);
   std::filesystem::create_directories(options.out_dir);
   const std::string dense_path = (std::filesystem::path(options.out_dir) / "dense.pare").string();

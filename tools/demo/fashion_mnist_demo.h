@@ -34,12 +34,14 @@ struct DemoOptions {
   // Empty: the model's default. cnn (chain pruners): "saliency" (default) or "fpgm"; resnet
   // (group importance criteria): "l2" (default), "l1", "fpgm", "bn_scale", "lamp" or "random".
   std::string pruner;
-  int64_t resnet_width = 8;         // the ResNet's base width (layer k has width * 2^(k-1))
+  int64_t resnet_width = 4;         // the ResNet's base width (layer k has width * 2^(k-1))
   std::string optimizer = "adamw";  // or "sgd" (momentum 0.9)
   double lr = 2e-3;                 // AdamW's rate (SGD: 0.05 is a good start)
   double finetune_lr = 1e-3;
   int64_t batch_size = 64;
-  int64_t threads = 0;  // 0: every core
+  // Training threads; unset: the model's default (cnn: every core; resnet: 1, see resolved()).
+  // 0: every core.
+  std::optional<int64_t> threads;
   uint64_t seed = 1;
   int64_t train_limit = 0;      // > 0: use only the first N training images (smoke runs)
   int64_t test_limit = 0;       // > 0: evaluate on the first N test images
@@ -54,7 +56,7 @@ struct DemoOptions {
 const std::vector<std::string>& cnn_pruners();
 const std::vector<std::string>& resnet_pruners();
 
-// `options` with the model's defaults filled in (epochs, fine-tune epochs, pruner).
+// `options` with the model's defaults filled in (epochs, fine-tune epochs, pruner, threads).
 DemoOptions resolved(const DemoOptions& options);
 
 struct ModelReport {
