@@ -197,6 +197,7 @@ TEST_CASE("demo: --pruner names the criteria the model takes") {
   options.pruner = "fpgm";  // a group criterion too
   CHECK_NOTHROW(pare::demo::validate_options(options));
   options.model = "cnn";
+  CHECK_NOTHROW(pare::demo::validate_options(options));  // fpgm is a chain pruner as well
   options.pruner = "l2";
   CHECK_THROWS_WITH_AS(pare::demo::validate_options(options), doctest::Contains("--model resnet"),
                        pare::Error);

@@ -100,12 +100,11 @@ const std::vector<std::string>& resnet_pruners() {
 DemoOptions resolved(const DemoOptions& options) {
   DemoOptions filled = options;
   const bool resnet = options.model == "resnet";
-  // The ResNet (width 4) trains about as fast per image on one thread as the CNN on two: one
-  // epoch and one fine-tuning epoch keep its run within 6 minutes on a shared 2-core machine
-  // (docs/cli.md).
+  // The ResNet (width 4) trains about 470 images/s on one thread of the shared 2-core machine:
+  // one epoch and one fine-tuning epoch keep its run within 6 minutes there (docs/cli.md).
   if (!filled.epochs) filled.epochs = resnet ? 1 : 5;
   if (!filled.finetune_epochs) filled.finetune_epochs = resnet ? 1 : 2;
-  // One training thread for the ResNet: a step runs many small ops (17 convs, 20 BatchNorms,
+  // One training thread for the ResNet: a step runs many small ops (20 convs, 20 BatchNorms,
   // ReLUs and adds, forward and backward), each its own parallel region, and on a shared 2-core
   // machine the second thread spins at every barrier while another process holds the core
   // (measured at width 8 and load 5: 216 img/s on one thread, 36 on two).
@@ -135,7 +134,7 @@ void validate_options(const DemoOptions& given) {
     return text;
   };
   if (options.model == "cnn") {
-    PARE_CHECK(!named(resnet_pruners()), "demo: --pruner ", options.pruner,
+    PARE_CHECK(!named(resnet_pruners()) || named(cnn_pruners()), "demo: --pruner ", options.pruner,
                " is a dependency-group criterion, for --model resnet; --model cnn prunes with "
                "the chain flow: --pruner ",
                listed(cnn_pruners()));
