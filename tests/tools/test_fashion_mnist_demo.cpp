@@ -1,17 +1,21 @@
 // A short run of the Fashion-MNIST demo on a small synthetic IDX set written by the test (CI has
 // no dataset): the files it writes, the summary's keys, and the pruned network's size against
-// hand-computed numbers.
+// hand-computed numbers, for the CNN (chain flow) and the small ResNet-18 (group flow).
 #include <doctest/doctest.h>
 #include <unistd.h>
 
 #include <filesystem>
 #include <fstream>
+#include <iterator>
 #include <sstream>
 #include <string>
+#include <utility>
 
 #include "fashion_mnist_demo.h"
 #include "pare/data/data.h"
 #include "pare/ir/ir.h"
+#include "pare/pare.h"
+#include "test_util.h"
 
 namespace {
 
@@ -27,6 +31,37 @@ int64_t cnn_params(int64_t c1, int64_t c2, int64_t c3, int64_t hidden) {
 int64_t cnn_macs(int64_t c1, int64_t c2, int64_t c3, int64_t hidden) {
   return 28 * 28 * c1 * 9 + 14 * 14 * c2 * c1 * 9 + 7 * 7 * c3 * c2 * 9 + c3 * 9 * hidden +
          hidden * 10;
+}
+
+// Parameters of the small-input ResNet-18 of base width w, 1 input channel, 10 classes: the 3x3
+// stem (no bias) and BatchNorm, layer k (width c = w * 2^(k-1)) of two basic blocks (two 3x3
+// convs with BatchNorm each; the first block of layers 2-4 halves the size and has a 1x1
+// downsample conv with BatchNorm), and fc (8w -> 10).
+int64_t resnet_params(int64_t w) {
+  int64_t total = 9 * w + 2 * w + 4 * (9 * w * w + 2 * w);
+  for (int64_t c : {2 * w, 4 * w, 8 * w}) {
+    const int64_t in = c / 2;
+    total +=
+        (9 * in * c + 2 * c) + (9 * c * c + 2 * c) + (in * c + 2 * c) + 2 * (9 * c * c + 2 * c);
+  }
+  return total + 8 * w * 10 + 10;
+}
+
+// Conv and Linear MACs per 28x28 image of the same network: stem and layer1 at 28x28, layers 2-4
+// at 14x14, 7x7 and 4x4 (stride 2, padding 1).
+int64_t resnet_macs(int64_t w) {
+  int64_t total = 28 * 28 * 9 * w + 4 * 28 * 28 * 9 * w * w;
+  const std::pair<int64_t, int64_t> stages[] = {{2 * w, 14}, {4 * w, 7}, {8 * w, 4}};
+  for (const auto& [c, side] : stages) {
+    const int64_t in = c / 2;
+    total += side * side * (9 * in * c + 9 * c * c + in * c + 2 * 9 * c * c);
+  }
+  return total + 8 * w * 10;
+}
+
+std::string file_bytes(const fs::path& path) {
+  std::ifstream file(path, std::ios::binary);
+  return {std::istreambuf_iterator<char>(file), std::istreambuf_iterator<char>()};
 }
 
 TEST_CASE("demo: a short run on synthetic data writes both models and the summary") {
@@ -62,8 +97,10 @@ TEST_CASE("demo: a short run on synthetic data writes both models and the summar
   std::ifstream file(root / "out" / "summary.json");
   const nlohmann::json json = nlohmann::json::parse(file);
   for (const char* key :
-       {"dense", "pruned", "sparsity", "pruner", "epochs", "finetune_epochs", "seconds"})
+       {"dense", "pruned", "model", "sparsity", "pruner", "epochs", "finetune_epochs", "seconds"})
     CHECK_MESSAGE(json.contains(key), key);
+  CHECK(json["model"] == "cnn");
+  CHECK(json["pruner"] == "saliency");
   for (const char* key : {"accuracy", "params", "macs", "bytes", "latency_ms"})
     CHECK_MESSAGE(json["pruned"].contains(key), key);
   CHECK(json["pruned"]["latency_ms"].contains("1"));
@@ -77,6 +114,98 @@ TEST_CASE("demo: a short run on synthetic data writes both models and the summar
   CHECK(scores.sizes() == pare::Shape{3, 10});
   CHECK(log.str().find("pruned/dense") != std::string::npos);
   fs::remove_all(root);
+}
+
+TEST_CASE("demo: --model resnet prunes by dependency groups and fine-tunes the GraphModule") {
+  const fs::path root =
+      fs::temp_directory_path() / ("pare_test_demo_resnet_" + std::to_string(getpid()));
+  fs::remove_all(root);
+  pare::data::write_synthetic_fashion_mnist((root / "data").string(),
+                                            {.train_size = 256, .test_size = 64, .seed = 5});
+  pare::demo::DemoOptions options;
+  options.model = "resnet";
+  options.resnet_width = 4;
+  options.data_dir = (root / "data").string();
+  options.epochs = 1;
+  options.batch_size = 32;
+  options.latency_iters = 2;
+  options.threads = 1;  // one thread: both runs below compute the same dense network bit for bit
+  options.progress = false;
+
+  // Without fine-tuning, then with one epoch: the same dense model, different pruned weights of
+  // the same shapes, so fine-tuning trained the pruned GraphModule's parameters.
+  options.finetune_epochs = 0;
+  options.out_dir = (root / "plain").string();
+  std::ostringstream plain_log;
+  pare::demo::run_demo(options, plain_log);
+  options.finetune_epochs = 1;
+  options.out_dir = (root / "out").string();
+  std::ostringstream log;
+  const pare::demo::DemoSummary summary = pare::demo::run_demo(options, log);
+
+  // Ratio 0.5 halves every group (fc, ignored and the output, keeps its 10 classes): the pruned
+  // network is the width-2 ResNet.
+  CHECK(summary.model == "resnet");
+  CHECK(summary.pruner == "l2");
+  CHECK(summary.dense.params == resnet_params(4));
+  CHECK(summary.pruned.params == resnet_params(2));
+  CHECK(summary.dense.macs == resnet_macs(4));
+  CHECK(summary.pruned.macs == resnet_macs(2));
+  CHECK(summary.pruned.params < summary.dense.params);
+  CHECK(summary.pruned.macs < summary.dense.macs);
+  CHECK(summary.pruned.bytes < summary.dense.bytes);
+  CHECK(summary.dense.latency_ms.count(64) == 1);
+  CHECK(summary.pruned.latency_ms.count(1) == 1);
+  for (const char* row : {"test accuracy (%)", "parameters", "MACs / image", "file size (bytes)",
+                          "latency batch 1, 1 thread (ms)", "latency batch 64, 1 thread (ms)",
+                          "model resnet, pruner l2"})
+    CHECK_MESSAGE(log.str().find(row) != std::string::npos, row);
+  std::ifstream file(root / "out" / "summary.json");
+  const nlohmann::json json = nlohmann::json::parse(file);
+  CHECK(json["model"] == "resnet");
+  CHECK(json["pruned"]["macs"].get<int64_t>() == summary.pruned.macs);
+
+  CHECK(file_bytes(root / "plain" / "dense.pare") == file_bytes(root / "out" / "dense.pare"));
+  pare::ir::GraphModule before = pare::ir::load((root / "plain" / "pruned.pare").string());
+  pare::ir::GraphModule after = pare::ir::load((root / "out" / "pruned.pare").string());
+  const auto before_parameters = before.root().named_parameters();
+  const auto after_parameters = after.root().named_parameters();
+  REQUIRE(before_parameters.size() == after_parameters.size());
+  int64_t changed = 0;
+  for (size_t i = 0; i < before_parameters.size(); ++i) {
+    const pare::Tensor& a = before_parameters[i].second;
+    const pare::Tensor& b = after_parameters[i].second;
+    REQUIRE(a.sizes() == b.sizes());
+    if (pare::testing::max_abs_diff(a, b) > 0) ++changed;
+  }
+  CHECK(changed == static_cast<int64_t>(after_parameters.size()));
+
+  // The pruned file runs with no model class.
+  after.eval();
+  CHECK(after.forward({pare::randn({3, 1, 28, 28})}).tensor().sizes() == pare::Shape{3, 10});
+  fs::remove_all(root);
+}
+
+TEST_CASE("demo: --pruner names the criteria the model takes") {
+  pare::demo::DemoOptions options;
+  options.model = "resnet";
+  options.pruner = "saliency";
+  CHECK_THROWS_WITH_AS(pare::demo::validate_options(options), doctest::Contains("chain pruner"),
+                       pare::Error);
+  CHECK_THROWS_WITH_AS(pare::demo::validate_options(options),
+                       doctest::Contains("l2, l1, fpgm, bn_scale, lamp or random"), pare::Error);
+  options.pruner = "fpgm";  // a group criterion too
+  CHECK_NOTHROW(pare::demo::validate_options(options));
+  options.model = "cnn";
+  CHECK_NOTHROW(pare::demo::validate_options(options));  // fpgm is a chain pruner as well
+  options.pruner = "l2";
+  CHECK_THROWS_WITH_AS(pare::demo::validate_options(options), doctest::Contains("--model resnet"),
+                       pare::Error);
+  options.model = "vgg";
+  options.pruner = "";
+  CHECK_THROWS_WITH_AS(pare::demo::validate_options(options),
+                       doctest::Contains("--model must be cnn or resnet"), pare::Error);
+  CHECK(pare::demo::resolved(pare::demo::DemoOptions{}).pruner == "saliency");
 }
 
 TEST_CASE("demo: a missing dataset names the file and how to get it") {

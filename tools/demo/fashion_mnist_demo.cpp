@@ -1,25 +1,22 @@
-// The Fashion-MNIST demo: the CNN, the training and evaluation loops, pruning, fine-tuning and
-// the dense vs pruned comparison.
+// The Fashion-MNIST demo: options, the run (data, the model's flow in demo_flows.h) and the
+// dense vs pruned comparison.
 #include "fashion_mnist_demo.h"
 
 #include <omp.h>
-#include <unistd.h>
 
 #include <algorithm>
 #include <chrono>
 #include <cmath>
-#include <cstdio>
 #include <filesystem>
 #include <iomanip>
-#include <iostream>
-#include <memory>
 #include <sstream>
 #include <vector>
 
+#include "demo_flows.h"
+#include "demo_training.h"
 #include "pare/data/data.h"
 #include "pare/ir/ir.h"
 #include "pare/pare.h"
-#include "pare/passes/pruning/pruning.h"
 
 namespace pare::demo {
 namespace {
@@ -30,134 +27,11 @@ double seconds_since(Clock::time_point start) {
   return std::chrono::duration<double>(Clock::now() - start).count();
 }
 
-// conv 1->32->64->128 (3x3, padding 1, ReLU; max pools after the first two), adaptive average
-// pool to 3x3, flatten, Linear 1152->128 (ReLU) -> 10. Every conv and fc1 is prunable by the
-// default patterns: (Conv2d, act, pool, Conv2d) twice, (Conv2d, act, adaptive pool, flatten,
-// Linear) and (Linear, act, Linear).
-struct FashionCnn : nn::Module {
-  FashionCnn() : nn::Module("FashionCnn") {
-    conv1 = register_module("conv1", nn::Conv2d(nn::Conv2dOptions(1, 32, 3).padding(1)));
-    conv2 = register_module("conv2", nn::Conv2d(nn::Conv2dOptions(32, 64, 3).padding(1)));
-    conv3 = register_module("conv3", nn::Conv2d(nn::Conv2dOptions(64, 128, 3).padding(1)));
-    pool = register_module("pool", nn::AdaptiveAvgPool2d(3));
-    fc1 = register_module("fc1", nn::Linear(128 * 3 * 3, 128));
-    fc2 = register_module("fc2", nn::Linear(128, 10));
-  }
-  Tensor forward(const Tensor& x) {
-    Tensor h = max_pool2d(relu(conv1(x)), 2);
-    h = max_pool2d(relu(conv2(h)), 2);
-    h = flatten(pool(relu(conv3(h))), 1);
-    return fc2(relu(fc1(h)));
-  }
-  nn::Conv2d conv1{nullptr}, conv2{nullptr}, conv3{nullptr};
-  nn::AdaptiveAvgPool2d pool{nullptr};
-  nn::Linear fc1{nullptr}, fc2{nullptr};
-};
-
 // The first `limit` samples of a dataset (all when limit <= 0).
 data::FashionMNIST first_samples(const data::FashionMNIST& dataset, int64_t limit) {
   if (limit <= 0 || limit >= static_cast<int64_t>(dataset.size())) return dataset;
   return data::FashionMNIST(dataset.images().slice(0, 0, limit).contiguous(),
                             dataset.labels().slice(0, 0, limit).contiguous());
-}
-
-// One line per epoch, redrawn in place on a terminal.
-class ProgressLine {
- public:
-  ProgressLine(std::ostream& out, bool enabled, std::string title, int64_t total)
-      : out_(out),
-        enabled_(enabled),
-        interactive_(enabled && &out == &std::cout && isatty(fileno(stdout))),
-        title_(std::move(title)),
-        total_(total),
-        start_(Clock::now()) {}
-
-  void update(int64_t done, double loss, int64_t images) {
-    if (!enabled_) return;
-    const bool last = done == total_;
-    const int64_t step = std::max<int64_t>(1, total_ / 50);
-    if (!interactive_ && !last) return;
-    if (interactive_ && !last && done % step != 0) return;
-    constexpr int kWidth = 30;
-    const int filled = static_cast<int>(kWidth * done / std::max<int64_t>(1, total_));
-    const double elapsed = seconds_since(start_);
-    std::ostringstream line;
-    line << title_ << " [" << std::string(filled, '#') << std::string(kWidth - filled, '.') << "] "
-         << done << "/" << total_ << "  loss " << std::fixed << std::setprecision(4) << loss << "  "
-         << std::setprecision(0) << images / std::max(elapsed, 1e-9) << " img/s  "
-         << std::setprecision(1) << elapsed << " s";
-    out_ << (interactive_ ? "\r" : "") << line.str() << (last ? "\n" : "") << std::flush;
-  }
-
- private:
-  std::ostream& out_;
-  bool enabled_;
-  bool interactive_;
-  std::string title_;
-  int64_t total_;
-  Clock::time_point start_;
-};
-
-// Trains `epochs` epochs with a cosine schedule over them; returns nothing, prints progress.
-void train(FashionCnn& net, const data::DataLoader& loader, optim::Optimizer& optimizer,
-           int64_t epochs, int64_t first_epoch, const std::string& phase,
-           const DemoOptions& options, std::ostream& log) {
-  optim::CosineAnnealingLR schedule(optimizer, epochs);
-  for (int64_t epoch = 0; epoch < epochs; ++epoch) {
-    net.train();
-    ProgressLine progress(log, options.progress, str_cat(phase, " epoch ", epoch + 1, "/", epochs),
-                          loader.num_batches());
-    double running_loss = 0;
-    int64_t batches = 0;
-    int64_t images = 0;
-    for (const data::Batch& batch : loader.epoch(first_epoch + epoch)) {
-      optimizer.zero_grad();
-      Tensor loss = cross_entropy(net.forward(batch.data), batch.targets);
-      loss.backward();
-      optimizer.step();
-      const double value = loss.item<float>();
-      running_loss = batches == 0 ? value : 0.98 * running_loss + 0.02 * value;
-      ++batches;
-      images += batch.size();
-      progress.update(batches, running_loss, images);
-    }
-    schedule.step();
-  }
-}
-
-// Top-1 accuracy in percent of `forward` over `dataset` (normalised like training).
-template <typename Forward>
-double accuracy(Forward&& forward, const data::FashionMNIST& dataset) {
-  NoGradGuard no_grad;
-  data::DataLoader loader(
-      dataset, {.batch_size = 500, .shuffle = false},
-      data::transforms::Normalize(data::kFashionMnistMean, data::kFashionMnistStd));
-  int64_t correct = 0;
-  int64_t total = 0;
-  for (const data::Batch& batch : loader.epoch(0)) {
-    const Tensor predicted = argmax(forward(batch.data), 1);
-    correct += sum(eq(predicted, batch.targets).to(kInt64)).item<int64_t>();
-    total += batch.size();
-  }
-  return total == 0 ? 0.0 : 100.0 * static_cast<double>(correct) / static_cast<double>(total);
-}
-
-std::unique_ptr<optim::Optimizer> make_optimizer(FashionCnn& net, const DemoOptions& options,
-                                                 double lr) {
-  if (options.optimizer == "adamw")
-    return std::make_unique<optim::AdamW>(net.parameters(), optim::AdamWOptions(lr));
-  if (options.optimizer == "sgd")
-    return std::make_unique<optim::SGD>(net.parameters(),
-                                        optim::SGDOptions(lr).momentum(0.9).weight_decay(5e-4));
-  throw Error(str_cat("demo: --optimizer must be adamw or sgd, got '", options.optimizer, "'"));
-}
-
-std::unique_ptr<pruning::BaseStructuredSparsifier> make_pruner(const DemoOptions& options) {
-  if (options.pruner == "saliency")
-    return std::make_unique<pruning::SaliencyPruner>(
-        nlohmann::json{{"sparsity_level", options.sparsity}});
-  if (options.pruner == "fpgm") return std::make_unique<pruning::FPGMPruner>(options.sparsity);
-  throw Error(str_cat("demo: --pruner must be saliency or fpgm, got '", options.pruner, "'"));
 }
 
 // Median latencies in ms of one forward of `dense` and of `pruned` on a batch of `batch` images.
@@ -212,16 +86,71 @@ std::string with_thousands(int64_t value) {
 
 }  // namespace
 
-void validate_options(const DemoOptions& options) {
-  PARE_CHECK(options.epochs >= 1, "demo: --epochs must be at least 1, got ", options.epochs);
-  PARE_CHECK(options.finetune_epochs >= 0, "demo: --finetune-epochs must be >= 0, got ",
-             options.finetune_epochs);
+const std::vector<std::string>& cnn_pruners() {
+  static const std::vector<std::string> names = {"saliency", "fpgm"};
+  return names;
+}
+
+const std::vector<std::string>& resnet_pruners() {
+  // Importance::named's criteria but taylor, which needs gradients from calibration batches.
+  static const std::vector<std::string> names = {"l2", "l1", "fpgm", "bn_scale", "lamp", "random"};
+  return names;
+}
+
+DemoOptions resolved(const DemoOptions& options) {
+  DemoOptions filled = options;
+  const bool resnet = options.model == "resnet";
+  // The ResNet (width 4) trains about 470 images/s on one thread of the shared 2-core machine:
+  // one epoch and one fine-tuning epoch keep its run within 6 minutes there (docs/cli.md).
+  if (!filled.epochs) filled.epochs = resnet ? 1 : 5;
+  if (!filled.finetune_epochs) filled.finetune_epochs = resnet ? 1 : 2;
+  // One training thread for the ResNet: a step runs many small ops (20 convs, 20 BatchNorms,
+  // ReLUs and adds, forward and backward), each its own parallel region, and on a shared 2-core
+  // machine the second thread spins at every barrier while another process holds the core
+  // (measured at width 8 and load 5: 216 img/s on one thread, 36 on two).
+  if (!filled.threads) filled.threads = resnet ? 1 : 0;
+  if (filled.pruner.empty()) filled.pruner = resnet ? resnet_pruners()[0] : cnn_pruners()[0];
+  return filled;
+}
+
+void validate_options(const DemoOptions& given) {
+  PARE_CHECK(given.model == "cnn" || given.model == "resnet",
+             "demo: --model must be cnn or resnet, got '", given.model, "'");
+  const DemoOptions options = resolved(given);
+  PARE_CHECK(*options.epochs >= 1, "demo: --epochs must be at least 1, got ", *options.epochs);
+  PARE_CHECK(*options.finetune_epochs >= 0, "demo: --finetune-epochs must be >= 0, got ",
+             *options.finetune_epochs);
   PARE_CHECK(options.sparsity >= 0 && options.sparsity < 1,
              "demo: --sparsity must be in [0, 1), got ", options.sparsity);
   PARE_CHECK(options.batch_size >= 1, "demo: --batch-size must be positive, got ",
              options.batch_size);
-  PARE_CHECK(options.pruner == "saliency" || options.pruner == "fpgm",
-             "demo: --pruner must be saliency or fpgm, got '", options.pruner, "'");
+  auto named = [&](const std::vector<std::string>& names) {
+    return std::find(names.begin(), names.end(), options.pruner) != names.end();
+  };
+  auto listed = [](const std::vector<std::string>& names) {
+    std::string text;
+    for (size_t i = 0; i < names.size(); ++i)
+      text += (i == 0 ? "" : i + 1 == names.size() ? " or " : ", ") + names[i];
+    return text;
+  };
+  if (options.model == "cnn") {
+    PARE_CHECK(!named(resnet_pruners()) || named(cnn_pruners()), "demo: --pruner ", options.pruner,
+               " is a dependency-group criterion, for --model resnet; --model cnn prunes with "
+               "the chain flow: --pruner ",
+               listed(cnn_pruners()));
+    PARE_CHECK(named(cnn_pruners()), "demo: --pruner must be saliency or fpgm, got '",
+               options.pruner, "'");
+  } else {
+    PARE_CHECK(!named(cnn_pruners()) || named(resnet_pruners()), "demo: --pruner ", options.pruner,
+               " is a chain pruner (conv -> activation -> conv chains), which cannot prune "
+               "through a ResNet's residual adds; --model resnet prunes dependency groups: "
+               "--pruner ",
+               listed(resnet_pruners()));
+    PARE_CHECK(named(resnet_pruners()), "demo: --pruner for --model resnet must be ",
+               listed(resnet_pruners()), ", got '", options.pruner, "'");
+    PARE_CHECK(options.resnet_width >= 1 && options.resnet_width <= 1024,
+               "demo: --width must be from 1 to 1024, got ", options.resnet_width);
+  }
   PARE_CHECK(options.optimizer == "adamw" || options.optimizer == "sgd",
              "demo: --optimizer must be adamw or sgd, got '", options.optimizer, "'");
   PARE_CHECK(std::isfinite(options.lr) && options.lr > 0, "demo: --lr must be positive, got ",
@@ -230,9 +159,9 @@ void validate_options(const DemoOptions& options) {
              "demo: --finetune-lr must be positive, got ", options.finetune_lr);
   // omp_set_num_threads takes an int; more threads than that is a typo, not a machine.
   constexpr int64_t kMaxThreads = 4096;
-  PARE_CHECK(options.threads >= 0 && options.threads <= kMaxThreads,
+  PARE_CHECK(*options.threads >= 0 && *options.threads <= kMaxThreads,
              "demo: --threads must be from 0 (every core) to ", kMaxThreads, ", got ",
-             options.threads);
+             *options.threads);
   PARE_CHECK(options.latency_threads >= 0 && options.latency_threads <= kMaxThreads,
              "demo: --latency-threads must be from 0 (as for training) to ", kMaxThreads, ", got ",
              options.latency_threads);
@@ -241,10 +170,11 @@ void validate_options(const DemoOptions& options) {
   PARE_CHECK(options.test_limit >= 0, "demo: --test-limit must be >= 0, got ", options.test_limit);
 }
 
-DemoSummary run_demo(const DemoOptions& options, std::ostream& log) {
-  validate_options(options);
+DemoSummary run_demo(const DemoOptions& given, std::ostream& log) {
+  validate_options(given);
+  const DemoOptions options = resolved(given);
   const Clock::time_point start = Clock::now();
-  if (options.threads > 0) omp_set_num_threads(static_cast<int>(options.threads));
+  if (*options.threads > 0) omp_set_num_threads(static_cast<int>(*options.threads));
   manual_seed(options.seed);
   std::filesystem::create_directories(options.out_dir);
   const std::string dense_path = (std::filesystem::path(options.out_dir) / "dense.pare").string();
@@ -263,48 +193,17 @@ DemoSummary run_demo(const DemoOptions& options, std::ostream& log) {
       train_set, {.batch_size = options.batch_size, .shuffle = true, .seed = options.seed},
       data::transforms::Normalize(data::kFashionMnistMean, data::kFashionMnistStd));
 
-  // 1. Dense training.
-  auto net = std::make_shared<FashionCnn>();
-  {
-    std::unique_ptr<optim::Optimizer> optimizer = make_optimizer(*net, options, options.lr);
-    train(*net, train_loader, *optimizer, options.epochs, 0, "dense", options, log);
-  }
-  net->eval();
   DemoSummary summary;
+  summary.model = options.model;
   summary.sparsity = options.sparsity;
   summary.pruner = options.pruner;
-  summary.epochs = options.epochs;
-  summary.finetune_epochs = options.finetune_epochs;
-  summary.dense.accuracy = accuracy([&](const Tensor& x) { return net->forward(x); }, test_set);
-  log << "dense test accuracy: " << std::fixed << std::setprecision(2) << summary.dense.accuracy
-      << "%\n";
-  const Tensor example = randn({1, 1, 28, 28});
-  ir::save(ir::trace(net, {example}), dense_path);
+  summary.epochs = *options.epochs;
+  summary.finetune_epochs = *options.finetune_epochs;
+  const FlowContext context{options, train_loader, test_set, dense_path, pruned_path, log};
+  summary.dense.accuracy =
+      options.model == "resnet" ? run_resnet_group_flow(context) : run_cnn_chain_flow(context);
 
-  // 2. Prune every conv and the hidden Linear: prepare -> step -> prune.
-  std::unique_ptr<pruning::BaseStructuredSparsifier> pruner = make_pruner(options);
-  pruner->prepare(net, {{{"tensor_fqn", "conv1.weight"}},
-                        {{"tensor_fqn", "conv2.weight"}},
-                        {{"tensor_fqn", "conv3.weight"}},
-                        {{"tensor_fqn", "fc1.weight"}}});
-  pruner->step();
-  ir::GraphModule pruned = pruner->prune({example});
-  const double pruned_before_finetune =
-      accuracy([&](const Tensor& x) { return net->forward(x); }, test_set);
-  log << "pruned (" << options.pruner << ", sparsity " << options.sparsity
-      << ") before fine-tuning: " << std::setprecision(2) << pruned_before_finetune << "%\n";
-
-  // 3. Fine-tune the pruned network (a new optimizer: the parameters are new tensors).
-  if (options.finetune_epochs > 0) {
-    std::unique_ptr<optim::Optimizer> optimizer =
-        make_optimizer(*net, options, options.finetune_lr);
-    train(*net, train_loader, *optimizer, options.finetune_epochs, options.epochs, "fine-tune",
-          options, log);
-  }
-  net->eval();
-  ir::save(pruned, pruned_path);
-
-  // 4. Compare the two saved files, loaded with no model class.
+  // Compare the two saved files, loaded with no model class.
   ir::GraphModule dense_loaded = ir::load(dense_path);
   ir::GraphModule pruned_loaded = ir::load(pruned_path);
   dense_loaded.eval();
@@ -344,9 +243,13 @@ nlohmann::json summary_json(const DemoSummary& summary) {
                           {"macs", model.macs},         {"bytes", model.bytes},
                           {"latency_ms", latency},      {"latency_threads", model.latency_threads}};
   };
-  return {{"dense", report(summary.dense)}, {"pruned", report(summary.pruned)},
-          {"sparsity", summary.sparsity},   {"pruner", summary.pruner},
-          {"epochs", summary.epochs},       {"finetune_epochs", summary.finetune_epochs},
+  return {{"dense", report(summary.dense)},
+          {"pruned", report(summary.pruned)},
+          {"model", summary.model},
+          {"sparsity", summary.sparsity},
+          {"pruner", summary.pruner},
+          {"epochs", summary.epochs},
+          {"finetune_epochs", summary.finetune_epochs},
           {"seconds", summary.seconds}};
 }
 
@@ -399,6 +302,8 @@ void print_summary_table(const DemoSummary& summary, std::ostream& out) {
   };
   print("", "dense", "pruned", "pruned/dense");
   for (const Row& row : rows) print(row.name, row.dense, row.pruned, row.change);
+  // The cnn line is the demo's original one; other models say which they are.
+  if (summary.model != "cnn") out << "model " << summary.model << ", ";
   out << "pruner " << summary.pruner << ", sparsity " << summary.sparsity << ", " << summary.epochs
       << " + " << summary.finetune_epochs << " fine-tune epoch(s), " << fixed(summary.seconds, 0)
       << " s in all\n";

@@ -1,10 +1,12 @@
-// The end-to-end demo behind the README's main command and `pare demo`: train a small CNN on
-// Fashion-MNIST with pare's C++ API, prune every conv and hidden Linear with prepare -> step ->
-// prune, fine-tune, and compare dense and pruned (accuracy, parameters, MACs, file size,
-// latency).
+// The end-to-end demo behind the README's main command and `pare demo`: train a small network on
+// Fashion-MNIST with pare's C++ API, prune it, fine-tune, and compare dense and pruned (accuracy,
+// parameters, MACs, file size, latency). Two models: "cnn" (the default), a plain CNN whose convs
+// and hidden Linear the chain flow prunes (prepare -> step -> prune), and "resnet", a small
+// ResNet-18 whose residual blocks only the dependency-group flow (GroupPruner) can prune.
 //
 //   pare::demo::DemoOptions options;                 // defaults finish in minutes on 2 cores
 //   options.out_dir = "demo-out";
+//   options.model = "resnet";                        // or leave "cnn"
 //   pare::demo::DemoSummary summary = pare::demo::run_demo(options, std::cout);
 //   std::cout << pare::demo::summary_json(summary).dump(2);
 //
@@ -14,23 +16,32 @@
 #include <cstdint>
 #include <map>
 #include <nlohmann/json.hpp>
+#include <optional>
 #include <ostream>
 #include <string>
+#include <vector>
 
 namespace pare::demo {
 
 struct DemoOptions {
   std::string out_dir = "demo-out";
-  std::string data_dir;             // empty: Debian's folder (or $PARE_FASHION_MNIST_DIR)
-  int64_t epochs = 5;               // dense training
-  int64_t finetune_epochs = 2;      // after pruning
-  double sparsity = 0.5;            // fraction of channels / units removed per layer
-  std::string pruner = "saliency";  // or "fpgm"
+  std::string data_dir;       // empty: Debian's folder (or $PARE_FASHION_MNIST_DIR)
+  std::string model = "cnn";  // or "resnet"
+  // Unset: the model's default (resolved() fills them in).
+  std::optional<int64_t> epochs;           // dense training
+  std::optional<int64_t> finetune_epochs;  // after pruning
+  double sparsity = 0.5;  // fraction of channels / units removed per layer (resnet: per group)
+  // Empty: the model's default. cnn (chain pruners): "saliency" (default) or "fpgm"; resnet
+  // (group importance criteria): "l2" (default), "l1", "fpgm", "bn_scale", "lamp" or "random".
+  std::string pruner;
+  int64_t resnet_width = 4;         // the ResNet's base width (layer k has width * 2^(k-1))
   std::string optimizer = "adamw";  // or "sgd" (momentum 0.9)
   double lr = 2e-3;                 // AdamW's rate (SGD: 0.05 is a good start)
   double finetune_lr = 1e-3;
   int64_t batch_size = 64;
-  int64_t threads = 0;  // 0: every core
+  // Training threads; unset: the model's default (cnn: every core; resnet: 1, see resolved()).
+  // 0: every core.
+  std::optional<int64_t> threads;
   uint64_t seed = 1;
   int64_t train_limit = 0;      // > 0: use only the first N training images (smoke runs)
   int64_t test_limit = 0;       // > 0: evaluate on the first N test images
@@ -40,6 +51,13 @@ struct DemoOptions {
   int64_t latency_threads = 1;
   bool progress = true;  // a progress line per epoch
 };
+
+// The chain pruners `--model cnn` takes and the group criteria `--model resnet` takes.
+const std::vector<std::string>& cnn_pruners();
+const std::vector<std::string>& resnet_pruners();
+
+// `options` with the model's defaults filled in (epochs, fine-tune epochs, pruner, threads).
+DemoOptions resolved(const DemoOptions& options);
 
 struct ModelReport {
   double accuracy = 0;  // test accuracy, percent
@@ -53,6 +71,7 @@ struct ModelReport {
 struct DemoSummary {
   ModelReport dense;
   ModelReport pruned;
+  std::string model;
   double sparsity = 0;
   std::string pruner;
   int64_t epochs = 0;
@@ -61,7 +80,8 @@ struct DemoSummary {
 };
 
 // Throws pare::Error naming the flag when an option is out of range or unknown ("--sparsity
-// must be in [0, 1), got 1.5"); `pare demo` turns that into a usage error (exit 2).
+// must be in [0, 1), got 1.5"), or names a pruner the model cannot use (a chain pruner for the
+// resnet); `pare demo` turns that into a usage error (exit 2).
 void validate_options(const DemoOptions& options);
 
 // Runs the whole demo, printing progress and the final table to `log`. Throws pare::Error for
@@ -69,7 +89,7 @@ void validate_options(const DemoOptions& options);
 DemoSummary run_demo(const DemoOptions& options, std::ostream& log);
 
 // {"dense": {"accuracy", "params", "macs", "bytes", "latency_ms": {"1", "64"}}, "pruned": {...},
-//  "sparsity", "pruner", "epochs", "finetune_epochs", "seconds"}.
+//  "model", "sparsity", "pruner", "epochs", "finetune_epochs", "seconds"}.
 nlohmann::json summary_json(const DemoSummary& summary);
 
 // The dense vs pruned table (accuracy, params, MACs, file size, latencies, speedups).
