@@ -14,6 +14,7 @@
 #include "bench_measure.h"
 #include "bench_stats.h"
 #include "command.h"
+#include "file_identity.h"
 #include "pare/output_file.h"
 
 namespace pare::cli {
@@ -90,11 +91,6 @@ void print_rows(const std::vector<BenchRow>& rows, bool compare, std::ostream& s
   std::vector<size_t> numeric;
   for (size_t column = 1; column < header.size(); ++column) numeric.push_back(column);
   print_table(table, numeric, "", stream);
-}
-
-bool same_file(const std::string& a, const std::string& b) {
-  std::error_code ignored;
-  return std::filesystem::equivalent(a, b, ignored);
 }
 
 int64_t checked_count(const ParsedArgs& args, const std::string& name, int64_t fallback,

@@ -10,7 +10,9 @@
 #include <string>
 #include <vector>
 
+#include "check_inputs.h"
 #include "command.h"
+#include "file_identity.h"
 #include "pare/creation.h"
 #include "pare/ir/model_stats.h"
 #include "pare/ir/pare_file.h"
@@ -29,7 +31,6 @@ namespace pare::cli {
 namespace {
 
 using Json = nlohmann::json;
-constexpr uint64_t kCheckSeed = 0;
 
 struct PruneOptions {
   std::string model;
@@ -115,27 +116,6 @@ Groups build_groups(const PruneOptions& options, ir::GraphModule& model,
     });
   });
   return groups;
-}
-
-bool same_file(const std::string& a, const std::string& b) {
-  std::error_code ignored;
-  return std::filesystem::equivalent(a, b, ignored);
-}
-
-// Seeded random inputs of the placeholders' recorded shapes (what `pare run` uses).
-std::vector<Tensor> check_inputs(const ir::GraphModule& model, std::string& described) {
-  Generator generator(kCheckSeed);
-  std::vector<Tensor> inputs;
-  for (const ir::Node* placeholder : model.graph().placeholders()) {
-    PARE_CHECK(placeholder->meta.size() == 1, "input '", placeholder->name(),
-               "' has no recorded shape to build the check's input from");
-    const ir::TensorMeta& meta = placeholder->meta[0];
-    inputs.push_back(meta.dtype == kFloat32 ? randn(meta.shape, generator)
-                                            : zeros(meta.shape, meta.dtype));
-    described +=
-        (described.empty() ? "" : ", ") + placeholder->name() + " " + to_string(meta.shape);
-  }
-  return inputs;
 }
 
 std::string scientific(double value) {

@@ -4,6 +4,7 @@
 #include <cstdio>
 #include <string>
 
+#include "before_after.h"
 #include "command.h"
 
 namespace pare::cli {
@@ -21,17 +22,6 @@ int64_t width_of(const ir::ModuleStats& module) {
   for (const auto& [name, shape] : module.tensors)
     if (name == module.name + ".weight" && !shape.empty()) return shape[0];
   return -1;
-}
-
-std::string ratio(int64_t before, int64_t after) {
-  if (before == 0) return "";
-  char text[32];
-  std::snprintf(text, sizeof(text), " (%.3fx)", static_cast<double>(after) / before);
-  return text;
-}
-
-std::string change(int64_t before, int64_t after) {
-  return std::to_string(before) + " -> " + std::to_string(after);
 }
 
 }  // namespace

@@ -4,6 +4,7 @@
 #include <algorithm>
 #include <cstdio>
 
+#include "before_after.h"
 #include "command.h"
 #include "pare/nn/lstm.h"
 #include "pare/passes/pruning/structured.h"
@@ -31,17 +32,6 @@ int64_t width_of(const ir::ModuleStats& module) {
   for (const auto& [name, shape] : module.tensors)
     if (name == key && shape.size() >= 2) return lstm ? shape[1] : shape[0];
   return -1;
-}
-
-std::string ratio(int64_t before, int64_t after) {
-  if (before == 0) return "";
-  char text[32];
-  std::snprintf(text, sizeof(text), " (%.3fx)", static_cast<double>(after) / before);
-  return text;
-}
-
-std::string change(int64_t before, int64_t after) {
-  return std::to_string(before) + " -> " + std::to_string(after);
 }
 
 }  // namespace

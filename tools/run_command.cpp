@@ -15,6 +15,7 @@
 #include <vector>
 
 #include "command.h"
+#include "file_identity.h"
 #include "pare/autograd.h"
 #include "pare/creation.h"
 #include "pare/inference/inference_session.h"
@@ -152,11 +153,6 @@ void print_summary(const NamedTensors& outputs, std::ostream& stream) {
                     number(summary.min), number(summary.max)});
   }
   print_table(rows, {2, 3, 4, 5}, "", stream);
-}
-
-bool same_file(const std::string& a, const std::string& b) {
-  std::error_code ignored;
-  return std::filesystem::equivalent(a, b, ignored);
 }
 
 int run(const ParsedArgs& args) {
