@@ -3,6 +3,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <cstdio>
 
 #include "pare/autograd.h"
 #include "pare/creation.h"
@@ -203,6 +204,36 @@ std::vector<CheckResult> PruneCheck::compare(ir::GraphModule& graph_module) {
     results.push_back(result);
   }
   return results;
+}
+
+namespace {
+
+std::string scientific(double value) {
+  char text[32];
+  std::snprintf(text, sizeof(text), "%.2e", value);
+  return text;
+}
+
+}  // namespace
+
+std::string add_check_rows(const std::vector<CheckResult>& results, Table& rows) {
+  std::string failure;
+  for (const CheckResult& result : results) {
+    if (!result.problem.empty()) {
+      rows.push_back({result.what, result.problem, "", "FAILED"});
+    } else {
+      rows.push_back({result.what, "max |diff| " + scientific(result.max_diff),
+                      "tolerance " + scientific(result.tolerance),
+                      result.passed() ? "ok" : "FAILED"});
+    }
+    if (!result.passed() && failure.empty())
+      failure = result.what + ": " +
+                (result.problem.empty() ? "max |diff| " + scientific(result.max_diff) +
+                                              " > tolerance " + scientific(result.tolerance)
+                                        : result.problem) +
+                (result.hint.empty() ? "" : "; " + result.hint);
+  }
+  return failure;
 }
 
 }  // namespace pare::cli

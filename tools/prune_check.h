@@ -24,6 +24,7 @@
 #include <string>
 #include <vector>
 
+#include "command.h"
 #include "pare/ir/graph_module.h"
 #include "pare/nn/lstm.h"
 #include "pare/passes/pruning/base_sparsifier.h"
@@ -77,5 +78,10 @@ class PruneCheck {
   std::map<std::string, FinalLayer> final_layers_;  // by output path ("", "0", "1.0", ...)
   std::vector<LstmProbe> lstms_;
 };
+
+// The check's rows for the printed table (what, max |diff|, tolerance, ok / FAILED), appended to
+// `rows`; returns the first failure as one line (what, the difference or the problem, the hint),
+// or "" when every comparison passed. Both prune flows print their checks with it.
+std::string add_check_rows(const std::vector<CheckResult>& results, Table& rows);
 
 }  // namespace pare::cli

@@ -118,12 +118,6 @@ Groups build_groups(const PruneOptions& options, ir::GraphModule& model,
   return groups;
 }
 
-std::string scientific(double value) {
-  char text[32];
-  std::snprintf(text, sizeof(text), "%.2e", value);
-  return text;
-}
-
 void print_left_out(const std::vector<LeftOut>& left_out, std::ostream& stream) {
   if (left_out.empty()) return;
   stream << "left out of the default config:\n";
@@ -139,22 +133,7 @@ std::string print_check(const std::vector<CheckResult>& results, const std::stri
   stream << "\ncheck: masked vs pruned on seeded inputs (seed " << kCheckSeed << ": " << inputs
          << "):\n";
   Table rows;
-  std::string failure;
-  for (const CheckResult& result : results) {
-    if (!result.problem.empty()) {
-      rows.push_back({result.what, result.problem, "", "FAILED"});
-    } else {
-      rows.push_back({result.what, "max |diff| " + scientific(result.max_diff),
-                      "tolerance " + scientific(result.tolerance),
-                      result.passed() ? "ok" : "FAILED"});
-    }
-    if (!result.passed() && failure.empty())
-      failure = result.what + ": " +
-                (result.problem.empty() ? "max |diff| " + scientific(result.max_diff) +
-                                              " > tolerance " + scientific(result.tolerance)
-                                        : result.problem) +
-                (result.hint.empty() ? "" : "; " + result.hint);
-  }
+  const std::string failure = add_check_rows(results, rows);
   print_table(rows, {}, "  ", stream);
   return failure;
 }

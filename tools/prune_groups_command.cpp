@@ -46,12 +46,6 @@ void check_layer_names(const GroupPruneOptions& options, const ir::GraphModule& 
                " lists the layers");
 }
 
-std::string scientific(double value) {
-  char text[32];
-  std::snprintf(text, sizeof(text), "%.2e", value);
-  return text;
-}
-
 std::string describe_target(const GroupPruneOptions& options) {
   if (options.target_macs) return str_cat("global, target MACs ", *options.target_macs);
   return str_cat(options.global ? "global" : "local", ", ratio ", options.ratio.value_or(0.5));
@@ -72,21 +66,7 @@ std::string print_check(const GroupCheck& check, const std::string& inputs, std:
             "and its removed channels zeroed, on seeded inputs (seed "
          << kCheckSeed << ": " << inputs << "):\n";
   Table rows;
-  std::string failure;
-  for (const CheckResult& result : check.results) {
-    if (!result.problem.empty()) {
-      rows.push_back({result.what, result.problem, "", "FAILED"});
-    } else {
-      rows.push_back({result.what, "max |diff| " + scientific(result.max_diff),
-                      "tolerance " + scientific(result.tolerance),
-                      result.passed() ? "ok" : "FAILED"});
-    }
-    if (!result.passed() && failure.empty())
-      failure = result.what + ": " +
-                (result.problem.empty() ? "max |diff| " + scientific(result.max_diff) +
-                                              " > tolerance " + scientific(result.tolerance)
-                                        : result.problem);
-  }
+  const std::string failure = add_check_rows(check.results, rows);
   if (!check.outputs_not_compared.empty())
     rows.push_back({"outputs", "not compared: " + check.outputs_not_compared, "", ""});
   print_table(rows, {}, "  ", stream);
