@@ -146,13 +146,37 @@ Tensor keep_along(const Tensor& value, int64_t axis, const std::vector<int64_t>&
   return index_select(value, axis, tensor(kept, {static_cast<int64_t>(kept.size())})).contiguous();
 }
 
+DependencyGraphOptions graph_options(const GroupPrunerOptions& options) {
+  return {.allow_output_change = options.allow_output_change(),
+          .ignored_layers = options.ignored()};
+}
+
+// A key for every prunable group that names it again after slicing, when ids have changed: its
+// roots (layers keep their names), and among groups with the same roots (a concat cutting a
+// layer's output between groups) its place in the graph's order, which slicing keeps.
+std::map<const Group*, std::string> group_keys(const DependencyGraph& graph) {
+  std::map<std::string, int64_t> seen;
+  std::map<const Group*, std::string> keys;
+  for (const Group& group : graph.groups()) {
+    if (!group.prunable) continue;
+    std::string roots;
+    for (const std::string& root : group.roots) roots += root + ",";
+    keys[&group] = str_cat(roots, "#", seen[roots]++);
+  }
+  return keys;
+}
+
 }  // namespace
+
+double linear_schedule(double target, int64_t step, int64_t steps) {
+  return static_cast<double>(step) / static_cast<double>(steps) * target;
+}
 
 GroupPruner::GroupPruner(ir::GraphModule& graph_module, GroupPrunerOptions options)
     : gm_(graph_module),
       options_(std::move(options)),
-      graph_(graph_module, {.allow_output_change = options_.allow_output_change(),
-                            .ignored_layers = options_.ignored()}) {
+      graph_(graph_module, graph_options(options_)),
+      keys_(group_keys(graph_)) {
   const std::unordered_set<std::string> called = called_modules(gm_);
   for (const std::string& name : options_.ignored())
     PARE_CHECK(called.count(name), "GroupPruner: ignored layer '", name,
@@ -169,6 +193,11 @@ GroupPruner::GroupPruner(ir::GraphModule& graph_module, GroupPrunerOptions optio
     PARE_CHECK(*options_.target_macs() > 0.0 && *options_.target_macs() <= 1.0,
                "GroupPruner: target_macs ", *options_.target_macs(),
                " is outside (0, 1]; it is the share of the dense MACs to keep");
+  PARE_CHECK(options_.iterative_steps() >= 1, "GroupPruner: iterative_steps ",
+             options_.iterative_steps(), " must be at least 1");
+  PARE_CHECK(static_cast<bool>(options_.schedule()),
+             "GroupPruner: the schedule is empty; leave it out for linear_schedule");
+  for (const auto& [group, key] : keys_) original_sizes_[key] = group->size;
   for (const auto& [layer, layer_ratio] : options_.layer_ratios()) {
     PARE_CHECK(called.count(layer), "GroupPruner: per-layer ratio for '", layer,
                "', which is not a module the graph calls; name layers by their qualified names");
@@ -204,6 +233,24 @@ std::optional<double> GroupPruner::layer_ratio(const Group& group) const {
   return std::nullopt;
 }
 
+double GroupPruner::scheduled(double target, const std::string& what) const {
+  const int64_t steps = options_.iterative_steps();
+  const double value = options_.schedule()(target, step_, steps);
+  PARE_CHECK(value >= 0.0 && value < 1.0, "GroupPruner: the schedule gives ", value, " at step ",
+             step_, " of ", steps, " for ", what, " ", target,
+             "; it must be a share in [0, 1) of the original widths");
+  return value;
+}
+
+int64_t GroupPruner::original_size(const Group& group) const {
+  // A group the dense analysis did not have (none is expected: slicing keeps the couplings) starts
+  // from its present width.
+  auto key = keys_.find(&group);
+  if (key == keys_.end()) return group.size;
+  auto found = original_sizes_.find(key->second);
+  return found == original_sizes_.end() ? group.size : found->second;
+}
+
 std::vector<int64_t> GroupPruner::finish(const GroupChoice& choice, int64_t removed_count) const {
   const std::vector<int64_t> order = pruning_order(choice.importance);
   std::vector<int64_t> removed(order.begin(), order.begin() + removed_count);
@@ -212,16 +259,35 @@ std::vector<int64_t> GroupPruner::finish(const GroupChoice& choice, int64_t remo
 }
 
 void GroupPruner::step() {
-  PARE_CHECK(!pruned_, "GroupPruner::step: the graph is already pruned; build a new GroupPruner");
+  PARE_CHECK(step_ < options_.iterative_steps(), "GroupPruner::step: all ",
+             options_.iterative_steps(), " iterative steps are done", pruned_ ? " and pruned" : "",
+             "; build a new GroupPruner to prune further");
   choices_.clear();
-  for (const Group& group : graph_.groups()) {
-    if (!group.prunable) continue;
-    choices_.push_back({&group, options_.importance()(gm_, group), {}, {}});
+  if (pruned_) {
+    // The groups of the pruned graph (the choices pointing into the old analysis are gone).
+    graph_ = DependencyGraph(gm_, graph_options(options_));
+    keys_ = group_keys(graph_);
+    tensors_.clear();
+    pruned_ = false;
   }
-  if (options_.global()) {
-    choose_global();
-  } else {
-    choose_local();
+  ++step_;
+  stepped_ = false;
+  try {
+    for (const Group& group : graph_.groups()) {
+      if (!group.prunable) continue;
+      choices_.push_back({&group, options_.importance()(gm_, group), {}, {}});
+    }
+    if (options_.global()) {
+      choose_global();
+    } else {
+      choose_local();
+    }
+  } catch (...) {
+    // A refusal takes no step, so that the same step can run once its cause is fixed (taylor's
+    // missing gradients, say).
+    --step_;
+    choices_.clear();
+    throw;
   }
   for (GroupChoice& choice : choices_) {
     const std::set<int64_t> removed(choice.removed.begin(), choice.removed.end());
@@ -250,12 +316,14 @@ std::string root_label(const Group& group) {
   return group.roots.empty() ? str_cat("group ", group.id) : group.roots.front();
 }
 
-// The MACs of the Conv2d and Linear modules as channels go: each module's dense count scaled by
+// The MACs of the Conv2d and Linear modules as channels go: each module's present count scaled by
 // the share of its weight's rows (axis 0) and columns (axis 1) that stays, which is what
 // model_stats counts for a sliced layer (N * out_h * out_w * out * in / groups * kh * kw).
+// `target`: the MACs to reach (a share of the dense model's, which an earlier step may have
+// pruned).
 class MacBudget {
  public:
-  MacBudget(ir::GraphModule& gm, double share) {
+  MacBudget(ir::GraphModule& gm, double target) {
     const ir::ModelStats stats = ir::model_stats(gm);
     for (const ir::ModuleStats& module : stats.modules) {
       if (module.macs == 0 ||
@@ -265,7 +333,7 @@ class MacBudget {
       layers_[module.name] = {static_cast<double>(module.macs), weight.size(0),
                               weight.dim() > 1 ? weight.size(1) : 1, 0, 0};
     }
-    target_ = share * static_cast<double>(stats.macs);
+    target_ = target;
     current_ = static_cast<double>(stats.macs);
   }
   bool reached() const { return current_ <= target_; }
@@ -303,28 +371,37 @@ void GroupPruner::choose_local(bool only_layer_ratios) {
     if (choice.importance.empty()) continue;
     if (only_layer_ratios && !layer_ratio(*choice.group)) continue;
     const Group& group = *choice.group;
-    const double ratio = layer_ratio(group).value_or(options_.ratio());
+    const std::optional<double> own_ratio = layer_ratio(group);
+    const double ratio = scheduled(
+        own_ratio.value_or(options_.ratio()),
+        own_ratio ? "the ratio of layer '" + root_label(group) + "'" : std::string("ratio"));
     // A grouped conv's blocks each keep this count of their n channels (the same indices in
-    // every block, chosen by the scores summed over the blocks, as Torch-Pruning does).
-    const int64_t n = group.size;
+    // every block, chosen by the scores summed over the blocks, as Torch-Pruning does). The ratio
+    // is of the dense width: an earlier step may have pruned the group to its present size.
+    const int64_t n = original_size(group), present = group.size;
     const int64_t unrounded = static_cast<int64_t>(static_cast<double>(n) * (1.0 - ratio));
     const int64_t keep = rounded_keep(n, group.blocks, unrounded, options_.round_to());
+    const std::string at_step = options_.iterative_steps() == 1
+                                    ? ""
+                                    : str_cat(" at step ", step_, " of ",
+                                              options_.iterative_steps(), " (of the dense width)");
     if (group.blocks == 1) {
       PARE_CHECK(keep > 0, "GroupPruner: layer '", root_label(group), "' (group ", group.id, ", ",
-                 n, " channels): ratio ", ratio, " keeps ", unrounded,
+                 n, " channels): ratio ", ratio, at_step, " keeps ", unrounded,
                  " channels, fewer than round_to ", options_.round_to(),
                  ", so no multiple of it can stay; lower the ratio or round_to");
     } else {
       PARE_CHECK(keep > 0, "GroupPruner: layer '", root_label(group), "' (group ", group.id, ", ",
                  group.blocks, " blocks of ", n, " channels, a grouped conv's groups): ratio ",
-                 ratio, " keeps ", unrounded,
+                 ratio, at_step, " keeps ", unrounded,
                  " channels per block, but every block must keep "
                  "the same count and the ",
                  group.blocks, " blocks together a multiple of round_to ", options_.round_to(),
                  ", so each must keep a multiple of ", keep_step(group.blocks, options_.round_to()),
                  "; lower the ratio or round_to");
     }
-    choice.removed = finish(choice, n - keep);
+    // A schedule that goes back never brings channels back.
+    choice.removed = finish(choice, std::max<int64_t>(present - keep, 0));
   }
 }
 
@@ -335,13 +412,15 @@ void GroupPruner::choose_global() {
     int64_t channel;
   };
   std::vector<Candidate> candidates;
-  int64_t total = 0;
+  // The ranked groups' channels now and in the dense model.
+  int64_t total = 0, original_total = 0;
   for (size_t i = 0; i < choices_.size(); ++i) {
     GroupChoice& choice = choices_[i];
     if (choice.importance.empty()) continue;
     if (layer_ratio(*choice.group)) continue;
     // A grouped conv's channel stands for one channel of each of its blocks.
     total += choice.group->size * choice.group->blocks;
+    original_total += original_size(*choice.group) * choice.group->blocks;
     for (int64_t c = 0; c < choice.group->size; ++c)
       candidates.push_back({choice.importance[c], i, c});
   }
@@ -353,27 +432,41 @@ void GroupPruner::choose_global() {
                      if (a.choice != b.choice) return a.choice < b.choice;
                      return a.channel < b.channel;
                    });
-  const int64_t target =
-      total - static_cast<int64_t>(static_cast<double>(total) * (1.0 - options_.ratio()));
+  // The channels gone after this step, of the original total; earlier steps' count as taken.
   std::optional<MacBudget> budget;
-  if (options_.target_macs()) budget.emplace(gm_, *options_.target_macs());
+  int64_t target = 0;
+  if (options_.target_macs()) {
+    const double kept_share = *options_.target_macs();
+    const double removed_share = scheduled(1.0 - kept_share, "the MAC share to remove");
+    // 1 - (1 - t) need not be t in floating point: the schedule's end is the target itself.
+    const double share = removed_share == 1.0 - kept_share ? kept_share : 1.0 - removed_share;
+    budget.emplace(gm_, share * static_cast<double>(macs_before_));
+  } else {
+    const double ratio = scheduled(options_.ratio(), "ratio");
+    target =
+        original_total - static_cast<int64_t>(static_cast<double>(original_total) * (1.0 - ratio));
+  }
   std::vector<int64_t> count(choices_.size(), 0);
-  int64_t taken = 0;
+  int64_t taken = original_total - total;
   for (const Candidate& candidate : candidates) {
     if (budget ? budget->reached() : taken >= target) break;
-    const int64_t n = choices_[candidate.choice].group->size;
+    const Group& group = *choices_[candidate.choice].group;
+    // max_ratio caps the loss of the dense width, earlier steps' included.
+    const int64_t n = original_size(group);
     const int64_t cap =
-        std::min(n - 1, static_cast<int64_t>(static_cast<double>(n) * options_.max_ratio()));
+        std::min(n - 1, static_cast<int64_t>(static_cast<double>(n) * options_.max_ratio())) -
+        (n - group.size);
     if (count[candidate.choice] >= cap) continue;
     ++count[candidate.choice];
-    taken += choices_[candidate.choice].group->blocks;
-    if (budget) budget->remove(*choices_[candidate.choice].group);
+    taken += group.blocks;
+    if (budget) budget->remove(group);
   }
   for (size_t i = 0; i < choices_.size(); ++i) {
     GroupChoice& choice = choices_[i];
     if (choice.importance.empty() || layer_ratio(*choice.group)) continue;
     const int64_t n = choice.group->size;
-    int64_t keep = rounded_keep(n, choice.group->blocks, n - count[i], options_.round_to());
+    int64_t keep = rounded_keep(original_size(*choice.group), choice.group->blocks, n - count[i],
+                                options_.round_to());
     // Global rounding never empties a group: at least one multiple of round_to stays.
     if (keep == 0) keep = std::min(n, keep_step(choice.group->blocks, options_.round_to()));
     choice.removed = finish(choice, n - keep);
@@ -381,7 +474,6 @@ void GroupPruner::choose_global() {
 }
 
 ir::GraphModule& GroupPruner::prune() {
-  PARE_CHECK(!pruned_, "GroupPruner::prune: the graph is already pruned");
   if (!stepped_) step();
 
   // ---- Plan: removed positions per parameter axis and per edge axis ----
@@ -467,6 +559,7 @@ ir::GraphModule& GroupPruner::prune() {
   if (gm_.forward_backend()) gm_.forward_backend()->invalidate();
   ir::infer_shapes(gm_);
   tensors_ = std::move(changes);
+  stepped_ = false;
   pruned_ = true;
   const ir::ModelStats stats = ir::model_stats(gm_);
   params_after_ = stats.params;
@@ -479,6 +572,8 @@ nlohmann::json GroupPruner::report() const {
   report["params"] = {{"before", params_before_}, {"after", params_after_}};
   report["macs"] = {{"before", macs_before_}, {"after", macs_after_}};
   report["importance"] = options_.importance().name();
+  report["step"] = step_;
+  report["steps"] = options_.iterative_steps();
   report["groups"] = nlohmann::json::array();
   for (const GroupChoice& choice : choices_) {
     const Group& group = *choice.group;

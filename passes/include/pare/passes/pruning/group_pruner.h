@@ -29,9 +29,25 @@
 // conv's groups (with a channel multiplier m, out = m * in stays), a grouped conv's groups
 // unchanged, BatchNorm2d num_features, LayerNorm normalized_shape, Linear in/out features, PReLU
 // slopes) and rewrites the shape literal of every view / reshape whose output a group shrinks.
+//
+// Iterative pruning (Torch-Pruning's iterative_steps and its ratio scheduler): with
+// iterative_steps(n), each step() advances one step k of n and aims at schedule(ratio, k, n) of the
+// ORIGINAL widths (linear by default: a group of 64 at ratio 0.5 over 4 steps has lost 8, 16, 24,
+// then 32), so that the prune() after it removes only what is still missing; the user fine-tunes
+// between steps. Per-layer ratios are scheduled alike, global pruning counts the channels gone of
+// the original total, max_ratio caps a group's loss of its original width, and target_macs aims
+// at 1 - schedule(1 - target_macs, k, n) of the dense MACs. A group's original width is found
+// again after slicing by its roots (layer names survive pruning; group ids do not).
+//
+//   GroupPruner pruner(gm, GroupPrunerOptions().ratio(0.5).iterative_steps(4));
+//   for (int step = 0; step < 4; ++step) {
+//     pruner.prune();        // step() then slicing: 8, 16, 24, 32 of a 64-channel group gone
+//     fine_tune(gm);         // your training loop
+//   }
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <map>
 #include <nlohmann/json.hpp>
 #include <optional>
@@ -43,6 +59,14 @@
 #include "pare/passes/pruning/importance.h"
 
 namespace pare::pruning {
+
+// The ratio (of the original widths) that has gone after step `step` of `steps`, for a final
+// ratio `target`; it should reach `target` at the last step.
+using RatioSchedule = std::function<double(double target, int64_t step, int64_t steps)>;
+
+// target * step / steps, written (step / steps) * target so that the last step gives exactly
+// `target` (as Torch-Pruning's linear_scheduler computes it).
+double linear_schedule(double target, int64_t step, int64_t steps);
 
 class GroupPrunerOptions {
  public:
@@ -90,6 +114,16 @@ class GroupPrunerOptions {
     allow_output_change_ = value;
     return *this;
   }
+  // How many step() / prune() rounds reach the ratio (or target_macs); 1 prunes at once.
+  GroupPrunerOptions& iterative_steps(int64_t value) {
+    iterative_steps_ = value;
+    return *this;
+  }
+  // How far each step goes (linear_schedule by default).
+  GroupPrunerOptions& schedule(RatioSchedule value) {
+    schedule_ = std::move(value);
+    return *this;
+  }
 
   const Importance& importance() const { return importance_; }
   double ratio() const { return ratio_; }
@@ -100,6 +134,8 @@ class GroupPrunerOptions {
   std::optional<double> target_macs() const { return target_macs_; }
   double max_ratio() const { return max_ratio_; }
   bool allow_output_change() const { return allow_output_change_; }
+  int64_t iterative_steps() const { return iterative_steps_; }
+  const RatioSchedule& schedule() const { return schedule_; }
 
  private:
   Importance importance_ = Importance::l2();
@@ -111,6 +147,8 @@ class GroupPrunerOptions {
   std::optional<double> target_macs_;
   double max_ratio_ = 0.9;
   bool allow_output_change_ = false;
+  int64_t iterative_steps_ = 1;
+  RatioSchedule schedule_ = linear_schedule;
 };
 
 // What step() chose for one prunable group.
@@ -134,15 +172,23 @@ class GroupPruner {
   GroupPruner(const GroupPruner&) = delete;
   GroupPruner& operator=(const GroupPruner&) = delete;
 
+  // The analysis the current step chose from (the next step() re-analyses a pruned graph).
   const DependencyGraph& graph() const { return graph_; }
-  // Scores every prunable group and chooses what goes; changes nothing.
+  // Advances one step and chooses what goes; changes nothing. After a prune() it first re-analyses
+  // the pruned graph (its groups get new ids). Throws past the last of iterative_steps.
   void step();
+  // The current step's choices; after prune() still those it applied.
   const std::vector<GroupChoice>& choices() const { return choices_; }
-  // Slices every member by the kept indices (step() first when it has not run); returns the
-  // graph module given to the constructor, pruned.
+  // Steps taken so far (1 after the first step()).
+  int64_t current_step() const { return step_; }
+  // Slices every member by the kept indices (step() first when no step has chosen since the last
+  // prune()); returns the graph module given to the constructor, pruned.
   ir::GraphModule& prune();
-  // The contract's JSON: params and macs before and after, groups, changed tensors,
-  // not_prunable. After prune(); before it, "after" equals "before" and "tensors" is empty.
+  // The contract's JSON. "params" and "macs": "before" is always the dense model's (as it was when
+  // the pruner was built), "after" the model as it is now (before any prune(), equal to
+  // "before"). "groups" and "tensors" cover the current step only: its groups' widths and the kept
+  // indices are those of the graph that step started from ("tensors" is empty until its prune()).
+  // "step" and "steps": the current step and iterative_steps.
   nlohmann::json report() const;
 
  private:
@@ -150,13 +196,24 @@ class GroupPruner {
   void choose_global();
   std::vector<int64_t> finish(const GroupChoice& choice, int64_t removed_count) const;
   std::optional<double> layer_ratio(const Group& group) const;
+  // `target` as scheduled for the current step, checked to be a ratio in [0, 1).
+  double scheduled(double target, const std::string& what) const;
+  // The group's width (per block) in the dense model.
+  int64_t original_size(const Group& group) const;
 
   ir::GraphModule& gm_;
   GroupPrunerOptions options_;
   DependencyGraph graph_;
   std::vector<GroupChoice> choices_;
+  // Steps taken; whether the current step's choices still wait for prune(); whether graph_
+  // describes the graph before the last prune() (so the next step() re-analyses).
+  int64_t step_ = 0;
   bool stepped_ = false;
   bool pruned_ = false;
+  // The groups of graph_ by a key that survives slicing (group_keys in the .cpp), and the dense
+  // width (per block) of each key.
+  std::map<const Group*, std::string> keys_;
+  std::map<std::string, int64_t> original_sizes_;
   int64_t params_before_ = 0, macs_before_ = 0, params_after_ = 0, macs_after_ = 0;
   // Qualified tensor name -> (shape before, shape after, kept indices per shrunk axis).
   struct TensorChange {
