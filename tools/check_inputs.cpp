@@ -21,4 +21,11 @@ std::vector<Tensor> check_inputs(const ir::GraphModule& model, std::string& desc
   return inputs;
 }
 
+std::string shape_with_free_batch(const Shape& shape) {
+  std::string text = "[";
+  for (size_t dim = 0; dim < shape.size(); ++dim)
+    text += (dim ? ", " : "") + (dim == 0 ? std::string("N") : std::to_string(shape[dim]));
+  return text + "]";
+}
+
 }  // namespace pare::cli

@@ -18,6 +18,7 @@
 #include "pare/output_file.h"
 #include "pare/passes/pruning/group_pruner.h"
 #include "pare/random.h"
+#include "prune_groups_calibration.h"
 #include "prune_groups_check.h"
 #include "prune_groups_options.h"
 #include "prune_groups_table.h"
@@ -80,6 +81,8 @@ int prune_groups(const ParsedArgs& args) {
   std::vector<std::pair<std::string, std::string>> inputs_of_command = {
       {options.model, "the model file"}};
   if (options.ratios_file) inputs_of_command.push_back({*options.ratios_file, "the --ratios file"});
+  if (options.calibration)
+    inputs_of_command.push_back({*options.calibration, "the --calibration file"});
   for (const std::optional<std::string>& written : {options.output, options.report}) {
     if (!written) continue;
     for (const auto& [path, what] : inputs_of_command)
@@ -107,6 +110,12 @@ int prune_groups(const ParsedArgs& args) {
   const std::vector<Tensor> inputs =
       about_file(options.model, [&] { return check_inputs(model, described_inputs); });
   const ir::ModelStats before = about_file(options.model, [&] { return ir::model_stats(model); });
+  // Read (and checked) before the analysis, so that a wrong file fails fast; run before step().
+  std::optional<Calibration> calibration;
+  if (options.calibration && !options.explain)
+    calibration = about_file(*options.calibration, [&] {
+      return read_calibration(*options.calibration, model, options.batch_size);
+    });
 
   progress.show("analysing " + options.model);
   std::optional<pruning::GroupPruner> pruner;
@@ -120,6 +129,11 @@ int prune_groups(const ParsedArgs& args) {
     return 0;
   }
 
+  if (calibration) {
+    progress.show("computing gradients on " + *options.calibration);
+    about_file(*options.calibration,
+               [&] { accumulate_calibration_gradients(model, *calibration); });
+  }
   progress.show("choosing channels of " + options.model);
   about_file(options.model, [&] { pruner->step(); });
   size_t pruned_groups = 0, prunable_groups = 0;

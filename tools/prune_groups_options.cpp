@@ -13,10 +13,10 @@ namespace pare::cli {
 
 namespace {
 
-// The criteria of pruning::Importance that need nothing but the weights. taylor also needs
-// gradients from calibration batches, which `pare prune` does not take.
+// The criteria of pruning::Importance; taylor also needs --calibration (its gradients).
 const std::vector<std::string>& importance_names() {
-  static const std::vector<std::string> names = {"l1", "l2", "fpgm", "bn_scale", "lamp", "random"};
+  static const std::vector<std::string> names = {"l1",   "l2",     "fpgm",  "bn_scale",
+                                                 "lamp", "random", "taylor"};
   return names;
 }
 
@@ -30,8 +30,9 @@ std::string joined(const std::vector<std::string>& names) {
 // The group flow's options (and flags) by name, for the checks that pair them with --groups.
 const std::vector<std::string>& group_option_names() {
   static const std::vector<std::string> names = {
-      "importance", "ratio",  "target-macs", "global",  "max-ratio",           "round-to",
-      "ignore",     "ratios", "report",      "explain", "allow-output-change", "seed"};
+      "importance",  "ratio",     "target-macs", "global",  "max-ratio",           "round-to",
+      "ignore",      "ratios",    "report",      "explain", "allow-output-change", "seed",
+      "calibration", "batch-size"};
   return names;
 }
 
@@ -75,7 +76,8 @@ void add_group_options(ArgParser& parser) {
             "(BatchNorm, residual adds, concats, depthwise convs, flatten) shrinks "
             "with it; the options below belong to it")
       .option("importance", "NAME",
-              "how channels are scored: " + joined(importance_names()) + " (l2)")
+              "how channels are scored: " + joined(importance_names()) +
+                  " (l2); taylor needs --calibration")
       .option("ratio", "R", "the share of each group's channels that goes, in [0, 1) (0.5)")
       .option("target-macs", "R",
               "global pruning until the Conv2d / Linear MACs are at most R of the dense model's, "
@@ -93,7 +95,13 @@ void add_group_options(ArgParser& parser) {
       .flag("explain",
             "prints the groups and why each other layer cannot be pruned; writes nothing")
       .flag("allow-output-change", "let the graph's outputs lose channels too")
-      .option("seed", "N", "the seed of --importance random (0)");
+      .option("seed", "N", "the seed of --importance random (0)")
+      .option("calibration", "FILE",
+              "--importance taylor's data: a safetensors file with tensor 'input' (the model's "
+              "input, batch first) and optional 'target' (int64 class indices, one per sample); "
+              "the loss is cross_entropy(output, target), or without 'target' the sum of squares "
+              "of the output")
+      .option("batch-size", "B", "--calibration's samples per batch (32)");
 }
 
 bool wants_groups(const ParsedArgs& args) { return args.flag("groups"); }
@@ -118,14 +126,25 @@ GroupPruneOptions parse_group_options(const ParsedArgs& args) {
 
   options.importance = args.get("importance").value_or("l2");
   const std::vector<std::string>& names = importance_names();
-  if (options.importance == "taylor")
-    throw UsageError(
-        "--importance taylor needs gradients from calibration batches, which pare "
-        "prune does not take yet; use " +
-        joined(names));
   if (std::find(names.begin(), names.end(), options.importance) == names.end())
     throw UsageError("--importance expects " + joined(names) + ", got '" + options.importance +
                      "'");
+  options.calibration = args.get("calibration");
+  if (options.calibration && options.calibration->empty())
+    throw UsageError("--calibration needs a file name");
+  if (options.importance == "taylor" && !options.calibration && !options.explain)
+    throw UsageError(
+        "--importance taylor needs --calibration FILE: a safetensors file with the model's "
+        "input as tensor 'input' (and optional int64 class indices as 'target'), whose loss "
+        "gradients it scores");
+  if (options.calibration && options.importance != "taylor")
+    throw UsageError("--calibration applies to --importance taylor only");
+  if (const std::optional<int64_t> batch_size = args.get_int("batch-size")) {
+    if (!options.calibration) throw UsageError("--batch-size applies to --calibration");
+    if (*batch_size < 1)
+      throw UsageError("--batch-size expects a positive integer, got " + *args.get("batch-size"));
+    options.batch_size = *batch_size;
+  }
   if (const std::optional<int64_t> seed = args.get_int("seed")) {
     if (options.importance != "random")
       throw UsageError("--seed applies to --importance random only");

@@ -26,6 +26,9 @@ struct GroupPruneOptions {
   std::optional<std::string> output;  // not needed with --explain
   std::string importance = "l2";
   std::optional<uint64_t> seed;
+  // --importance taylor's calibration file and its batch size (prune_groups_calibration.h).
+  std::optional<std::string> calibration;
+  int64_t batch_size = 32;
   std::optional<double> ratio;
   std::optional<double> target_macs;
   bool global = false;

@@ -14,6 +14,7 @@
 #include <utility>
 #include <vector>
 
+#include "check_inputs.h"
 #include "command.h"
 #include "file_identity.h"
 #include "pare/autograd.h"
@@ -42,14 +43,6 @@ std::vector<GraphInput> graph_inputs(const ir::GraphModule& model) {
     inputs.push_back(std::move(input));
   }
   return inputs;
-}
-
-// "[N, 3, 32, 32]": the recorded shape with its batch dimension free.
-std::string shape_with_free_batch(const Shape& shape) {
-  std::string text = "[";
-  for (size_t dim = 0; dim < shape.size(); ++dim)
-    text += (dim ? ", " : "") + (dim == 0 ? std::string("N") : std::to_string(shape[dim]));
-  return text + "]";
 }
 
 void check_input_tensor(const GraphInput& input, const Tensor& tensor) {

@@ -447,8 +447,9 @@ TEST_CASE("prune --groups: wrong usage exits 2 with the usage") {
     arguments.insert(arguments.end(), extra.begin(), extra.end());
     return run_pare(arguments);
   };
-  check_usage_error(with({"--importance", "magnitude"}),
-                    "--importance expects l1, l2, fpgm, bn_scale, lamp or random, got 'magnitude'");
+  check_usage_error(
+      with({"--importance", "magnitude"}),
+      "--importance expects l1, l2, fpgm, bn_scale, lamp, random or taylor, got 'magnitude'");
   check_usage_error(with({"--importance", "taylor"}), "calibration");
   check_usage_error(with({"--ratio", "1.5"}), "--ratio expects a number in [0, 1)");
   check_usage_error(with({"--ratio", "half"}), "--ratio expects a number");
