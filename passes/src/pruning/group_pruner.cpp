@@ -3,6 +3,7 @@
 #include "pare/passes/pruning/group_pruner.h"
 
 #include <algorithm>
+#include <limits>
 #include <numeric>
 #include <set>
 #include <unordered_set>
@@ -211,6 +212,13 @@ std::vector<int64_t> GroupPruner::finish(const GroupChoice& choice, int64_t remo
   return removed;
 }
 
+void GroupPruner::pin_removed(const Group& group, std::vector<int64_t> channels) {
+  for (int64_t channel : channels)
+    PARE_CHECK(channel >= 0 && channel < group.size, "GroupPruner::pin_removed: channel ", channel,
+               " is outside group ", group.id, " of ", group.size, " channels");
+  pinned_[group.id] = std::move(channels);
+}
+
 void GroupPruner::step() {
   PARE_CHECK(!pruned_, "GroupPruner::step: the graph is already pruned; build a new GroupPruner");
   choices_.clear();
@@ -218,11 +226,21 @@ void GroupPruner::step() {
     if (!group.prunable) continue;
     choices_.push_back({&group, options_.importance()(gm_, group), {}, {}});
   }
+  // Pinned channels rank below every score while choosing; the report keeps their real scores.
+  std::vector<std::vector<double>> scores;
+  for (GroupChoice& choice : choices_) {
+    scores.push_back(choice.importance);
+    auto pinned = pinned_.find(choice.group->id);
+    if (pinned == pinned_.end() || choice.importance.empty()) continue;
+    for (int64_t channel : pinned->second)
+      choice.importance[channel] = -std::numeric_limits<double>::infinity();
+  }
   if (options_.global()) {
     choose_global();
   } else {
     choose_local();
   }
+  for (size_t i = 0; i < choices_.size(); ++i) choices_[i].importance = std::move(scores[i]);
   for (GroupChoice& choice : choices_) {
     const std::set<int64_t> removed(choice.removed.begin(), choice.removed.end());
     choice.kept = complement(choice.group->size, removed);

@@ -138,6 +138,10 @@ class GroupPruner {
   // Scores every prunable group and chooses what goes; changes nothing.
   void step();
   const std::vector<GroupChoice>& choices() const { return choices_; }
+  // Channels of `group` that every later step() removes first, whatever they score (they still
+  // count towards the ratio): a masked flow's earlier steps, whose masked weights no longer say
+  // what the channels were worth.
+  void pin_removed(const Group& group, std::vector<int64_t> channels);
   // Slices every member by the kept indices (step() first when it has not run); returns the
   // graph module given to the constructor, pruned.
   ir::GraphModule& prune();
@@ -155,6 +159,7 @@ class GroupPruner {
   GroupPrunerOptions options_;
   DependencyGraph graph_;
   std::vector<GroupChoice> choices_;
+  std::map<int64_t, std::vector<int64_t>> pinned_;  // group id -> channels removed first
   bool stepped_ = false;
   bool pruned_ = false;
   int64_t params_before_ = 0, macs_before_ = 0, params_after_ = 0, macs_after_ = 0;
