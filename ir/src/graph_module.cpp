@@ -305,6 +305,10 @@ Value GraphModule::forward(const std::vector<Tensor>& inputs) {
 
 Value GraphModule::interpret(const std::vector<Tensor>& inputs) { return run(inputs, false); }
 
+Value GraphModule::interpret(const std::vector<Tensor>& inputs, const NodeVisitor& visit) {
+  return run(inputs, false, &visit);
+}
+
 Value GraphModule::run_node(const Node& node, const std::vector<Value>& args) {
   try {
     switch (node.op()) {
@@ -325,7 +329,7 @@ Value GraphModule::run_node(const Node& node, const std::vector<Value>& args) {
 
 void GraphModule::record_meta(const std::vector<Tensor>& inputs) { run(inputs, true); }
 
-Value GraphModule::run(const std::vector<Tensor>& inputs, bool record) {
+Value GraphModule::run(const std::vector<Tensor>& inputs, bool record, const NodeVisitor* visit) {
   std::shared_ptr<const detail::ExecutionPlan> plan = plan_cache_->get(*graph_);
   PARE_CHECK(inputs.size() == plan->placeholder_count, "GraphModule::forward: expected ",
              plan->placeholder_count, " input tensor(s) (one per placeholder), got ",
@@ -368,6 +372,7 @@ Value GraphModule::run(const std::vector<Tensor>& inputs, bool record) {
       planned.node->meta = detail::meta_of(values[i]);
       planned.node->produces_tuple = !values[i].is_tensor();
     }
+    if (visit != nullptr && planned.op != OpKind::output) (*visit)(*planned.node, values[i]);
     for (size_t slot : planned.dead_after) values[slot] = Value();
   }
   return result;

@@ -21,6 +21,14 @@
 
 namespace pare::pruning {
 
+std::vector<int64_t> GroupMember::positions(const std::vector<int64_t>& channels) const {
+  std::vector<int64_t> result;
+  result.reserve(channels.size() * static_cast<size_t>(block));
+  for (int64_t c : channels)
+    for (int64_t r = 0; r < block; ++r) result.push_back(offset + c * block + r);
+  return result;
+}
+
 const GroupMember* Group::member(const std::string& name, int64_t axis) const {
   for (const GroupMember& candidate : members)
     if (candidate.name == name && candidate.axis == axis) return &candidate;

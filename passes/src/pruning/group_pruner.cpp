@@ -3,6 +3,7 @@
 #include "pare/passes/pruning/group_pruner.h"
 
 #include <algorithm>
+#include <limits>
 #include <numeric>
 #include <set>
 #include <unordered_set>
@@ -258,34 +259,68 @@ std::vector<int64_t> GroupPruner::finish(const GroupChoice& choice, int64_t remo
   return removed;
 }
 
+void GroupPruner::pin_removed(const Group& group, std::vector<int64_t> channels) {
+  for (int64_t channel : channels)
+    PARE_CHECK(channel >= 0 && channel < group.size, "GroupPruner::pin_removed: channel ", channel,
+               " is outside group ", group.id, " of ", group.size, " channels");
+  pinned_[group.id] = std::move(channels);
+}
+
 void GroupPruner::step() {
   PARE_CHECK(step_ < options_.iterative_steps(), "GroupPruner::step: all ",
              options_.iterative_steps(), " iterative steps are done", pruned_ ? " and pruned" : "",
              "; build a new GroupPruner to prune further");
-  choices_.clear();
   if (pruned_) {
-    // The groups of the pruned graph (the choices pointing into the old analysis are gone).
+    // The groups of the pruned graph (the choices pointing into the old analysis are gone, and so
+    // are the pins, which name the old groups).
+    choices_.clear();
     graph_ = DependencyGraph(gm_, graph_options(options_));
     keys_ = group_keys(graph_);
     tensors_.clear();
+    pinned_.clear();
     pruned_ = false;
   }
   ++step_;
+  try {
+    choose();
+  } catch (...) {
+    // A refusal takes no step, so that the same step can run once its cause is fixed (taylor's
+    // missing gradients, say).
+    --step_;
+    throw;
+  }
+}
+
+void GroupPruner::rechoose() {
+  PARE_CHECK(step_ > 0, "GroupPruner::rechoose: no step has chosen yet; call step() first");
+  PARE_CHECK(!pruned_, "GroupPruner::rechoose: the current step is already pruned; call step()");
+  choose();
+}
+
+void GroupPruner::choose() {
   stepped_ = false;
+  choices_.clear();
   try {
     for (const Group& group : graph_.groups()) {
       if (!group.prunable) continue;
       choices_.push_back({&group, options_.importance()(gm_, group), {}, {}});
+    }
+    // Pinned channels rank below every score while choosing; the report keeps their real scores.
+    std::vector<std::vector<double>> scores;
+    for (GroupChoice& choice : choices_) {
+      scores.push_back(choice.importance);
+      auto pinned = pinned_.find(choice.group->id);
+      if (pinned == pinned_.end() || choice.importance.empty()) continue;
+      for (int64_t channel : pinned->second)
+        choice.importance[channel] = -std::numeric_limits<double>::infinity();
     }
     if (options_.global()) {
       choose_global();
     } else {
       choose_local();
     }
+    for (size_t i = 0; i < choices_.size(); ++i) choices_[i].importance = std::move(scores[i]);
   } catch (...) {
-    // A refusal takes no step, so that the same step can run once its cause is fixed (taylor's
-    // missing gradients, say).
-    --step_;
     choices_.clear();
     throw;
   }

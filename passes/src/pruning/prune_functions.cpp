@@ -8,6 +8,8 @@
 #include <string>
 #include <vector>
 
+#include "eval_mode_guard.h"
+#include "layer_bias.h"
 #include "pare/autograd.h"
 #include "pare/creation.h"
 #include "pare/elementwise.h"
@@ -99,15 +101,6 @@ std::string module_label(const PatternMatch& match, size_t index) {
 bool is_linear(const nn::Module& module) { return module.kind() == nn::ModuleKind::linear; }
 bool is_conv(const nn::Module& module) { return module.kind() == nn::ModuleKind::conv2d; }
 
-bool has_defined(const nn::Module& module, const std::string& name) {
-  return module.has_parameter(name) && module.get_parameter(name).defined();
-}
-
-void set_bias_option(nn::Module& module, bool has_bias) {
-  if (auto* linear = nn::as<nn::LinearImpl>(&module)) linear->options().bias(has_bias);
-  if (auto* conv = nn::as<nn::Conv2dImpl>(&module)) conv->options().bias(has_bias);
-}
-
 // Replaces parameter `name` of `module`, or the original behind its parametrizations.
 void replace_weight(nn::Module& module, const std::string& name, const Tensor& value) {
   std::shared_ptr<nn::ParametrizationList> list = module.parametrization(name);
@@ -132,22 +125,6 @@ void set_in_channels(nn::Module& module, int64_t count) {
   if (auto* linear = nn::as<nn::LinearImpl>(&module)) linear->options().in_features(count);
   if (auto* conv = nn::as<nn::Conv2dImpl>(&module)) conv->options().in_channels(count);
 }
-
-// Restores a module's train/eval mode when the probe is done with it.
-class EvalModeGuard {
- public:
-  explicit EvalModeGuard(std::shared_ptr<nn::Module> module)
-      : module_(std::move(module)), was_training_(module_->is_training()) {
-    module_->train(false);
-  }
-  ~EvalModeGuard() { module_->train(was_training_); }
-  EvalModeGuard(const EvalModeGuard&) = delete;
-  EvalModeGuard& operator=(const EvalModeGuard&) = delete;
-
- private:
-  std::shared_ptr<nn::Module> module_;
-  bool was_training_;
-};
 
 // The masked layer A at the head of a chain: its mask and the constant each pruned row emits.
 struct Producer {
@@ -189,8 +166,8 @@ Producer read_producer(const PatternMatch& match, const std::string& pattern) {
       producer.prune_bias = bias_hook->prune_bias();
   }
   producer.constants.assign(static_cast<size_t>(producer.channels), 0.0f);
-  const std::string bias_name = has_defined(module, "_bias") ? "_bias" : "bias";
-  if (!producer.prune_bias && has_defined(module, bias_name)) {
+  const std::string bias_name = has_defined_parameter(module, "_bias") ? "_bias" : "bias";
+  if (!producer.prune_bias && has_defined_parameter(module, bias_name)) {
     const std::vector<float> bias = to_float_vector(module.get_parameter(bias_name));
     for (int64_t row : producer.pruned) producer.constants[row] = bias[row];
   }
@@ -202,7 +179,7 @@ Producer read_producer(const PatternMatch& match, const std::string& pattern) {
 void restore_producer_bias(const Producer& producer) {
   nn::Module& module = *producer.module;
   module.remove_hooks_with_tag(BiasHook::kTag);
-  if (!has_defined(module, "_bias")) return;
+  if (!has_defined_parameter(module, "_bias")) return;
   Tensor bias = module.get_parameter("_bias");
   const bool requires_grad = bias.requires_grad();
   std::vector<float> values = to_float_vector(bias);
@@ -258,7 +235,7 @@ void shrink_producer(const Producer& producer) {
     kept_rows = take(module.get_parameter("weight"), 0, producer.kept);
   }
   module.register_parameter("weight", kept_rows, weight_grad);
-  if (has_defined(module, "bias")) {
+  if (has_defined_parameter(module, "bias")) {
     const bool bias_grad = module.get_parameter("bias").requires_grad();
     module.register_parameter("bias", take(module.get_parameter("bias"), 0, producer.kept),
                               bias_grad);
@@ -356,7 +333,7 @@ void shrink_between(PatternMatch& match, const Producer& producer, size_t end,
         prelu->set_weight(take(prelu->weight(), 0, producer.kept));
       } else if (auto* norm = nn::as<nn::BatchNorm2dImpl>(module.get())) {
         for (const std::string name : {"weight", "bias"})
-          if (has_defined(*norm, name))
+          if (has_defined_parameter(*norm, name))
             norm->register_parameter(name, take(norm->get_parameter(name), 0, producer.kept),
                                      norm->get_parameter(name).requires_grad());
         for (const std::string name : {"running_mean", "running_var"})
@@ -387,17 +364,6 @@ void shrink_between(PatternMatch& match, const Producer& producer, size_t end,
   }
 }
 
-// Adds `delta` ([out]) to B's bias: the side slot when B is masked itself, else `bias`, which B
-// gains if it had none.
-void add_to_bias(nn::Module& consumer, const Tensor& delta) {
-  const bool masked = consumer.has_hook_with_tag(BiasHook::kTag);
-  const std::string name = masked ? "_bias" : "bias";
-  NoGradGuard no_grad;
-  Tensor bias = has_defined(consumer, name) ? consumer.get_parameter(name).detach() + delta : delta;
-  consumer.register_parameter(name, bias.contiguous().clone(), true);
-  if (!masked) set_bias_option(consumer, true);
-}
-
 }  // namespace
 
 void prune_producer_chain(PatternMatch& match) {
@@ -424,7 +390,6 @@ void prune_producer_chain(PatternMatch& match) {
   const bool shape_kept = !consumer->is_parametrized("weight") || only_row_mask(*consumer);
   const Shape consumer_shape = shape_kept ? stored_weight(*consumer, "weight").sizes()
                                           : consumer->get_parameter("weight").sizes();
-  const int64_t out = consumer_shape[0];
   const int64_t in = consumer_shape[1];
   std::vector<float> folded(static_cast<size_t>(in), 0.0f);  // v per input channel of B
   Indices kept_inputs;
@@ -485,11 +450,7 @@ void prune_producer_chain(PatternMatch& match) {
     return;
   }
   if (any_constant) {
-    NoGradGuard no_grad;
-    Tensor weight = consumer->get_parameter("weight").detach();  // B's masked weight
-    if (weight.dim() == 4) weight = sum(weight, {2, 3});         // [out, in]: every tap sees v
-    const Tensor delta = matmul(weight, tensor(folded, {in, 1})).reshape({out});
-    add_to_bias(*consumer, delta);
+    add_to_bias(*consumer, constant_input_response(*consumer, folded));
   }
   keep_inputs(consumer, kept_inputs);
   shrink_between(match, producer, last, pattern);
@@ -575,7 +536,7 @@ void prune_lstm_chain(PatternMatch& match) {
         weight = take(weight, 1, kept_units[static_cast<size_t>(layer - 1)]);
       lstm->register_parameter(name, weight, requires_grad);
       const std::string bias = "bias_" + kind + suffix;
-      if (has_defined(*lstm, bias))
+      if (has_defined_parameter(*lstm, bias))
         lstm->register_parameter(bias, take(lstm->get_parameter(bias), 0, rows),
                                  lstm->get_parameter(bias).requires_grad());
     }
@@ -590,7 +551,7 @@ void prune_lstm_chain(PatternMatch& match) {
                      layer_norm->options().normalized_shape(), ", not the LSTM's ", hidden,
                      " hidden units"));
     for (const std::string name : {"weight", "bias"})
-      if (has_defined(*layer_norm, name))
+      if (has_defined_parameter(*layer_norm, name))
         layer_norm->register_parameter(name, take(layer_norm->get_parameter(name), 0, last_kept),
                                        layer_norm->get_parameter(name).requires_grad());
     layer_norm->options().normalized_shape({kept_count});

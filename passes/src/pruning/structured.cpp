@@ -4,6 +4,7 @@
 #include <set>
 #include <utility>
 
+#include "layer_bias.h"
 #include "pare/autograd.h"
 #include "pare/bounded_json.h"
 #include "pare/creation.h"
@@ -21,19 +22,6 @@ Tensor along_axis(const Tensor& values, int64_t rank, int64_t axis) {
   Shape shape(static_cast<size_t>(rank), 1);
   shape[static_cast<size_t>(axis)] = values.numel();
   return values.contiguous().view(shape);
-}
-
-bool moves_bias(const nn::Module& module) {
-  return module.kind() == nn::ModuleKind::linear || module.kind() == nn::ModuleKind::conv2d;
-}
-
-void set_bias_option(nn::Module& module, bool has_bias) {
-  if (auto* linear = nn::as<nn::LinearImpl>(&module)) linear->options().bias(has_bias);
-  if (auto* conv = nn::as<nn::Conv2dImpl>(&module)) conv->options().bias(has_bias);
-}
-
-bool has_defined_parameter(const nn::Module& module, const std::string& name) {
-  return module.has_parameter(name) && module.get_parameter(name).defined();
 }
 
 // For an LSTM tensor "weight_ih_l3": ("ih", "3"); otherwise empty strings.

@@ -96,6 +96,12 @@ class GraphModule {
   Value forward(const std::vector<Tensor>& inputs);
   // The plain interpreter, whatever backend is set.
   Value interpret(const std::vector<Tensor>& inputs);
+  // Called with each node (placeholders, get_attr and calls) and the value it produced, in
+  // execution order, while that value is alive: the interpreter frees every value after its last
+  // use, so a pass that needs intermediate values (the masked group flow measuring what removed
+  // channels emit) reads them here instead of keeping the whole run.
+  using NodeVisitor = std::function<void(const Node& node, const Value& value)>;
+  Value interpret(const std::vector<Tensor>& inputs, const NodeVisitor& visit);
   // Sets (or, with nullptr, removes) the backend forward() uses in evaluation mode. Copies of this
   // GraphModule made afterwards share it.
   void set_forward_backend(std::shared_ptr<ForwardBackend> backend) {
@@ -117,7 +123,7 @@ class GraphModule {
   void eval() { root_->train(false); }
 
  private:
-  Value run(const std::vector<Tensor>& inputs, bool record);
+  Value run(const std::vector<Tensor>& inputs, bool record, const NodeVisitor* visit = nullptr);
 
   std::shared_ptr<nn::Module> root_;
   std::shared_ptr<Graph> graph_;

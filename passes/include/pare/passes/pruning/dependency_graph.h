@@ -50,6 +50,8 @@ struct GroupMember {
   int64_t offset = 0;
   int64_t block = 1;
   bool operator==(const GroupMember&) const = default;
+  // The indices along `axis` that group channels `channels` map to, in their order.
+  std::vector<int64_t> positions(const std::vector<int64_t>& channels) const;
 };
 
 struct Group {

@@ -181,6 +181,13 @@ class GroupPruner {
   const std::vector<GroupChoice>& choices() const { return choices_; }
   // Steps taken so far (1 after the first step()).
   int64_t current_step() const { return step_; }
+  // Chooses again for the current step, from the weights as they are now (a masked flow trains
+  // between its choices and calls this once its steps are done); throws before the first step().
+  void rechoose();
+  // Channels of `group` that every later choice removes first, whatever they score (they still
+  // count towards the ratio): a masked flow's earlier choices, whose masked weights no longer say
+  // what the channels were worth.
+  void pin_removed(const Group& group, std::vector<int64_t> channels);
   // Slices every member by the kept indices (step() first when no step has chosen since the last
   // prune()); returns the graph module given to the constructor, pruned.
   ir::GraphModule& prune();
@@ -192,6 +199,8 @@ class GroupPruner {
   nlohmann::json report() const;
 
  private:
+  // Scores every prunable group of graph_ and chooses for the current step.
+  void choose();
   void choose_local(bool only_layer_ratios = false);
   void choose_global();
   std::vector<int64_t> finish(const GroupChoice& choice, int64_t removed_count) const;
@@ -208,6 +217,7 @@ class GroupPruner {
   // Steps taken; whether the current step's choices still wait for prune(); whether graph_
   // describes the graph before the last prune() (so the next step() re-analyses).
   int64_t step_ = 0;
+  std::map<int64_t, std::vector<int64_t>> pinned_;  // group id -> channels removed first
   bool stepped_ = false;
   bool pruned_ = false;
   // The groups of graph_ by a key that survives slicing (group_keys in the .cpp), and the dense

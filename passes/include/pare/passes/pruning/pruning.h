@@ -15,6 +15,7 @@
 #include "pare/passes/pruning/base_sparsifier.h"
 #include "pare/passes/pruning/dependency_graph.h"
 #include "pare/passes/pruning/group_pruner.h"
+#include "pare/passes/pruning/group_sparsifier.h"
 #include "pare/passes/pruning/importance.h"
 #include "pare/passes/pruning/patterns.h"
 #include "pare/passes/pruning/prune.h"
