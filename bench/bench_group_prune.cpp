@@ -1,7 +1,7 @@
 // Dependency-group pruning: the analysis (DependencyGraph) and the whole prune (GroupPruner: the
-// analysis, l2 scores, the choice and the physical slicing of every member) on ResNet-50, and the
-// analysis on residual chains of 125 to 1000 blocks (time per block should stay flat: the
-// analysis is linear in the graph's size).
+// analysis, l2 scores, the choice and the physical slicing of every member) on ResNet-50, its
+// step() (scores and choice) and prune() (slicing) alone, and the analysis on residual chains of
+// 125 to 1000 blocks (time per block should stay flat: the analysis is linear in the graph's size).
 //
 //   ./build/bench/bench_group_prune --benchmark_min_time=1
 //
@@ -53,6 +53,39 @@ void resnet50_group_prune(benchmark::State& state) {
   }
 }
 BENCHMARK(resnet50_group_prune)->Unit(benchmark::kMillisecond)->UseRealTime();
+
+// The whole prune's two costly phases alone: step() (the l2 scores of every group and the
+// choice) and prune() after it (the plan and the slicing of every member).
+void resnet50_group_step(benchmark::State& state) {
+  for (auto _ : state) {
+    state.PauseTiming();
+    auto gm = std::make_unique<pare::ir::GraphModule>(trace_resnet50());
+    pare::pruning::GroupPruner pruner(
+        *gm, pare::pruning::GroupPrunerOptions().ratio(0.5).ignore({"fc"}));
+    state.ResumeTiming();
+    pruner.step();
+    state.PauseTiming();
+    gm.reset();
+    state.ResumeTiming();
+  }
+}
+BENCHMARK(resnet50_group_step)->Unit(benchmark::kMillisecond)->UseRealTime();
+
+void resnet50_group_slice(benchmark::State& state) {
+  for (auto _ : state) {
+    state.PauseTiming();
+    auto gm = std::make_unique<pare::ir::GraphModule>(trace_resnet50());
+    pare::pruning::GroupPruner pruner(
+        *gm, pare::pruning::GroupPrunerOptions().ratio(0.5).ignore({"fc"}));
+    pruner.step();
+    state.ResumeTiming();
+    pruner.prune();
+    state.PauseTiming();
+    gm.reset();
+    state.ResumeTiming();
+  }
+}
+BENCHMARK(resnet50_group_slice)->Unit(benchmark::kMillisecond)->UseRealTime();
 
 // `blocks` x (conv 3x3 -> BatchNorm -> ReLU -> conv 3x3 -> BatchNorm, + shortcut, ReLU) on 8
 // channels: every block adds one group (its inner channels) to the residual stream's group.

@@ -11,6 +11,7 @@
 #include "pare/creation.h"
 #include "pare/error.h"
 #include "pare/nn/nn.h"
+#include "pare/passes/pruning/axis_sums.h"
 
 namespace pare::pruning {
 namespace {
@@ -55,46 +56,6 @@ Role role_of(const ir::GraphModule& gm, const GroupMember& member) {
 int64_t conv_groups(const ir::GraphModule& gm, const GroupMember& member) {
   const auto* conv = nn::as<nn::Conv2dImpl>(owner_of(gm, member.name).module.get());
   return conv == nullptr ? 1 : conv->options().groups();
-}
-
-// sum over every axis but `axis` of term(flat index), one value per index of `axis`; the weights
-// are read in place (a copy of ResNet-50's weights per group was most of the scoring time).
-template <typename Term>
-std::vector<double> per_index_sums(const Shape& shape, int64_t axis, Term term) {
-  int64_t outer = 1, inner = 1;
-  for (int64_t d = 0; d < axis; ++d) outer *= shape[d];
-  for (int64_t d = axis + 1; d < static_cast<int64_t>(shape.size()); ++d) inner *= shape[d];
-  const int64_t size = shape[axis];
-  std::vector<double> sums(static_cast<size_t>(size), 0.0);
-  for (int64_t o = 0; o < outer; ++o)
-    for (int64_t i = 0; i < size; ++i)
-      for (int64_t k = 0; k < inner; ++k) sums[i] += term((o * size + i) * inner + k);
-  return sums;
-}
-
-// sum over every axis but `axis` of |x|^p, one value per index of `axis`.
-std::vector<double> per_index_power_sums(const Tensor& value, int64_t axis, double p) {
-  const Tensor dense = value.contiguous();
-  const float* data = dense.data_ptr<float>();
-  auto magnitude = [data](int64_t at) { return std::abs(static_cast<double>(data[at])); };
-  if (p == 1.0) return per_index_sums(value.sizes(), axis, magnitude);
-  if (p == 2.0) {
-    return per_index_sums(value.sizes(), axis, [&](int64_t at) {
-      const double x = magnitude(at);
-      return x * x;
-    });
-  }
-  return per_index_sums(value.sizes(), axis,
-                        [&](int64_t at) { return std::pow(magnitude(at), p); });
-}
-
-// sum over every axis but `axis` of w * g, one value per index of `axis`.
-std::vector<double> per_index_products(const Tensor& value, const Tensor& gradient, int64_t axis) {
-  const Tensor dense_value = value.contiguous(), dense_gradient = gradient.contiguous();
-  const float* w = dense_value.data_ptr<float>();
-  const float* g = dense_gradient.data_ptr<float>();
-  return per_index_sums(value.sizes(), axis,
-                        [&](int64_t at) { return static_cast<double>(w[at]) * g[at]; });
 }
 
 // The member's score per group channel: the per-index values summed over the positions the
