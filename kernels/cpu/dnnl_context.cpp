@@ -1,5 +1,8 @@
 #include "dnnl_context.h"
 
+#include <cstddef>
+#include <cstdlib>
+
 namespace pare::kernels::cpu {
 
 dnnl::engine& cpu_engine() {
@@ -11,6 +14,23 @@ dnnl::stream& cpu_stream() {
   // One stream per thread: oneDNN streams are not meant to be shared across threads.
   thread_local dnnl::stream stream(cpu_engine());
   return stream;
+}
+
+void* thread_scratchpad(size_t bytes) {
+  struct Buffer {
+    size_t bytes = 0;
+    std::unique_ptr<std::byte, decltype(&std::free)> data{nullptr, &std::free};
+  };
+  thread_local Buffer buffer;
+  if (bytes > buffer.bytes) {
+    constexpr size_t kAlignment = 64;  // what oneDNN asks of its buffers
+    const size_t rounded = (bytes + kAlignment - 1) / kAlignment * kAlignment;
+    buffer.data.reset(static_cast<std::byte*>(std::aligned_alloc(kAlignment, rounded)));
+    PARE_CHECK(buffer.data != nullptr, "PreparedPrimitive: could not allocate a ", rounded,
+               "-byte scratchpad");
+    buffer.bytes = rounded;
+  }
+  return buffer.data.get();
 }
 
 size_t PrimitiveCache::size() const {

@@ -25,6 +25,13 @@ namespace pare::kernels::cpu {
 dnnl::engine& cpu_engine();
 dnnl::stream& cpu_stream();
 
+// A scratchpad of at least `bytes` (64-byte aligned) shared by every prepared primitive the
+// calling thread runs (prepared_primitive.h): they run one after another, never nested, so the
+// largest scratchpad serves them all instead of their sum (a Winograd conv's transformed tiles
+// are tens of MB at batch 8). It only grows, and lives as long as the thread; a call that fits
+// the current size allocates nothing.
+void* thread_scratchpad(size_t bytes);
+
 // A process-wide map from a string key to any cached object (usually a struct holding a primitive
 // descriptor, the primitive and the memory descriptors it needs). Entries are never evicted:
 // the number of distinct shapes in one process is small in practice.

@@ -42,10 +42,11 @@ inline ConvDims conv_dims(const Conv2dParams& p) {
 }
 
 // A direct forward convolution over the given descriptors; `bias` null = no bias.
+// `algorithm`: convolution_direct, or convolution_winograd (3x3, stride 1; prepared_conv2d.h).
 inline dnnl::convolution_forward::desc conv_forward_desc(
     dnnl::prop_kind prop, const dnnl::memory::desc& src, const dnnl::memory::desc& weight,
-    const dnnl::memory::desc* bias, const dnnl::memory::desc& dst, const ConvDims& dims) {
-  const auto algorithm = dnnl::algorithm::convolution_direct;
+    const dnnl::memory::desc* bias, const dnnl::memory::desc& dst, const ConvDims& dims,
+    dnnl::algorithm algorithm = dnnl::algorithm::convolution_direct) {
   return bias ? dnnl::convolution_forward::desc(prop, algorithm, src, weight, *bias, dst,
                                                 dims.strides, dims.dilates, dims.padding,
                                                 dims.padding)

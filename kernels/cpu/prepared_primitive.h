@@ -1,7 +1,8 @@
 // Internal to kernels/cpu: one oneDNN primitive with everything but its src and dst bound once,
 // the common core of the prepared conv, inner product and pooling. The constant arguments
-// (weights, bias) and the scratchpad are owned here; a src or dst whose user layout differs from
-// the primitive's goes through an owned buffer and a reorder made once.
+// (weights, bias) are owned here, the scratchpad is the thread's shared one (thread_scratchpad);
+// a src or dst whose user layout differs from the primitive's goes through an owned buffer and a
+// reorder made once.
 #pragma once
 
 #include <oneapi/dnnl/dnnl.hpp>
@@ -14,11 +15,13 @@ namespace pare::kernels::cpu {
 
 class PreparedPrimitive {
  public:
-  // `scratchpad` is the primitive descriptor's scratchpad (user mode): allocated here once.
+  // `scratchpad` is the primitive descriptor's scratchpad (user mode): the constructing thread's
+  // shared scratchpad grows to it here, so that run() on that thread allocates nothing.
   PreparedPrimitive(dnnl::primitive primitive, const dnnl::memory::desc& scratchpad)
-      : primitive_(std::move(primitive)) {
-    if (scratchpad.get_size() > 0)
-      args_.emplace(DNNL_ARG_SCRATCHPAD, dnnl::memory(scratchpad, cpu_engine()));
+      : primitive_(std::move(primitive)), scratchpad_bytes_(scratchpad.get_size()) {
+    if (scratchpad_bytes_ == 0) return;
+    scratchpad_ = dnnl::memory(scratchpad, cpu_engine(), thread_scratchpad(scratchpad_bytes_));
+    args_.emplace(DNNL_ARG_SCRATCHPAD, scratchpad_);
   }
 
   // Copies `data` (in layout `user`) into an owned buffer in the primitive's layout `wanted`.
@@ -44,6 +47,7 @@ class PreparedPrimitive {
   // Not re-entrant: the bound handles are shared state.
   void run(const void* src, void* dst) {
     dnnl::stream& stream = cpu_stream();
+    if (scratchpad_bytes_ > 0) scratchpad_.set_data_handle(thread_scratchpad(scratchpad_bytes_));
     src_.user.set_data_handle(const_cast<void*>(src));
     if (src_.reorder) src_.reorder->execute(stream, src_.user, src_.primitive_side);
     dst_.user.set_data_handle(dst);
@@ -74,6 +78,8 @@ class PreparedPrimitive {
   };
 
   dnnl::primitive primitive_;
+  size_t scratchpad_bytes_ = 0;
+  dnnl::memory scratchpad_;  // re-pointed per call at the running thread's shared scratchpad
   std::unordered_map<int, dnnl::memory> args_;
   Converted src_, dst_;
 };

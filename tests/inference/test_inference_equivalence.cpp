@@ -25,7 +25,8 @@ std::vector<std::pair<std::string, InferenceOptions>> option_sets() {
       {"prepack_weights", &InferenceOptions::prepack_weights},
       {"blocked_layout", &InferenceOptions::blocked_layout},
       {"memory_plan", &InferenceOptions::memory_plan},
-      {"rnn_primitive", &InferenceOptions::rnn_primitive}};
+      {"rnn_primitive", &InferenceOptions::rnn_primitive},
+      {"winograd", &InferenceOptions::winograd}};
   InferenceOptions none;
   for (const auto& [name, member] : switches) {
     InferenceOptions options;

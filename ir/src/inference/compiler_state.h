@@ -106,6 +106,7 @@ struct CompilerState {
   std::vector<ValueTree> trees;
   std::unordered_set<const ir::Node*> absorbed;  // fused into an earlier node's step
   std::optional<bool> model_finite;              // model_is_finite(), computed on first use
+  std::optional<bool> winograd_in_graph;         // uses_winograd_layout(), on first use
 
   // ---- Slots and steps ----
   int add_slot(Slot slot);

@@ -2,7 +2,10 @@
 // residual add after them (residual_add.cpp) and the activation after that fused, to one prepared
 // oneDNN convolution (weights reordered once, input and output kept blocked where every neighbour
 // accepts it), or to the plain kernel when weights are not prepacked. Folding removes a whole pass
-// over the activations per BatchNorm; the fused add another one or two per residual block.
+// over the activations per BatchNorm; the fused add another one or two per residual block. The 3x3
+// stride-1 convs with enough channels run oneDNN's Winograd algorithm (InferenceOptions::winograd),
+// and then every conv of the graph keeps Winograd's blocked layout, so that no reorder sits
+// between a Winograd conv and its direct neighbours.
 #include <algorithm>
 #include <cmath>
 #include <cstring>
@@ -65,6 +68,34 @@ std::optional<ResidualAdd> take_residual_add(CompilerState& state, const ir::Nod
   last = residual->add;
   ++state.stats.fused_residual_adds;
   return residual;
+}
+
+// Below this many input or output channels Winograd's input and output transforms cost more than
+// its saved multiplications: with oneDNN 2.6 on AVX-512, 16-channel 3x3 convs ran at 0.8-3.6x the
+// direct kernel's time, 32 channels and more at 0.3-0.96x (docs/benchmarks.md, ResNet-18).
+constexpr int64_t kWinogradMinChannels = 32;
+
+bool winograd_pays(const CompilerState& state, const kernels::Conv2dParams& p) {
+  return state.options.winograd && state.options.prepack_weights && state.options.blocked_layout &&
+         p.in_channels >= kWinogradMinChannels && p.out_channels >= kWinogradMinChannels &&
+         kernels::cpu::PreparedConv2d::winograd_supported(p);
+}
+
+// Whether any conv of the graph runs Winograd: then every prepared conv writes Winograd's blocked
+// layout where it chooses its own (the direct kernels take it at about their speed in their own
+// layout), instead of a reorder on each side of every Winograd conv.
+bool uses_winograd_layout(CompilerState& state) {
+  if (!state.winograd_in_graph) {
+    state.winograd_in_graph = false;
+    for (const ir::Node* node : state.nodes) {
+      const std::optional<kernels::Conv2dParams> p = conv2d_params(state, *node);
+      if (p && winograd_pays(state, *p)) {
+        state.winograd_in_graph = true;
+        break;
+      }
+    }
+  }
+  return *state.winograd_in_graph;
 }
 
 }  // namespace
@@ -151,10 +182,16 @@ bool lower_conv2d(CompilerState& state, const ir::Node& node) {
                                 ? state.slots[shortcut].layout
                                 : kernels::MemoryLayout::plain(out_shape);
     }
+    if (prepared.blocked_dst && !prepared.dst_layout.defined() && uses_winograd_layout(state))
+      prepared.dst_layout = kernels::cpu::PreparedConv2d::winograd_layout(out_shape);
+    // Not where Winograd cannot write the dst asked for (accumulating into a plain shortcut).
+    prepared.winograd =
+        winograd_pays(state, p) && kernels::cpu::PreparedConv2d::winograd_implemented(p, prepared);
     auto primitive = std::make_shared<kernels::cpu::PreparedConv2d>(
         p, weight.data_ptr<float>(), bias.defined() ? bias.data_ptr<float>() : nullptr, prepared);
     const int out = state.arena_slot(out_shape, primitive->dst_layout());
-    description = str_cat(description, state.slots[src].blocked() ? " [blocked in]" : "",
+    description = str_cat(description, prepared.winograd ? " [winograd]" : "",
+                          state.slots[src].blocked() ? " [blocked in]" : "",
                           state.slots[out].blocked() ? " [blocked out]" : "");
     if (residual) {
       // In place over the shortcut where the memory plan allows it (the conv's own src cannot be
@@ -179,6 +216,7 @@ bool lower_conv2d(CompilerState& state, const ir::Node& node) {
       });
     }
     ++state.stats.prepared_convs;
+    if (prepared.winograd) ++state.stats.winograd_convs;
     state.tree(last) = {out, {}};
   } else {
     const int src = state.plain(in_slot);

@@ -40,6 +40,7 @@ struct CompileStats {
   int fused_residual_adds = 0;  // adds computed by a conv's sum post-op (fuse_residual_add)
   int in_place_adds = 0;        // those accumulating into the shortcut's own buffer (no copy)
   int prepared_convs = 0;
+  int winograd_convs = 0;  // those computed by oneDNN's Winograd algorithm (winograd)
   int prepared_linears = 0;
   int prepared_pools = 0;
   int prepared_lstms = 0;

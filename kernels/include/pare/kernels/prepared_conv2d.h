@@ -16,10 +16,16 @@
 //   pare::kernels::cpu::PreparedConv2d block(params, weight, bias, options);
 //   std::memcpy(y.data(), shortcut, block.dst_layout().bytes());   // or run in its buffer
 //   block.run(x, y.data());                    // y = relu(conv(x) + shortcut)
+//
+//   if (pare::kernels::cpu::PreparedConv2d::winograd_supported(params)) {
+//     options.winograd = true;                 // 3x3, stride 1: Winograd's fewer multiplications
+//     options.src_layout = pare::kernels::cpu::PreparedConv2d::winograd_layout(src_dims);
+//   }
 #pragma once
 
 #include <memory>
 #include <optional>
+#include <vector>
 
 #include "pare/kernels/activation.h"
 #include "pare/kernels/conv2d.h"
@@ -41,6 +47,13 @@ struct PreparedConv2dOptions {
   // then reads dst, which must hold the addend in dst_layout() (the primitive computes in that
   // layout: no conversion of dst happens).
   bool accumulate = false;
+  // Computed by oneDNN's Winograd algorithm (F(2x2, 3x3) or F(4x4, 3x3), oneDNN picks) instead of
+  // the direct one: about half the multiplications of a 3x3 stride-1 convolution, rounded
+  // differently (both within ~2e-6 of the largest output from the reference kernel on ResNet-18's
+  // shapes). Requires winograd_supported(params). It computes in winograd_layout(): a src or a
+  // non-accumulating dst in another layout is converted inside run(); an accumulating dst_layout
+  // it cannot write throws (winograd_implemented says so beforehand).
+  bool winograd = false;
 };
 
 // Contract: requires params.validate(); weight [O, I/groups, kh, kw] and bias [O] (may be null)
@@ -52,6 +65,18 @@ class PreparedConv2d {
   ~PreparedConv2d();
   PreparedConv2d(PreparedConv2d&&) noexcept;
   PreparedConv2d& operator=(PreparedConv2d&&) noexcept;
+
+  // Whether oneDNN has a Winograd convolution for these params on this CPU (3x3, stride 1, no
+  // dilation, one group, and an AVX-512 machine): options.winograd may be set.
+  static bool winograd_supported(const Conv2dParams& params);
+  // Whether the constructor with `options` (winograd set) finds that Winograd convolution for
+  // options' layouts (an accumulating one computes in dst_layout, which must be winograd_layout).
+  static bool winograd_implemented(const Conv2dParams& params,
+                                   const PreparedConv2dOptions& options);
+  // The blocked layout oneDNN's Winograd convolutions read and write for a tensor of these
+  // [N, C, H, W] dims (channels in blocks of 16): a neighbour that produces or consumes it as
+  // well spares a conversion on each side.
+  static MemoryLayout winograd_layout(const std::vector<int64_t>& dims);
 
   const MemoryLayout& src_layout() const;
   const MemoryLayout& dst_layout() const;

@@ -1,0 +1,109 @@
+// Winograd convolutions on the compiled path (InferenceOptions::winograd): which convs of a
+// ResNet-shaped net take it (3x3, stride 1, 32 channels and more), that every conv then stays in
+// Winograd's blocked layout with no reorder between them, the outputs against the interpreter and
+// against the compiled path with the switch off, and the switch itself.
+#include <doctest/doctest.h>
+
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "inference_test_models.h"
+#include "pare/inference/inference.h"
+#include "pare/kernels/prepared_conv2d.h"
+
+namespace {
+
+using pare::Tensor;
+using pare::inference::CompiledGraph;
+using pare::inference::InferenceOptions;
+using pare::testing::contains;
+
+int count(const std::string& text, const std::string& word) {
+  int found = 0;
+  for (size_t at = text.find(word); at != std::string::npos; at = text.find(word, at + 1)) ++found;
+  return found;
+}
+
+// A stem of 3 -> 64 channels (too few input channels for Winograd), a basic block 64 -> 64 (two
+// Winograd convs, the second accumulating the identity shortcut) and one 64 -> 128 at stride 2
+// (its first conv strided, its 1x1 downsample pointwise: direct; its second conv Winograd), on
+// 16 x 16 images: ResNet-18's first two stages, narrower planes.
+pare::ir::GraphModule resnet_stages() {
+  auto net = pare::testing::conv_bn_relu(3, 64);
+  net->push_back(std::make_shared<pare::models::BasicBlockImpl>(64, 64, 1));
+  net->push_back(std::make_shared<pare::models::BasicBlockImpl>(64, 128, 2));
+  return pare::testing::traced(net.ptr(), {pare::randn({1, 3, 16, 16})}, 90);
+}
+
+bool cpu_has_winograd() {
+  pare::kernels::Conv2dParams p;
+  p.batch = 1;
+  p.in_channels = p.out_channels = 64;
+  p.in_h = p.in_w = 16;
+  p.kernel_h = p.kernel_w = 3;
+  p.pad_h = p.pad_w = 1;
+  return pare::kernels::cpu::PreparedConv2d::winograd_supported(p);
+}
+
+}  // namespace
+
+TEST_CASE("inference: Winograd convs on a ResNet stage match the interpreter and the switch off") {
+  pare::NoGradGuard no_grad;
+  pare::ir::GraphModule graph_module = resnet_stages();
+  for (int64_t batch : {1, 4}) {
+    CAPTURE(batch);
+    const std::vector<Tensor> inputs = pare::testing::images(3, 16)(batch);
+    const std::vector<pare::ir::TensorMeta> metas = {{inputs[0].sizes(), inputs[0].dtype()}};
+    const Tensor expected = graph_module.interpret(inputs).tensor();
+
+    CompiledGraph winograd(graph_module, metas, {});
+    CAPTURE(winograd.describe());
+    CompiledGraph direct(graph_module, metas, {.winograd = false});
+    CAPTURE(direct.describe());
+    CHECK(direct.stats().winograd_convs == 0);
+    CHECK(count(direct.describe(), "[winograd]") == 0);
+    CHECK(direct.stats().prepared_convs == 6);
+    CHECK(winograd.stats().prepared_convs == 6);
+    if (cpu_has_winograd()) {
+      CHECK(winograd.stats().winograd_convs == 3);
+      CHECK(count(winograd.describe(), "[winograd]") == 3);
+    } else {
+      MESSAGE("no Winograd convolution from oneDNN on this CPU: direct convs only");
+      CHECK(winograd.stats().winograd_convs == 0);
+    }
+    // The stem writes Winograd's layout and every later conv keeps it: nothing converts between
+    // the convs, both adds fuse in place, and the only reorder is the output's (the last add
+    // accumulates into its blocked shortcut), as without Winograd.
+    CHECK(winograd.stats().layout_reorders == 1);
+    CHECK(direct.stats().layout_reorders == 1);
+    CHECK(winograd.stats().fused_residual_adds == 2);
+    CHECK(winograd.stats().in_place_adds == 2);
+    CHECK(winograd.stats().interpreted_nodes == 0);
+
+    const Tensor with_winograd = winograd.run(inputs).tensor();
+    const Tensor without = direct.run(inputs).tensor();
+    CHECK(pare::testing::max_abs_diff(with_winograd, expected) <= 1e-4);
+    CHECK(pare::testing::max_abs_diff(without, expected) <= 1e-4);
+    CHECK(pare::testing::max_abs_diff(with_winograd, without) <= 1e-4);
+    // Twice: the second call reuses the arena (and the in-place shortcuts) the first one filled.
+    CHECK(pare::testing::max_abs_diff(winograd.run(inputs).tensor(), with_winograd) == 0.0);
+  }
+}
+
+TEST_CASE("inference: Winograd needs the prepared, blocked path") {
+  pare::NoGradGuard no_grad;
+  pare::ir::GraphModule graph_module = resnet_stages();
+  const std::vector<Tensor> inputs = pare::testing::images(3, 16)(2);
+  const std::vector<pare::ir::TensorMeta> metas = {{inputs[0].sizes(), inputs[0].dtype()}};
+  const Tensor expected = graph_module.interpret(inputs).tensor();
+  for (const auto& [name, options] : std::vector<std::pair<std::string, InferenceOptions>>{
+           {"blocked_layout off", {.blocked_layout = false}},
+           {"prepack_weights off", {.prepack_weights = false}}}) {
+    CAPTURE(name);
+    CompiledGraph compiled(graph_module, metas, options);
+    CHECK(compiled.stats().winograd_convs == 0);
+    CHECK_FALSE(contains(compiled.describe(), "[winograd]"));
+    CHECK(pare::testing::max_abs_diff(compiled.run(inputs).tensor(), expected) <= 1e-4);
+  }
+}
