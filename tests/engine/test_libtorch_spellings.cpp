@@ -55,3 +55,73 @@ TEST_CASE("pare::save / pare::load take a module holder as torch::save / torch::
   CHECK(pare::testing::contains(pare::testing::error_of([&] { pare::load(empty, path); }),
                                 "holder for '" + path + "' is empty"));
 }
+
+TEST_CASE("AdamOptions().betas(std::make_tuple(b1, b2)) steps as PyTorch's Adam(betas=(b1, b2))") {
+  // optim.safetensors' adam_weight_decay case: Adam(lr=0.01, betas=(0.8, 0.95), eps=1e-6,
+  // weight_decay=0.1), three steps on Linear(3, 2) with mse_loss.
+  pare::testing::GoldenFile golden("optim");
+  const std::string name = "adam_weight_decay";
+  REQUIRE(golden.arguments(name).at("betas") == nlohmann::json::array({0.8, 0.95}));
+  pare::nn::Linear model(3, 2);
+  model->load_state_dict(golden.group(name, "param."));
+  auto options =
+      pare::optim::AdamOptions(0.01).betas(std::make_tuple(0.8, 0.95)).eps(1e-6).weight_decay(0.1);
+  CHECK(options.betas() == std::make_tuple(0.8, 0.95));
+  pare::optim::Adam adam(model->parameters(), options);
+  for (int step = 1; step <= 3; ++step) {
+    adam.zero_grad();
+    pare::mse_loss(model(golden.get(name, "input")), golden.get(name, "target")).backward();
+    adam.step();
+    for (const auto& [key, value] : model->state_dict())
+      pare::testing::check_close(value, golden.get(name, "step" + std::to_string(step) + "." + key),
+                                 name + ".step" + std::to_string(step) + "." + key,
+                                 pare::testing::kElementwiseTolerance);
+  }
+}
+
+TEST_CASE("param_group.options() is the optimiser's options type, as in libtorch") {
+  // One parameter p = 1 with loss 3 p: every gradient is 3, so a plain SGD step subtracts 3 lr.
+  pare::Tensor p = pare::ones({1}).set_requires_grad(true);
+  pare::optim::SGD sgd(std::vector<pare::Tensor>{p}, pare::optim::SGDOptions(0.1));
+  auto step = [&] {
+    sgd.zero_grad();
+    pare::mul(p, 3.0).sum().backward();
+    sgd.step();
+  };
+  for (auto& group : sgd.param_groups())
+    static_cast<pare::optim::SGDOptions&>(group.options()).lr(0.05);
+  CHECK(sgd.param_groups()[0].options().get_lr() == doctest::Approx(0.05));
+  step();
+  CHECK(p.item<float>() == doctest::Approx(1.0 - 0.05 * 3));
+  sgd.param_groups()[0].options().set_lr(0.2);
+  step();
+  CHECK(p.item<float>() == doctest::Approx(1.0 - 0.05 * 3 - 0.2 * 3));
+
+  // A group given a whole options object keeps it (momentum 0 although the defaults have 0.9);
+  // a group given named numbers takes the rest from the defaults.
+  pare::Tensor a = pare::ones({1}).set_requires_grad(true);
+  pare::Tensor b = pare::ones({1}).set_requires_grad(true);
+  pare::optim::SGD grouped({{{a}, pare::optim::SGDOptions(0.01)}, {{b}, {{"lr", 0.5}}}},
+                           pare::optim::SGDOptions(0.1).momentum(0.9));
+  const auto& first =
+      static_cast<const pare::optim::SGDOptions&>(grouped.param_groups()[0].options());
+  const auto& second =
+      static_cast<const pare::optim::SGDOptions&>(grouped.param_groups()[1].options());
+  CHECK(first.lr() == doctest::Approx(0.01));
+  CHECK(first.momentum() == 0.0);
+  CHECK(second.lr() == doctest::Approx(0.5));
+  CHECK(second.momentum() == doctest::Approx(0.9));
+  // add_param_group fills the defaults too.
+  pare::Tensor c = pare::ones({1}).set_requires_grad(true);
+  grouped.add_param_group({{c}, {{"lr", 0.3}}});
+  const auto& third =
+      static_cast<const pare::optim::SGDOptions&>(grouped.param_groups()[2].options());
+  CHECK(third.momentum() == doctest::Approx(0.9));
+
+  pare::Tensor d = pare::ones({1}).set_requires_grad(true);
+  CHECK(pare::testing::contains(
+      pare::testing::error_of([&] {
+        pare::optim::SGD({{{d}, pare::optim::AdamOptions(0.1)}}, pare::optim::SGDOptions(0.1));
+      }),
+      "another optimiser's options type"));
+}
