@@ -125,3 +125,92 @@ TEST_CASE("param_group.options() is the optimiser's options type, as in libtorch
       }),
       "another optimiser's options type"));
 }
+
+namespace F = pare::nn::functional;
+
+TEST_CASE("F::cross_entropy with CrossEntropyFuncOptions().label_smoothing(0.1) is PyTorch's") {
+  pare::testing::GoldenFile golden("loss");
+  const std::string name = "cross_entropy_mean_smoothing";
+  REQUIRE(golden.arguments(name).at("label_smoothing") == 0.1);
+  pare::Tensor logits = golden.get(name, "input").clone().set_requires_grad(true);
+  pare::Tensor loss = F::cross_entropy(logits, golden.get(name, "target"),
+                                       F::CrossEntropyFuncOptions().label_smoothing(0.1));
+  pare::testing::check_close(loss, golden.get(name, "output"), name + ".output",
+                             pare::testing::kElementwiseTolerance);
+  loss.backward(golden.get(name, "grad_output"));
+  pare::testing::check_close(logits.grad(), golden.get(name, "grad_input"), name + ".grad_input",
+                             pare::testing::kElementwiseTolerance);
+}
+
+TEST_CASE("F::relu(x, F::ReLUFuncOptions()) is PyTorch's relu; inplace writes into x") {
+  pare::testing::GoldenFile golden("activation");
+  pare::Tensor x = golden.get("relu", "input").clone();
+  pare::testing::check_close(F::relu(x, F::ReLUFuncOptions()), golden.get("relu", "output"),
+                             "relu.output", pare::testing::kElementwiseTolerance);
+  pare::Tensor same = F::relu(x, F::ReLUFuncOptions().inplace(true));
+  CHECK(same.is_same(x));
+  pare::testing::check_close(x, golden.get("relu", "output"), "relu.inplace",
+                             pare::testing::kElementwiseTolerance);
+  pare::Tensor leaf = pare::randn({3}).set_requires_grad(true);
+  CHECK(pare::testing::contains(
+      pare::testing::error_of([&] { F::elu(leaf, F::ELUFuncOptions().inplace(true)); }),
+      "elu: inplace(true) on an input of shape [3] that requires grad"));
+}
+
+TEST_CASE("every F:: function with its FuncOptions computes pare's own op with those arguments") {
+  pare::manual_seed(7);
+  const pare::Tensor x = pare::randn({2, 3, 6, 5});
+  auto same = [](const pare::Tensor& a, const pare::Tensor& b) { return pare::equal(a, b); };
+  CHECK(same(F::relu6(x, F::ReLU6FuncOptions()), pare::relu6(x)));
+  CHECK(same(F::leaky_relu(x, F::LeakyReLUFuncOptions().negative_slope(0.2)),
+             pare::leaky_relu(x, 0.2)));
+  CHECK(same(F::elu(x, F::ELUFuncOptions().alpha(0.7)), pare::elu(x, 0.7)));
+  CHECK(same(F::celu(x, F::CELUFuncOptions().alpha(1.3)), pare::celu(x, 1.3)));
+  CHECK(same(F::selu(x, F::SELUFuncOptions()), pare::selu(x)));
+  CHECK(same(F::hardtanh(x, F::HardtanhFuncOptions().min_val(-0.5).max_val(0.8)),
+             pare::hardtanh(x, -0.5, 0.8)));
+  CHECK(same(F::rrelu(x, F::RReLUFuncOptions().lower(0.1).upper(0.3)),
+             pare::rrelu(x, 0.1, 0.3, false)));
+  CHECK(same(F::hardshrink(x, F::HardshrinkFuncOptions().lambda(0.3)), pare::hardshrink(x, 0.3)));
+  CHECK(same(F::softplus(x, F::SoftplusFuncOptions().beta(2.0).threshold(3.0)),
+             pare::softplus(x, 2.0, 3.0)));
+  CHECK(same(F::gelu(x, F::GELUFuncOptions().approximate("tanh")), pare::gelu(x, "tanh")));
+  CHECK(same(F::silu(x), pare::silu(x)));
+  CHECK(same(F::softmax(x, F::SoftmaxFuncOptions(1)), pare::softmax(x, 1)));
+  CHECK(same(F::log_softmax(x, 2), pare::log_softmax(x, 2)));
+
+  const pare::Tensor w = pare::randn({4, 3, 3, 3});
+  const pare::Tensor b = pare::randn({4});
+  CHECK(same(F::conv2d(x, w, F::Conv2dFuncOptions().bias(b).stride(2).padding({1, 0})),
+             pare::conv2d(x, w, b, 2, {1, 0})));
+  CHECK(same(F::max_pool2d(x, F::MaxPool2dFuncOptions(3).stride(2).padding(1)),
+             pare::max_pool2d(x, 3, 2, 1)));
+  CHECK(F::max_pool2d(x, F::MaxPool2dFuncOptions(2)).sizes() == pare::Shape{2, 3, 3, 2});
+  CHECK(same(F::avg_pool2d(x, F::AvgPool2dFuncOptions({3, 2}).count_include_pad(false).padding(1)),
+             pare::avg_pool2d(x, {3, 2}, {3, 2}, 1, false, false)));
+  CHECK(same(F::adaptive_avg_pool2d(x, F::AdaptiveAvgPool2dFuncOptions({2, 3})),
+             pare::adaptive_avg_pool2d(x, {2, 3})));
+  CHECK(same(F::adaptive_max_pool2d(x, F::AdaptiveMaxPool2dFuncOptions(1)),
+             pare::adaptive_max_pool2d(x, 1)));
+  CHECK(same(F::dropout(x, F::DropoutFuncOptions().p(0.3).training(false)), x));
+  const pare::Tensor gamma = pare::randn({5});
+  CHECK(same(F::layer_norm(x, F::LayerNormFuncOptions({5}).weight(gamma).eps(1e-3)),
+             pare::layer_norm(x, {5}, gamma, pare::Tensor(), 1e-3)));
+  const pare::Tensor mean = pare::randn({3});
+  const pare::Tensor var = pare::rand({3}) + 0.5;
+  CHECK(same(F::batch_norm(x, mean, var, F::BatchNormFuncOptions().eps(1e-3)),
+             pare::batch_norm(x, mean, var, pare::Tensor(), pare::Tensor(), false, 0.1, 1e-3)));
+  const pare::Tensor fc = pare::randn({2, 5});
+  CHECK(same(F::linear(x, fc), pare::linear(x, fc)));
+
+  const pare::Tensor logits = pare::randn({4, 3});
+  const pare::Tensor labels = pare::tensor(std::vector<int64_t>{0, 2, 1, 2});
+  CHECK(same(F::cross_entropy(logits, labels,
+                              F::CrossEntropyFuncOptions().reduction(pare::Reduction::sum)),
+             pare::cross_entropy(logits, labels, pare::Reduction::sum)));
+  CHECK(same(F::nll_loss(logits, labels, F::NLLLossFuncOptions().reduction(pare::Reduction::none)),
+             pare::nll_loss(logits, labels, pare::Reduction::none)));
+  CHECK(same(F::mse_loss(logits, logits * 0.5), pare::mse_loss(logits, logits * 0.5)));
+  CHECK(same(F::l1_loss(logits, logits * 2.0, F::L1LossFuncOptions()),
+             pare::l1_loss(logits, logits * 2.0)));
+}
