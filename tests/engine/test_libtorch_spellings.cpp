@@ -4,6 +4,8 @@
 #include <doctest/doctest.h>
 
 #include <filesystem>
+#include <functional>
+#include <sstream>
 #include <tuple>
 
 #include "golden.h"
@@ -213,4 +215,60 @@ TEST_CASE("every F:: function with its FuncOptions computes pare's own op with t
   CHECK(same(F::mse_loss(logits, logits * 0.5), pare::mse_loss(logits, logits * 0.5)));
   CHECK(same(F::l1_loss(logits, logits * 2.0, F::L1LossFuncOptions()),
              pare::l1_loss(logits, logits * 2.0)));
+}
+
+namespace {
+
+pare::Reduction reduction_named(const std::string& name) {
+  if (name == "sum") return pare::Reduction::sum;
+  if (name == "none") return pare::Reduction::none;
+  REQUIRE(name == "mean");
+  return pare::Reduction::mean;
+}
+
+// The loss module the golden case's torch.nn.functional call corresponds to.
+std::function<pare::Tensor(const pare::Tensor&, const pare::Tensor&)> loss_module_for(
+    const nlohmann::json& a) {
+  const std::string function = a.at("function");
+  const pare::Reduction reduction = reduction_named(a.at("reduction"));
+  if (function == "cross_entropy") {
+    pare::nn::CrossEntropyLoss loss(
+        pare::nn::CrossEntropyLossOptions().reduction(reduction).label_smoothing(
+            a.value("label_smoothing", 0.0)));
+    return loss;
+  }
+  if (function == "nll_loss")
+    return pare::nn::NLLLoss(pare::nn::NLLLossOptions().reduction(reduction));
+  if (function == "mse_loss")
+    return pare::nn::MSELoss(pare::nn::MSELossOptions().reduction(reduction));
+  REQUIRE(function == "l1_loss");
+  return pare::nn::L1Loss(pare::nn::L1LossOptions().reduction(reduction));
+}
+
+}  // namespace
+
+TEST_CASE("nn::CrossEntropyLoss / NLLLoss / MSELoss / L1Loss with options match PyTorch") {
+  pare::testing::GoldenFile golden("loss");
+  int checked = 0;
+  for (const std::string& name : golden.cases()) {
+    const nlohmann::json a = golden.arguments(name);
+    if (a.contains("weight") || a.contains("ignore_index")) continue;  // the next test's cases
+    INFO("case " << name);
+    auto loss = loss_module_for(a);
+    pare::Tensor input = golden.get(name, "input").clone().set_requires_grad(true);
+    pare::Tensor output = loss(input, golden.get(name, "target"));
+    pare::testing::check_close(output, golden.get(name, "output"), name + ".output",
+                               pare::testing::kElementwiseTolerance);
+    output.backward(golden.get(name, "grad_output"));
+    pare::testing::check_close(input.grad(), golden.get(name, "grad_input"), name + ".grad_input",
+                               pare::testing::kElementwiseTolerance);
+    ++checked;
+  }
+  CHECK(checked == 17);
+
+  std::ostringstream printed;
+  printed << *pare::nn::CrossEntropyLoss();
+  CHECK(printed.str() == "CrossEntropyLoss()");
+  pare::nn::MSELoss mse(pare::nn::MSELossOptions().reduction(pare::Reduction::sum));
+  CHECK(mse->options().reduction() == pare::Reduction::sum);
 }

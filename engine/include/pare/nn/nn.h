@@ -15,6 +15,7 @@
 #include "pare/nn/identity.h"
 #include "pare/nn/init.h"
 #include "pare/nn/linear.h"
+#include "pare/nn/loss.h"
 #include "pare/nn/loss_options.h"
 #include "pare/nn/lstm.h"
 #include "pare/nn/module.h"
