@@ -3,12 +3,14 @@
 // the PyTorch goldens of tests/golden/idioms.safetensors (scripts/make_goldens.py).
 #include <doctest/doctest.h>
 
+#include <algorithm>
 #include <filesystem>
 #include <functional>
 #include <sstream>
 #include <tuple>
 
 #include "golden.h"
+#include "pare/ir/ir.h"
 #include "pare/pare.h"
 #include "test_util.h"
 
@@ -271,4 +273,141 @@ TEST_CASE("nn::CrossEntropyLoss / NLLLoss / MSELoss / L1Loss with options match 
   CHECK(printed.str() == "CrossEntropyLoss()");
   pare::nn::MSELoss mse(pare::nn::MSELossOptions().reduction(pare::Reduction::sum));
   CHECK(mse->options().reduction() == pare::Reduction::sum);
+}
+
+TEST_CASE("pare::kSum / kMean / kNone are the reductions of libtorch's spelling") {
+  const pare::Tensor a = pare::tensor({1.0f, -2.0f, 4.0f});
+  const pare::Tensor b = pare::tensor({0.0f, 0.0f, 1.0f});
+  // |a - b| = 1, 2, 3 by hand.
+  CHECK(F::l1_loss(a, b, F::L1LossFuncOptions().reduction(pare::kSum)).item<float>() == 6.0f);
+  CHECK(F::l1_loss(a, b, F::L1LossFuncOptions().reduction(pare::kMean)).item<float>() == 2.0f);
+  CHECK(pare::testing::values(F::l1_loss(a, b, F::L1LossFuncOptions().reduction(pare::kNone))) ==
+        std::vector<float>{1.0f, 2.0f, 3.0f});
+  CHECK(pare::nn::MSELoss(pare::nn::MSELossOptions().reduction(pare::kSum))(a, b).item<float>() ==
+        1.0f + 4.0f + 9.0f);
+}
+
+TEST_CASE("Tensor::item() returns a Scalar that converts to float and int64 (exactly)") {
+  const pare::Tensor loss = pare::tensor({2.5f});
+  float as_float = loss.item();
+  double as_double = loss.item().toDouble();
+  CHECK(as_float == 2.5f);
+  CHECK(as_double == 2.5);
+  CHECK(loss.item().isFloatingPoint());
+  CHECK(loss.item().toLong() == 2);
+
+  // 2^53 + 1 has no double: item<int64_t>() goes through double, item() does not.
+  const int64_t big = (int64_t{1} << 53) + 1;
+  const pare::Tensor label = pare::tensor(std::vector<int64_t>{big});
+  int64_t exact = label.item();
+  CHECK(exact == big);
+  CHECK(label.item().isIntegral());
+  CHECK(label.item().toLong() == big);
+  CHECK(label.item().toFloat() == static_cast<float>(big));
+  CHECK(pare::testing::contains(pare::testing::error_of([] { (void)pare::zeros({2}).item(); }),
+                                "item: expected a tensor with one element, got shape [2]"));
+}
+
+TEST_CASE("factories take TensorOptions: dtype and requires_grad") {
+  pare::Tensor labels = pare::zeros({2, 3}, pare::TensorOptions().dtype(pare::kInt64));
+  CHECK(labels.dtype() == pare::kInt64);
+  CHECK(labels.sizes() == pare::Shape{2, 3});
+  CHECK(pare::to_int64_vector(labels) == std::vector<int64_t>(6, 0));
+  pare::Tensor ones = pare::ones({4}, pare::TensorOptions().requires_grad(true));
+  CHECK(ones.requires_grad());
+  CHECK(pare::testing::values(ones) == std::vector<float>(4, 1.0f));
+  CHECK(pare::to_int64_vector(pare::full({2}, 7.0, pare::TensorOptions().dtype(pare::kInt64))) ==
+        std::vector<int64_t>{7, 7});
+  pare::manual_seed(11);
+  pare::Tensor w = pare::randn({4, 3}, pare::TensorOptions().requires_grad(true));
+  pare::manual_seed(11);
+  CHECK(pare::equal(w, pare::randn({4, 3})));
+  CHECK(w.requires_grad());
+  CHECK(pare::empty({3}, pare::TensorOptions(pare::kUInt8)).dtype() == pare::kUInt8);
+  CHECK(pare::testing::contains(
+      pare::testing::error_of(
+          [] { pare::zeros({2}, pare::TensorOptions().dtype(pare::kInt64).requires_grad(true)); }),
+      "only float32 tensors can require gradients"));
+  CHECK(pare::testing::contains(
+      pare::testing::error_of([] { pare::randn({2}, pare::TensorOptions().dtype(pare::kInt64)); }),
+      "randn: draws float32 values"));
+}
+
+TEST_CASE("cross_entropy / nll_loss with a class weight and ignore_index: forward and gradient") {
+  pare::testing::GoldenFile golden("loss_weighted");
+  int checked = 0;
+  for (const std::string& name : golden.cases()) {
+    const nlohmann::json a = golden.arguments(name);
+    INFO("case " << name);
+    const pare::Tensor weight = a.at("weight") ? golden.get(name, "weight") : pare::Tensor();
+    const pare::Reduction reduction = reduction_named(a.at("reduction"));
+    const int64_t ignore_index = a.value("ignore_index", int64_t{-100});
+    const pare::Tensor target = golden.get(name, "target");
+    // pare's own spelling, F:: with FuncOptions and the module: all three must be PyTorch's.
+    std::vector<std::function<pare::Tensor(const pare::Tensor&)>> spellings;
+    if (a.at("function") == "cross_entropy") {
+      const double smoothing = a.value("label_smoothing", 0.0);
+      spellings.push_back([=](const pare::Tensor& x) {
+        return pare::cross_entropy(x, target, reduction, smoothing, weight, ignore_index);
+      });
+      spellings.push_back([=](const pare::Tensor& x) {
+        return F::cross_entropy(x, target,
+                                F::CrossEntropyFuncOptions()
+                                    .weight(weight)
+                                    .ignore_index(ignore_index)
+                                    .reduction(reduction)
+                                    .label_smoothing(smoothing));
+      });
+      pare::nn::CrossEntropyLoss module(pare::nn::CrossEntropyLossOptions()
+                                            .weight(weight)
+                                            .ignore_index(ignore_index)
+                                            .reduction(reduction)
+                                            .label_smoothing(smoothing));
+      spellings.push_back([module, &target](const pare::Tensor& x) { return module(x, target); });
+    } else {
+      REQUIRE(a.at("function") == "nll_loss");
+      spellings.push_back([=](const pare::Tensor& x) {
+        return pare::nll_loss(x, target, reduction, weight, ignore_index);
+      });
+      spellings.push_back([=](const pare::Tensor& x) {
+        return F::nll_loss(
+            x, target,
+            F::NLLLossFuncOptions().weight(weight).ignore_index(ignore_index).reduction(reduction));
+      });
+      pare::nn::NLLLoss module(pare::nn::NLLLossOptions()
+                                   .weight(weight)
+                                   .ignore_index(ignore_index)
+                                   .reduction(reduction));
+      spellings.push_back([module, &target](const pare::Tensor& x) { return module(x, target); });
+    }
+    for (const auto& loss : spellings) {
+      pare::Tensor input = golden.get(name, "input").clone().set_requires_grad(true);
+      pare::Tensor output = loss(input);
+      pare::testing::check_close(output, golden.get(name, "output"), name + ".output",
+                                 pare::testing::kElementwiseTolerance);
+      output.backward(golden.get(name, "grad_output"));
+      pare::testing::check_close(input.grad(), golden.get(name, "grad_input"), name + ".grad_input",
+                                 pare::testing::kElementwiseTolerance);
+    }
+    ++checked;
+  }
+  CHECK(checked == 20);
+
+  // The module keeps its weight as a buffer, under PyTorch's state_dict key.
+  pare::nn::CrossEntropyLoss weighted(
+      pare::nn::CrossEntropyLossOptions().weight(pare::tensor({1.0f, 2.0f})));
+  REQUIRE(weighted->state_dict().size() == 1);
+  CHECK(weighted->state_dict()[0].first == "weight");
+  CHECK(pare::testing::contains(
+      pare::testing::error_of([] {
+        pare::cross_entropy(pare::zeros({2, 3}), pare::tensor(std::vector<int64_t>{0, 1}),
+                            pare::kMean, 0.0, pare::ones({2}));
+      }),
+      "cross_entropy: weight must be a float32 tensor of shape [3] (one per class), got float32 "
+      "of shape [2]"));
+  CHECK(pare::testing::contains(
+      pare::testing::error_of([] {
+        pare::nll_loss(pare::zeros({2, 3}), pare::tensor(std::vector<int64_t>{-100, 3}));
+      }),
+      "nll_loss: target 3 is out of bounds for 3 classes"));
 }

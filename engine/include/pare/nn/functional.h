@@ -240,11 +240,13 @@ using MSELossFuncOptions = MSELossOptions;
 using L1LossFuncOptions = L1LossOptions;
 inline Tensor cross_entropy(const Tensor& input, const Tensor& target,
                             const CrossEntropyFuncOptions& options = {}) {
-  return pare::cross_entropy(input, target, options.reduction(), options.label_smoothing());
+  return pare::cross_entropy(input, target, options.reduction(), options.label_smoothing(),
+                             options.weight(), options.ignore_index());
 }
 inline Tensor nll_loss(const Tensor& input, const Tensor& target,
                        const NLLLossFuncOptions& options = {}) {
-  return pare::nll_loss(input, target, options.reduction());
+  return pare::nll_loss(input, target, options.reduction(), options.weight(),
+                        options.ignore_index());
 }
 inline Tensor mse_loss(const Tensor& input, const Tensor& target,
                        const MSELossFuncOptions& options = {}) {

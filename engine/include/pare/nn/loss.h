@@ -4,7 +4,7 @@
 //
 //   pare::nn::CrossEntropyLoss criterion(pare::nn::CrossEntropyLossOptions().label_smoothing(0.1));
 //   auto loss = criterion(logits, labels);
-//   pare::nn::MSELoss mse(pare::nn::MSELossOptions().reduction(pare::Reduction::sum));
+//   pare::nn::MSELoss mse(pare::nn::MSELossOptions().reduction(pare::kSum));
 #pragma once
 
 #include "pare/loss.h"
@@ -28,22 +28,29 @@ class LossModule : public Module {
   Options options_;
 };
 
+// A class weight is registered as the buffer "weight", as PyTorch does (it is in state_dict()).
 class CrossEntropyLossImpl : public LossModule<CrossEntropyLossOptions> {
  public:
-  explicit CrossEntropyLossImpl(const CrossEntropyLossOptions& options = {})
-      : LossModule(options) {}
-  Tensor forward(const Tensor& input, const Tensor& target) override {
-    return cross_entropy(input, target, options().reduction(), options().label_smoothing());
+  explicit CrossEntropyLossImpl(const CrossEntropyLossOptions& options = {}) : LossModule(options) {
+    if (options.weight().defined()) register_buffer("weight", options.weight());
   }
+  Tensor forward(const Tensor& input, const Tensor& target) override {
+    return cross_entropy(input, target, options().reduction(), options().label_smoothing(),
+                         class_weight(), options().ignore_index());
+  }
+  Tensor class_weight() const { return has_buffer("weight") ? get_buffer("weight") : Tensor(); }
 };
 using CrossEntropyLoss = ModuleHolder<CrossEntropyLossImpl>;
 
 class NLLLossImpl : public LossModule<NLLLossOptions> {
  public:
-  explicit NLLLossImpl(const NLLLossOptions& options = {}) : LossModule(options) {}
-  Tensor forward(const Tensor& input, const Tensor& target) override {
-    return nll_loss(input, target, options().reduction());
+  explicit NLLLossImpl(const NLLLossOptions& options = {}) : LossModule(options) {
+    if (options.weight().defined()) register_buffer("weight", options.weight());
   }
+  Tensor forward(const Tensor& input, const Tensor& target) override {
+    return nll_loss(input, target, options().reduction(), class_weight(), options().ignore_index());
+  }
+  Tensor class_weight() const { return has_buffer("weight") ? get_buffer("weight") : Tensor(); }
 };
 using NLLLoss = ModuleHolder<NLLLossImpl>;
 

@@ -2,21 +2,29 @@
 // does nn::functional::cross_entropy (its CrossEntropyFuncOptions is the same struct, as in
 // libtorch).
 //
-//   auto options = pare::nn::CrossEntropyLossOptions().reduction(pare::Reduction::sum)
-//                      .label_smoothing(0.1);
+//   auto options = pare::nn::CrossEntropyLossOptions().reduction(pare::kSum)
+//                      .label_smoothing(0.1).weight(class_weights).ignore_index(0);
 #pragma once
+
+#include <cstdint>
 
 #include "pare/arg.h"
 #include "pare/loss.h"
 
 namespace pare::nn {
 
+// weight: [C] per-class scale (undefined: every class 1); targets equal to ignore_index count
+// for nothing (pare/loss.h).
 struct CrossEntropyLossOptions {
+  PARE_ARG(Tensor, weight);
+  PARE_ARG(int64_t, ignore_index) = kDefaultIgnoreIndex;
   PARE_ARG(Reduction, reduction) = Reduction::mean;
   PARE_ARG(double, label_smoothing) = 0.0;
 };
 
 struct NLLLossOptions {
+  PARE_ARG(Tensor, weight);
+  PARE_ARG(int64_t, ignore_index) = kDefaultIgnoreIndex;
   PARE_ARG(Reduction, reduction) = Reduction::mean;
 };
 
