@@ -411,3 +411,98 @@ TEST_CASE("cross_entropy / nll_loss with a class weight and ignore_index: forwar
       }),
       "nll_loss: target 3 is out of bounds for 3 classes"));
 }
+
+namespace {
+
+// Softmax over channels, LogSoftmax over the last axis and Softshrink, as modules and F::.
+struct HeadNet : pare::nn::Module {
+  HeadNet() {
+    fc = register_module("fc", pare::nn::Linear(5, 6));
+    shrink =
+        register_module("shrink", pare::nn::Softshrink(pare::nn::SoftshrinkOptions().lambda(0.3)));
+    softmax = register_module("softmax", pare::nn::Softmax(1));
+    log_softmax =
+        register_module("log_softmax", pare::nn::LogSoftmax(pare::nn::LogSoftmaxOptions(-1)));
+  }
+  pare::Tensor forward(const pare::Tensor& x) {
+    pare::Tensor h = shrink(fc(x));
+    return softmax(h) + log_softmax(F::softshrink(h, F::SoftshrinkFuncOptions().lambda(0.1)));
+  }
+  pare::nn::Linear fc{nullptr};
+  pare::nn::Softshrink shrink{nullptr};
+  pare::nn::Softmax softmax{nullptr};
+  pare::nn::LogSoftmax log_softmax{nullptr};
+};
+
+}  // namespace
+
+TEST_CASE("nn::Softshrink and F::softshrink match PyTorch, gradient 0 at exactly +-lambd") {
+  pare::testing::GoldenFile golden("softshrink");
+  for (const std::string& name : golden.cases()) {
+    INFO("case " << name);
+    const double lambd = golden.arguments(name).at("lambd");
+    for (int spelling = 0; spelling < 2; ++spelling) {
+      pare::Tensor input = golden.get(name, "input").clone().set_requires_grad(true);
+      pare::nn::Softshrink module(lambd);
+      pare::Tensor output = spelling == 0
+                                ? module(input)
+                                : F::softshrink(input, F::SoftshrinkFuncOptions().lambda(lambd));
+      pare::testing::check_close(output, golden.get(name, "output"), name + ".output",
+                                 pare::testing::kElementwiseTolerance);
+      output.backward(golden.get(name, "grad_output"));
+      pare::testing::check_close(input.grad(), golden.get(name, "grad_input"), name + ".grad_input",
+                                 pare::testing::kElementwiseTolerance);
+    }
+  }
+  std::ostringstream printed;
+  printed << *pare::nn::Softshrink() << " " << *pare::nn::Softmax(1) << " "
+          << *pare::nn::LogSoftmax(-1);
+  CHECK(printed.str() == "Softshrink(0.5) Softmax(dim=1) LogSoftmax(dim=-1)");
+  CHECK(pare::testing::contains(pare::testing::error_of([] { pare::nn::Softshrink(-0.1); }),
+                                "Softshrink: lambd must be >= 0, got -0.1"));
+}
+
+TEST_CASE("nn::Softmax / nn::LogSoftmax match PyTorch's softmax goldens") {
+  pare::testing::GoldenFile golden("activation");
+  for (const std::string name : {"softmax_last", "softmax_first", "log_softmax_middle"}) {
+    INFO("case " << name);
+    const nlohmann::json a = golden.arguments(name);
+    const int64_t dim = a.at("dim");
+    std::shared_ptr<pare::nn::UnaryModule> module;
+    if (a.at("function") == "softmax") {
+      module = pare::nn::Softmax(dim).ptr();
+    } else {
+      module = pare::nn::LogSoftmax(dim).ptr();
+    }
+    pare::Tensor input = golden.get(name, "input").clone().set_requires_grad(true);
+    pare::Tensor output = (*module)(input);
+    pare::testing::check_close(output, golden.get(name, "output"), name + ".output",
+                               pare::testing::kElementwiseTolerance);
+    output.backward(golden.get(name, "grad_output"));
+    pare::testing::check_close(input.grad(), golden.get(name, "grad_input"), name + ".grad_input",
+                               pare::testing::kElementwiseTolerance);
+  }
+}
+
+TEST_CASE("Softmax, LogSoftmax and Softshrink trace, save to .pare, load and run the same") {
+  pare::manual_seed(5);
+  auto net = std::make_shared<HeadNet>();
+  net->eval();
+  const pare::Tensor x = pare::randn({3, 5});
+  pare::ir::GraphModule traced = pare::ir::trace(net, {x});
+  std::vector<std::string> targets;
+  for (const pare::ir::Node* node : traced.graph().nodes()) targets.push_back(node->target());
+  CHECK(std::count(targets.begin(), targets.end(), "softmax") == 1);
+  CHECK(std::count(targets.begin(), targets.end(), "log_softmax") == 1);
+  CHECK(std::count(targets.begin(), targets.end(), "shrink") == 1);
+  CHECK(std::count(targets.begin(), targets.end(), "softshrink") == 1);
+  const std::string path = scratch("head.pare");
+  pare::ir::save(traced, path);
+  pare::ir::GraphModule loaded = pare::ir::load(path);
+  CHECK(loaded.root().get_submodule("softmax")->type_name() == "Softmax");
+  CHECK(loaded.root().get_submodule("log_softmax")->config() == pare::Attrs{{"dim", int64_t{-1}}});
+  CHECK(loaded.root().get_submodule("shrink")->config() == pare::Attrs{{"lambd", 0.3}});
+  const pare::Tensor expected = net->forward(x);
+  CHECK(pare::testing::max_abs_diff(loaded.forward({x}), expected) == 0.0);
+  CHECK(pare::testing::max_abs_diff(traced.forward({x}), expected) == 0.0);
+}

@@ -37,6 +37,8 @@ std::string_view module_kind_name(ModuleKind kind) {
       return "PReLU";
     case ModuleKind::activation:
       return "activation";
+    case ModuleKind::softmax:
+      return "softmax";
   }
   return "custom";  // not reached: every enumerator is named above
 }

@@ -97,6 +97,12 @@ struct HardshrinkFuncOptions {
 inline Tensor hardshrink(const Tensor& input, const HardshrinkFuncOptions& options = {}) {
   return pare::hardshrink(input, options.lambda());
 }
+struct SoftshrinkFuncOptions {
+  PARE_ARG(double, lambda) = 0.5;
+};
+inline Tensor softshrink(const Tensor& input, const SoftshrinkFuncOptions& options = {}) {
+  return pare::softshrink(input, options.lambda());
+}
 struct SoftplusFuncOptions {
   PARE_ARG(double, beta) = 1.0;
   PARE_ARG(double, threshold) = 20.0;

@@ -23,3 +23,4 @@
 #include "pare/nn/parametrize.h"
 #include "pare/nn/pooling.h"
 #include "pare/nn/skip_init.h"
+#include "pare/nn/softmax.h"
