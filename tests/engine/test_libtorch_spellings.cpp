@@ -506,3 +506,47 @@ TEST_CASE("Softmax, LogSoftmax and Softshrink trace, save to .pare, load and run
   CHECK(pare::testing::max_abs_diff(loaded.forward({x}), expected) == 0.0);
   CHECK(pare::testing::max_abs_diff(traced.forward({x}), expected) == 0.0);
 }
+
+TEST_CASE("BatchNorm2d with momentum = None keeps PyTorch's cumulative moving average") {
+  pare::testing::GoldenFile golden("batch_norm_cumulative");
+  const std::string name = "momentum_none";
+  REQUIRE(golden.arguments(name).at("momentum").is_null());
+  pare::nn::BatchNorm2d bn(pare::nn::BatchNorm2dOptions(3).momentum(std::nullopt));
+  CHECK_FALSE(bn->options().momentum().has_value());
+  bn->load_state_dict(golden.group(name, "param."));
+  for (int step = 1; step <= golden.arguments(name).at("steps").get<int>(); ++step) {
+    const std::string prefix = "step" + std::to_string(step) + ".";
+    pare::Tensor input = golden.get(name, prefix + "input").clone().set_requires_grad(true);
+    pare::Tensor output = bn(input);
+    pare::testing::check_close(output, golden.get(name, prefix + "output"), name + prefix,
+                               pare::testing::kElementwiseTolerance);
+    output.backward(golden.get(name, prefix + "grad_output"));
+    pare::testing::check_close(input.grad(), golden.get(name, prefix + "grad_input"),
+                               name + prefix + "grad_input", pare::testing::kElementwiseTolerance);
+    for (const auto& [key, expected] : golden.group(name, prefix + "buffer_after."))
+      pare::testing::check_close(bn->get_buffer(key), expected, name + prefix + key,
+                                 pare::testing::kElementwiseTolerance);
+  }
+  std::ostringstream printed;
+  printed << *bn;
+  CHECK(printed.str() ==
+        "BatchNorm2d(3, eps=1e-05, momentum=None, affine=True, track_running_stats=True)");
+
+  // The cumulative layer survives a .pare file (no momentum attribute means None).
+  struct Wrapper : pare::nn::Module {
+    Wrapper() {
+      bn = register_module(
+          "bn", pare::nn::BatchNorm2d(pare::nn::BatchNorm2dOptions(3).momentum(std::nullopt)));
+    }
+    pare::Tensor forward(const pare::Tensor& x) { return bn(x); }
+    pare::nn::BatchNorm2d bn{nullptr};
+  };
+  auto wrapper = std::make_shared<Wrapper>();
+  wrapper->eval();
+  pare::ir::GraphModule traced = pare::ir::trace(wrapper, {pare::randn({2, 3, 4, 4})});
+  pare::ir::save(traced, scratch("cumulative.pare"));
+  pare::ir::GraphModule loaded = pare::ir::load(scratch("cumulative.pare"));
+  auto* layer = pare::nn::as<pare::nn::BatchNorm2dImpl>(loaded.root().get_submodule("bn").get());
+  REQUIRE(layer != nullptr);
+  CHECK_FALSE(layer->options().momentum().has_value());
+}
