@@ -550,3 +550,53 @@ TEST_CASE("BatchNorm2d with momentum = None keeps PyTorch's cumulative moving av
   REQUIRE(layer != nullptr);
   CHECK_FALSE(layer->options().momentum().has_value());
 }
+
+TEST_CASE("Conv2d and the pools on an empty batch: empty results of PyTorch's shapes, both ways") {
+  // Shapes as PyTorch 1.13 gives them for a [0, 3, 7, 6] input (and by hand: the conv's output
+  // is (7 + 2 - 3) / 2 + 1 = 4 by (6 + 2 - 3) / 2 + 1 = 3).
+  pare::nn::Conv2d conv(pare::nn::Conv2dOptions(3, 4, 3).stride(2).padding(1));
+  pare::Tensor x = pare::zeros({0, 3, 7, 6}).set_requires_grad(true);
+  pare::Tensor y = conv(x);
+  CHECK(y.sizes() == pare::Shape{0, 4, 4, 3});
+  pare::sum(y).backward();
+  CHECK(x.grad().sizes() == pare::Shape{0, 3, 7, 6});
+  // Sums over no samples: zero, as PyTorch's.
+  CHECK(pare::testing::values(conv->weight().grad()) ==
+        std::vector<float>(conv->weight().numel(), 0.0f));
+  CHECK(pare::testing::values(conv->bias().grad()) == std::vector<float>(4, 0.0f));
+
+  const std::vector<std::pair<std::function<pare::Tensor(const pare::Tensor&)>, pare::Shape>>
+      pools = {
+          {[](const pare::Tensor& t) {
+             return F::max_pool2d(t, F::MaxPool2dFuncOptions(3).stride(2).padding(1));
+           },
+           {0, 3, 4, 3}},
+          {[](const pare::Tensor& t) { return pare::max_pool2d(t, 2); }, {0, 3, 3, 3}},
+          {[](const pare::Tensor& t) {
+             return F::avg_pool2d(t, F::AvgPool2dFuncOptions({3, 2}));
+           },
+           {0, 3, 2, 3}},
+          {[](const pare::Tensor& t) {
+             return pare::adaptive_avg_pool2d(t, {2, 3});
+           },
+           {0, 3, 2, 3}},
+          {[](const pare::Tensor& t) { return pare::adaptive_max_pool2d(t, 1); }, {0, 3, 1, 1}},
+      };
+  for (const auto& [pool, shape] : pools) {
+    pare::Tensor input = pare::zeros({0, 3, 7, 6}).set_requires_grad(true);
+    pare::Tensor output = pool(input);
+    CHECK(output.sizes() == shape);
+    pare::sum(output).backward();
+    CHECK(input.grad().sizes() == pare::Shape{0, 3, 7, 6});
+  }
+  // Only the batch may be empty.
+  CHECK(pare::testing::contains(pare::testing::error_of([&] {
+                                  conv(pare::zeros({2, 3, 0, 6}));
+                                }),
+                                "conv2d: sizes must be positive (only the batch may be 0)"));
+  CHECK(
+      pare::testing::contains(pare::testing::error_of([] {
+                                pare::max_pool2d(pare::zeros({2, 0, 4, 4}), 2);
+                              }),
+                              "max_pool2d: expected a non-empty input (only the batch may be 0)"));
+}
