@@ -130,7 +130,6 @@ const Registry& registry() {
              &ops::shape_layers,
              &ops::dropout_layers,
              &ops::activation_layers,
-             &ops::softmax_layers,
              &ops::sequential_layers,
          }) {
       for (LayerDefinition& definition : family()) {

@@ -22,7 +22,6 @@ std::vector<LayerDefinition> pooling_layers();
 std::vector<LayerDefinition> shape_layers();
 std::vector<LayerDefinition> dropout_layers();
 std::vector<LayerDefinition> activation_layers();
-std::vector<LayerDefinition> softmax_layers();
 std::vector<LayerDefinition> sequential_layers();
 
 // The shape rule of one call of any module: its kind's definition, else (a custom module) the

@@ -1,10 +1,7 @@
 // softmax and log_softmax along `dim`, with torch.nn.functional's signature; pare needs the dim
 // given (torch's implicit choice for None is deprecated) and computes in the input's dtype.
-#include "pare/nn/softmax.h"
-
 #include "channel_rules.h"
 #include "families.h"
-#include "layers.h"
 #include "pare/error.h"
 #include "pare/functional.h"
 #include "pare/softmax_geometry.h"
@@ -39,27 +36,22 @@ FunctionKernel bind_softmax(const OpCall& call) {
 }
 
 // softmax along `dim` mixes every index of that axis: it blocks; the other axes are the same.
-// `what` names the op or layer in the reason.
-ChannelRule softmax_axis_rule(int64_t dim, const std::string& what, const Shape& output) {
+ChannelRule softmax_channels(const OpCall& call, const Symbol& output) {
   ChannelRule rule;
-  const int64_t rank = static_cast<int64_t>(output.size());
+  const int64_t rank = static_cast<int64_t>(output.meta.shape.size());
   if (rank == 0) return rule;
-  const int64_t d = wrap_dim(dim, rank, what.c_str());
+  const int64_t d = wrap_dim(softmax_dim(call), rank, call.target().c_str());
   for (int64_t axis = 0; axis < rank; ++axis) {
     if (axis != d) {
       rule.same({ChannelTensor::input(0), axis}, {ChannelTensor::output(), axis});
       continue;
     }
-    const std::string reason =
-        str_cat(what, " over dim ", d, ": every output depends on every index of that axis");
+    const std::string reason = str_cat(call.target(), " over dim ", d,
+                                       ": every output depends on every index of that axis");
     rule.block({ChannelTensor::input(0), axis}, reason)
         .block({ChannelTensor::output(), axis}, reason);
   }
   return rule;
-}
-
-ChannelRule softmax_channels(const OpCall& call, const Symbol& output) {
-  return softmax_axis_rule(softmax_dim(call), call.target(), output.meta.shape);
 }
 
 OpDefinition softmax_definition(std::string name, std::string summary) {
@@ -81,46 +73,6 @@ std::vector<OpDefinition> softmax_ops() {
   ops.push_back(softmax_definition("softmax", "exp(x) / sum(exp(x)) along dim"));
   ops.push_back(softmax_definition("log_softmax", "log(softmax(x)) along dim, computed stably"));
   return ops;
-}
-
-// ---- The Softmax and LogSoftmax layers: softmax / log_softmax along their dim ----
-
-namespace {
-
-template <typename Impl>
-std::shared_ptr<nn::Module> build_softmax_layer(const AttrReader& attrs) {
-  return std::make_shared<Impl>(attrs.get_int("dim"));
-}
-
-Symbol infer_softmax_layer(const nn::Module& module, const TensorMeta& x) {
-  softmax_geometry(x.shape, x.dtype, config_int(module.config(), "dim", module),
-                   module.type_name().c_str());
-  return Symbol::of(x.shape);
-}
-
-ChannelRule softmax_layer_channels(const nn::Module& module, const std::vector<Symbol>& args,
-                                   const Symbol& output) {
-  return softmax_axis_rule(config_int(module.config(), "dim", module), module.type_name(),
-                           output.meta.shape);
-}
-
-LayerDefinition softmax_layer(std::string type_name,
-                              std::shared_ptr<nn::Module> (*factory)(const AttrReader&)) {
-  return {.type_name = std::move(type_name),
-          .kind = nn::ModuleKind::softmax,
-          .attributes = {"dim"},
-          .factory = factory,
-          .infer = &unary_layer<&infer_softmax_layer>,
-          .channel_rule = &softmax_layer_channels};
-}
-
-}  // namespace
-
-std::vector<LayerDefinition> softmax_layers() {
-  std::vector<LayerDefinition> layers;
-  layers.push_back(softmax_layer("Softmax", &build_softmax_layer<nn::SoftmaxImpl>));
-  layers.push_back(softmax_layer("LogSoftmax", &build_softmax_layer<nn::LogSoftmaxImpl>));
-  return layers;
 }
 
 }  // namespace pare::ir::ops

@@ -94,8 +94,6 @@ std::vector<LayerCase> layer_cases() {
   add(std::make_shared<nn::CELUImpl>(0.7), {2, 3});
   add(std::make_shared<nn::HardshrinkImpl>(0.3), {2, 3});
   add(std::make_shared<nn::SoftshrinkImpl>(0.2), {2, 3});
-  add(std::make_shared<nn::SoftmaxImpl>(0), {2, 3});
-  add(std::make_shared<nn::LogSoftmaxImpl>(-1), {2, 3});
   add(std::make_shared<nn::LeakyReLUImpl>(0.2), {2, 3});
   add(std::make_shared<nn::SoftplusImpl>(2.0, 10.0), {2, 3});
   add(std::make_shared<nn::GELUImpl>("tanh"), {2, 3});

@@ -37,8 +37,6 @@ std::string_view module_kind_name(ModuleKind kind) {
       return "PReLU";
     case ModuleKind::activation:
       return "activation";
-    case ModuleKind::softmax:
-      return "softmax";
   }
   return "custom";  // not reached: every enumerator is named above
 }

@@ -39,7 +39,6 @@ enum class ModuleKind {
   identity,
   prelu,       // the activation with a parameter (one slope, or one per channel)
   activation,  // any other ActivationModule: one elementwise function (ReLU, GELU, ...)
-  softmax,     // Softmax or LogSoftmax along config()'s dim
 };
 
 // The kind as messages name it: the built-in layer's type_name() ("Linear", "BatchNorm2d"),

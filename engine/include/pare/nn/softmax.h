@@ -1,6 +1,6 @@
-// nn::Softmax and nn::LogSoftmax: softmax / log_softmax along `dim` as leaf layers, so that a
-// trace records one call_module node and a .pare file stores the layer with its dim (they are not
-// elementwise: every output depends on the whole axis).
+// nn::Softmax and nn::LogSoftmax: softmax / log_softmax along `dim` as modules. They are not leaf
+// layers: a trace records the softmax / log_softmax call_function they compute, with its dim, the
+// graph tools/pare_export.py writes for torch's nn.Softmax, so a .pare file holds that op.
 //
 //   pare::nn::Softmax softmax(1);                                  // or SoftmaxOptions(1)
 //   pare::nn::LogSoftmax log_softmax(pare::nn::LogSoftmaxOptions(-1));
@@ -28,8 +28,6 @@ class SoftmaxImpl : public UnaryModule {
  public:
   explicit SoftmaxImpl(const SoftmaxOptions& options) : options_(options) {}
   Tensor forward(const Tensor& input) override;
-  bool is_leaf_layer() const override { return true; }
-  ModuleKind kind() const override { return ModuleKind::softmax; }
   Attrs config() const override { return {{"dim", options_.dim()}}; }
   const SoftmaxOptions& options() const { return options_; }
 
@@ -42,8 +40,6 @@ class LogSoftmaxImpl : public UnaryModule {
  public:
   explicit LogSoftmaxImpl(const LogSoftmaxOptions& options) : options_(options) {}
   Tensor forward(const Tensor& input) override;
-  bool is_leaf_layer() const override { return true; }
-  ModuleKind kind() const override { return ModuleKind::softmax; }
   Attrs config() const override { return {{"dim", options_.dim()}}; }
   const LogSoftmaxOptions& options() const { return options_; }
 
