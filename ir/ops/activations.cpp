@@ -1,6 +1,7 @@
-// The 21 activations, as torch.nn.functional takes them: float32 in, the same shape out (prelu
-// also takes its slopes as a second tensor). Each binds to the engine function of the same name,
-// its numbers read once, and says which kernels::Activation one call computes.
+// The activations (the 21 of docs/pruning.md, and softshrink), as torch.nn.functional takes them:
+// float32 in, the same shape out (prelu also takes its slopes as a second tensor). Each binds to
+// the engine function of the same name, its numbers read once, and says which kernels::Activation
+// one call computes (softshrink, which has no kernel of its own: none).
 #include "channel_rules.h"
 #include "families.h"
 #include "layers.h"
