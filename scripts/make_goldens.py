@@ -420,6 +420,91 @@ def optimizer_goldens(steps=3):
     return golden
 
 
+def weighted_loss_goldens():
+    """cross_entropy and nll_loss with a class weight and ignore_index (a file of its own, so the
+    cases of loss.safetensors keep their random draws)."""
+    golden = GoldenFile("loss_weighted")
+
+    def add(case, function, inputs, target, reduction, weight=None, **options):
+        leaf = inputs.clone().requires_grad_(True)
+        output = getattr(F, function)(leaf, target, weight=weight, reduction=reduction, **options)
+        grad_output = float_input(*output.shape) if output.dim() else torch.tensor(0.75).double()
+        output.backward(grad_output)
+        tensors = {"input": inputs, "target": target, "output": output,
+                   "grad_output": grad_output, "grad_input": leaf.grad}
+        if weight is not None:
+            tensors["weight"] = weight
+        golden.add(case, {"function": function, "reduction": reduction,
+                          "weight": weight is not None, **options}, tensors)
+
+    logits = float_input(6, 4, scale=2.0)
+    weight = (torch.rand(4) + 0.5).float().double()
+    labels = torch.tensor([2, 0, 3, 3, 1, 2])
+    ignored = torch.tensor([2, -100, 3, 0, -100, 1])  # PyTorch's default ignore_index
+    with_one = torch.tensor([1, 0, 1, 3, 2, 1])       # ignore_index=1 given
+    log_probs = F.log_softmax(logits, dim=1).float().double()
+    for reduction in ["mean", "sum", "none"]:
+        add(f"ce_weight_{reduction}", "cross_entropy", logits, labels, reduction, weight)
+        add(f"ce_ignore_{reduction}", "cross_entropy", logits, ignored, reduction)
+        add(f"ce_weight_ignore_smoothing_{reduction}", "cross_entropy", logits, ignored, reduction,
+            weight, label_smoothing=0.2)
+        add(f"nll_weight_{reduction}", "nll_loss", log_probs, labels, reduction, weight)
+        add(f"nll_weight_ignore_index_{reduction}", "nll_loss", log_probs, with_one, reduction,
+            weight, ignore_index=1)
+    add("ce_weight_ignore_index_mean", "cross_entropy", logits, with_one, "mean", weight,
+        ignore_index=1)
+    add("ce_ignore_smoothing_mean", "cross_entropy", logits, ignored, "mean",
+        label_smoothing=0.2)
+    add("nll_ignore_mean", "nll_loss", log_probs, ignored, "mean")
+    spatial_logits = float_input(2, 4, 3)
+    spatial_labels = torch.tensor([[0, -100, 1], [2, 2, 3]])
+    add("ce_spatial_weight_ignore_mean", "cross_entropy", spatial_logits, spatial_labels, "mean",
+        weight)
+    add("ce_spatial_weight_ignore_smoothing_none", "cross_entropy", spatial_logits,
+        spatial_labels, "none", weight, label_smoothing=0.1)
+    return golden
+
+
+def softshrink_goldens():
+    """nn.Softshrink, with inputs exactly at +-lambd and 0 to pin its gradient there."""
+    golden = GoldenFile("softshrink")
+    for case, lambd in [("default", 0.5), ("lambd_0_3", 0.3)]:
+        inputs = float_input(2, 3, 4, 5, scale=1.0)
+        inputs.view(-1)[::7] = lambd
+        inputs.view(-1)[3::7] = -lambd
+        inputs.view(-1)[5::11] = 0.0
+        golden.add(case, *module_case(nn.Softshrink(lambd), inputs,
+                                      {"type": "Softshrink", "lambd": lambd}))
+    return golden
+
+
+def batch_norm_cumulative_goldens(steps=3):
+    """BatchNorm2d(momentum=None): the running statistics as the plain average of every batch,
+    three training steps from a state that has already counted two batches."""
+    golden = GoldenFile("batch_norm_cumulative")
+    channels = 3
+    module = randomise_parameters(nn.BatchNorm2d(channels, momentum=None)).double()
+    with torch.no_grad():
+        module.running_mean.copy_(torch.randn(channels).float())
+        module.running_var.copy_(torch.rand(channels).float() + 0.5)
+        module.num_batches_tracked.fill_(2)
+    tensors = {"param." + key: value.clone() for key, value in module.state_dict().items()}
+    module.train()
+    for step in range(1, steps + 1):
+        inputs = float_input(4, channels, 3, 5, scale=1.5, shift=0.3)
+        leaf = inputs.clone().requires_grad_(True)
+        output = module(leaf)
+        grad_output = float_input(*output.shape)
+        output.backward(grad_output)
+        tensors.update({f"step{step}.input": inputs, f"step{step}.output": output,
+                        f"step{step}.grad_output": grad_output, f"step{step}.grad_input": leaf.grad})
+        tensors.update({f"step{step}.buffer_after.{key}": value.clone()
+                        for key, value in module.named_buffers()})
+    golden.add("momentum_none", {"type": "BatchNorm2d", "num_features": channels, "eps": 1e-5,
+                                 "momentum": None, "affine": True, "steps": steps}, tensors)
+    return golden
+
+
 def main():
     default_folder = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "tests",
                                   "golden")
@@ -432,7 +517,8 @@ def main():
     total = 0
     for make in [linear_goldens, conv2d_goldens, lstm_goldens, normalization_goldens,
                  pooling_goldens, shape_goldens, activation_goldens, loss_goldens,
-                 optimizer_goldens]:
+                 optimizer_goldens, weighted_loss_goldens, softshrink_goldens,
+                 batch_norm_cumulative_goldens]:
         path = make().write(arguments.out)
         size = os.path.getsize(path)
         total += size

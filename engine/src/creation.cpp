@@ -56,6 +56,27 @@ Tensor full(const Shape& shape, double value, DType dtype) {
   return result;
 }
 
+namespace {
+// A new tensor marked as options asks (set_requires_grad refuses a non-float32 one).
+Tensor with_options(Tensor tensor, const TensorOptions& options) {
+  if (options.requires_grad()) tensor.set_requires_grad(true);
+  return tensor;
+}
+}  // namespace
+
+Tensor empty(const Shape& shape, const TensorOptions& options) {
+  return with_options(empty(shape, options.dtype()), options);
+}
+Tensor zeros(const Shape& shape, const TensorOptions& options) {
+  return with_options(zeros(shape, options.dtype()), options);
+}
+Tensor ones(const Shape& shape, const TensorOptions& options) {
+  return with_options(ones(shape, options.dtype()), options);
+}
+Tensor full(const Shape& shape, double value, const TensorOptions& options) {
+  return with_options(full(shape, value, options.dtype()), options);
+}
+
 Tensor empty_like(const Tensor& like) { return empty(like.sizes(), like.dtype()); }
 Tensor zeros_like(const Tensor& like) { return zeros(like.sizes(), like.dtype()); }
 Tensor ones_like(const Tensor& like) { return ones(like.sizes(), like.dtype()); }

@@ -37,6 +37,22 @@ Tensor rand(const Shape& shape, Generator& generator) {
   return result;
 }
 
+namespace {
+Tensor random_with_options(Tensor tensor, const TensorOptions& options, const char* op) {
+  PARE_CHECK(options.dtype() == kFloat32, op, ": draws float32 values, but the options ask for ",
+             dtype_name(options.dtype()), "; draw float32 and convert with .to(dtype)");
+  if (options.requires_grad()) tensor.set_requires_grad(true);
+  return tensor;
+}
+}  // namespace
+
+Tensor rand(const Shape& shape, const TensorOptions& options) {
+  return random_with_options(rand(shape), options, "rand");
+}
+Tensor randn(const Shape& shape, const TensorOptions& options) {
+  return random_with_options(randn(shape), options, "randn");
+}
+
 Tensor randn(const Shape& shape) { return randn(shape, default_generator()); }
 Tensor randn(const Shape& shape, Generator& generator) {
   Tensor result = empty(shape);

@@ -164,6 +164,17 @@ double Tensor::item_as_double() const {
   });
 }
 
+Scalar Tensor::item() const {
+  PARE_CHECK(defined() && numel() == 1, "item: expected a tensor with one element, got shape ",
+             defined() ? sizes() : Shape{});
+  if (dtype() == DType::f32) return Scalar(item_as_double());
+  // Integer and bool values are read as integers so that an int64 beyond 2^53 stays exact.
+  return detail::dispatch_dtype(dtype(), [&](auto* tag) {
+    using T = std::remove_pointer_t<decltype(tag)>;
+    return Scalar(static_cast<int64_t>(*static_cast<const T*>(raw_data())));
+  });
+}
+
 Tensor Tensor::view(const Shape& shape) const {
   OpScope scope;
   const TensorImpl& impl = checked(*this, "view");

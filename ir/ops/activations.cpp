@@ -1,6 +1,7 @@
-// The 21 activations, as torch.nn.functional takes them: float32 in, the same shape out (prelu
-// also takes its slopes as a second tensor). Each binds to the engine function of the same name,
-// its numbers read once, and says which kernels::Activation one call computes.
+// The activations (the 21 of docs/pruning.md, and softshrink), as torch.nn.functional takes them:
+// float32 in, the same shape out (prelu also takes its slopes as a second tensor). Each binds to
+// the engine function of the same name, its numbers read once, and says which kernels::Activation
+// one call computes (softshrink, which has no kernel of its own: none).
 #include "channel_rules.h"
 #include "families.h"
 #include "layers.h"
@@ -194,6 +195,12 @@ std::vector<OpDefinition> activation_ops() {
       "selu", "scale * elu(x, alpha) with the self-normalising constants", {input(), inplace(1)},
       [](const OpCall& c) { return unary_kernel(c, &pare::selu); },
       [](const OpCall& c) { return activation_of(c, Activation::selu); }));
+  // No kernel of its own (pare::softshrink composes it): no activation for the compiled path.
+  ops.push_back(activation(
+      "softshrink", "x - lambd above lambd, x + lambd below -lambd, else 0",
+      {input(), param("lambd", Type::number, 1, 0.5)},
+      [](const OpCall& c) { return kernel_with_number(c, &pare::softshrink, "lambd"); },
+      [](const OpCall&) { return ActivationOf(); }));
   ops.push_back(activation(
       "hardshrink", "x where |x| > lambd, else 0", {input(), param("lambd", Type::number, 1, 0.5)},
       [](const OpCall& c) { return kernel_with_number(c, &pare::hardshrink, "lambd"); },
@@ -258,6 +265,10 @@ std::shared_ptr<nn::Module> build_celu(const AttrReader& attrs) {
 
 std::shared_ptr<nn::Module> build_hardshrink(const AttrReader& attrs) {
   return std::make_shared<nn::HardshrinkImpl>(attrs.get_double("lambd"));
+}
+
+std::shared_ptr<nn::Module> build_softshrink(const AttrReader& attrs) {
+  return std::make_shared<nn::SoftshrinkImpl>(attrs.get_double("lambd"));
 }
 
 std::shared_ptr<nn::Module> build_leaky_relu(const AttrReader& attrs) {
@@ -345,6 +356,7 @@ std::vector<LayerDefinition> activation_layers() {
   layers.push_back(activation("ELU", {"alpha"}, &build_elu));
   layers.push_back(activation("CELU", {"alpha"}, &build_celu));
   layers.push_back(activation("Hardshrink", {"lambd"}, &build_hardshrink));
+  layers.push_back(activation("Softshrink", {"lambd"}, &build_softshrink));
   layers.push_back(activation("LeakyReLU", {"negative_slope"}, &build_leaky_relu));
   layers.push_back(activation("Softplus", {"beta", "threshold"}, &build_softplus));
   layers.push_back(activation("GELU", {"approximate"}, &build_gelu));

@@ -204,7 +204,8 @@ std::shared_ptr<nn::Module> build_batch_norm2d(const AttrReader& attrs) {
   return std::make_shared<nn::BatchNorm2dImpl>(
       nn::BatchNorm2dOptions(int_at_least(attrs, "num_features", 1))
           .eps(attrs.get_double("eps"))
-          .momentum(attrs.get_double("momentum"))
+          .momentum(attrs.has("momentum") ? std::optional<double>(attrs.get_double("momentum"))
+                                          : std::nullopt)
           .affine(attrs.get_bool("affine"))
           .track_running_stats(attrs.get_bool("track_running_stats")));
 }

@@ -99,14 +99,14 @@ std::vector<const OpDefinition*> definitions_with_activation() {
 
 }  // namespace
 
-TEST_CASE("the activation hook is set on the 21 activations and nothing else") {
+TEST_CASE("the activation hook is set on the 22 activations and nothing else") {
   std::vector<std::string> with_hook;
   for (const OpDefinition* definition : definitions_with_activation())
     with_hook.push_back(definition->name);
   std::vector<std::string> activation_family;
   for (const OpDefinition* definition : pare::ir::op_definitions())
     if (definition->family == "activation") activation_family.push_back(definition->name);
-  CHECK(with_hook.size() == 21);
+  CHECK(with_hook.size() == 22);
   CHECK(with_hook == activation_family);
 }
 
@@ -116,7 +116,8 @@ TEST_CASE("an activation definition's params give its bound kernel's output") {
   const std::vector<float> input = pare::testing::values(x);
   size_t checked = 0;
   for (const OpDefinition* definition : definitions_with_activation()) {
-    if (definition->name == "prelu") continue;  // its own test below
+    // No one kernel function: their own test below.
+    if (definition->name == "prelu" || definition->name == "softshrink") continue;
     CAPTURE(definition->name);
     REQUIRE(calls().count(definition->name) == 1);
     for (const Arguments& arguments : calls().at(definition->name)) {
@@ -160,7 +161,7 @@ TEST_CASE("an activation's numbers reach kernels' alpha and beta; gelu's approxi
                                 "approximate must be \"none\" or \"tanh\""));
 }
 
-TEST_CASE("prelu and rrelu in training compute no one function") {
+TEST_CASE("prelu, softshrink and rrelu in training compute no one function") {
   pare::ir::Graph graph;
   pare::ir::Node* x = graph.placeholder("x");
   pare::ir::Node* weight = graph.placeholder("weight");
@@ -168,8 +169,9 @@ TEST_CASE("prelu and rrelu in training compute no one function") {
   pare::ir::Node* rrelu_positional = graph.call_function("rrelu", {prelu, 0.1, 0.3, true});
   pare::ir::Node* rrelu_keyword =
       graph.call_function("rrelu", {rrelu_positional}, {{"training", true}});
-  graph.output(rrelu_keyword);
-  for (const pare::ir::Node* node : {prelu, rrelu_positional, rrelu_keyword}) {
+  pare::ir::Node* softshrink = graph.call_function("softshrink", {rrelu_keyword, 0.25});
+  graph.output(softshrink);
+  for (const pare::ir::Node* node : {prelu, rrelu_positional, rrelu_keyword, softshrink}) {
     CAPTURE(node->name());
     const OpDefinition& definition = pare::ir::op_definition(node->target());
     const bool has_hook = definition.activation != nullptr;

@@ -93,6 +93,7 @@ std::vector<LayerCase> layer_cases() {
   add(std::make_shared<nn::ELUImpl>(0.5), {2, 3});
   add(std::make_shared<nn::CELUImpl>(0.7), {2, 3});
   add(std::make_shared<nn::HardshrinkImpl>(0.3), {2, 3});
+  add(std::make_shared<nn::SoftshrinkImpl>(0.2), {2, 3});
   add(std::make_shared<nn::LeakyReLUImpl>(0.2), {2, 3});
   add(std::make_shared<nn::SoftplusImpl>(2.0, 10.0), {2, 3});
   add(std::make_shared<nn::GELUImpl>("tanh"), {2, 3});

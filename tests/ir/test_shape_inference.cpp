@@ -404,6 +404,7 @@ TEST_CASE("the 21 activations as functions and as modules") {
       {"celu", {{"alpha", 2.0}}},
       {"selu", {}},
       {"hardshrink", {{"lambd", 0.25}}},
+      {"softshrink", {{"lambd", 0.25}}},
       {"leaky_relu", {{"negative_slope", 0.2}}},
       {"logsigmoid", {}},
       {"softplus", {{"beta", 2.0}, {"threshold", 10.0}}},
@@ -432,6 +433,7 @@ TEST_CASE("the 21 activations as functions and as modules") {
   outs.emplace_back(b.layer("m_celu", nn::CELU(), {x}));
   outs.emplace_back(b.layer("m_selu", nn::SELU(), {x}));
   outs.emplace_back(b.layer("m_hardshrink", nn::Hardshrink(), {x}));
+  outs.emplace_back(b.layer("m_softshrink", nn::Softshrink(0.3), {x}));
   outs.emplace_back(b.layer("m_leaky_relu", nn::LeakyReLU(0.2), {x}));
   outs.emplace_back(b.layer("m_logsigmoid", nn::LogSigmoid(), {x}));
   outs.emplace_back(b.layer("m_softplus", nn::Softplus(), {x}));
@@ -1178,7 +1180,7 @@ TEST_CASE("every call_function target of the interpreter is exercised above") {
       "hardshrink hardsigmoid hardswish hardtanh layer_norm le leaky_relu linear log "
       "log_softmax logical_not logsigmoid lstm lt max_pool2d max_pool2d_with_indices "
       "maximum minimum mish mul narrow ne neg permute pow prelu rdiv relu relu6 reshape "
-      "rrelu rsub select selu sigmoid sign silu slice softmax softplus softsign sqrt "
+      "rrelu rsub select selu sigmoid sign silu slice softmax softplus softshrink softsign sqrt "
       "squeeze stack sub t tanh tanhshrink transpose unsqueeze view where "
       "argmax argmin bmm chunk index_select masked_fill matmul max mean min mm norm split sum "
       "var");

@@ -2,6 +2,7 @@
 // buffers.
 //
 //   auto z = pare::zeros({2, 3});                          // float32
+//   auto i = pare::zeros({2, 3}, pare::TensorOptions().dtype(pare::kInt64));
 //   auto labels = pare::tensor(std::vector<int64_t>{1, 0, 3});
 //   auto w = pare::tensor({0.5f, -1.0f, 2.0f, 4.0f}, {2, 2});
 //   float buffer[6] = {...};
@@ -13,6 +14,7 @@
 #include <vector>
 
 #include "pare/tensor.h"
+#include "pare/tensor_options.h"
 
 namespace pare {
 
@@ -20,6 +22,11 @@ Tensor empty(const Shape& shape, DType dtype = kFloat32);
 Tensor zeros(const Shape& shape, DType dtype = kFloat32);
 Tensor ones(const Shape& shape, DType dtype = kFloat32);
 Tensor full(const Shape& shape, double value, DType dtype = kFloat32);
+// libtorch's form: pare::zeros({2, 3}, pare::TensorOptions().dtype(pare::kInt64)).
+Tensor empty(const Shape& shape, const TensorOptions& options);
+Tensor zeros(const Shape& shape, const TensorOptions& options);
+Tensor ones(const Shape& shape, const TensorOptions& options);
+Tensor full(const Shape& shape, double value, const TensorOptions& options);
 Tensor empty_like(const Tensor& like);
 Tensor zeros_like(const Tensor& like);
 Tensor ones_like(const Tensor& like);

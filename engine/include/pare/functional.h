@@ -119,6 +119,9 @@ inline Tensor softsign(const Tensor& x) {
 inline Tensor tanhshrink(const Tensor& x) {
   return activation(x, kernels::default_activation_params(kernels::Activation::tanhshrink));
 }
+// x - lambd where x > lambd, x + lambd where x < -lambd, else 0 (gradient 0 at +-lambd, as
+// PyTorch's); recorded as the call_function softshrink.
+Tensor softshrink(const Tensor& x, double lambd = 0.5);
 // approximate: "none" (erf) or "tanh".
 Tensor gelu(const Tensor& x, const std::string& approximate = "none");
 

@@ -47,5 +47,7 @@
 #include "pare/random.h"
 #include "pare/reduction.h"
 #include "pare/safetensors.h"
+#include "pare/scalar.h"
 #include "pare/serialize.h"
 #include "pare/tensor.h"
+#include "pare/tensor_options.h"

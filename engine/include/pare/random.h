@@ -11,6 +11,7 @@
 #include <random>
 
 #include "pare/tensor.h"
+#include "pare/tensor_options.h"
 
 namespace pare {
 
@@ -34,6 +35,9 @@ Tensor rand(const Shape& shape);
 Tensor rand(const Shape& shape, Generator& generator);
 Tensor randn(const Shape& shape);
 Tensor randn(const Shape& shape, Generator& generator);
+// libtorch's form: pare::randn({4, 3}, pare::TensorOptions().requires_grad(true)); float32 only.
+Tensor rand(const Shape& shape, const TensorOptions& options);
+Tensor randn(const Shape& shape, const TensorOptions& options);
 // Integers uniform in [low, high), int64.
 Tensor randint(int64_t low, int64_t high, const Shape& shape);
 Tensor randint(int64_t low, int64_t high, const Shape& shape, Generator& generator);

@@ -7,6 +7,7 @@
 //   y.backward();                       // x.grad() == 2 everywhere
 //   auto row = x.select(0, 1);          // a view: shares x's storage
 //   std::cout << x.sizes()[1] << " " << y.item<float>() << "\n" << x << "\n";
+//   float value = y.item();             // libtorch's spelling; int64_t for an int64 tensor
 #pragma once
 
 #include <cstdint>
@@ -20,6 +21,7 @@
 #include "pare/dim_geometry.h"
 #include "pare/dtype.h"
 #include "pare/error.h"
+#include "pare/scalar.h"
 
 namespace pare {
 
@@ -85,6 +87,8 @@ class Tensor {
   T item() const {
     return static_cast<T>(item_as_double());
   }
+  // libtorch's untyped form: a Scalar that converts to float, int64_t, ... (exact for int64).
+  Scalar item() const;
   double item_as_double() const;
 
   // Views: share storage with *this (contiguous() and reshape() copy only when they must).

@@ -50,6 +50,12 @@ CELUImpl::CELUImpl(double alpha) : alpha_(alpha) {
 
 std::string HardshrinkImpl::extra_repr() const { return detail::python_repr(lambd_); }
 
+SoftshrinkImpl::SoftshrinkImpl(double lambd) : lambd_(lambd) {
+  PARE_CHECK(lambd >= 0, "Softshrink: lambd must be >= 0, got ", lambd);
+}
+Tensor SoftshrinkImpl::forward(const Tensor& input) { return softshrink(input, lambd_); }
+std::string SoftshrinkImpl::extra_repr() const { return detail::python_repr(lambd_); }
+
 PReLUImpl::PReLUImpl(int64_t num_parameters, double init)
     : num_parameters_(num_parameters), init_(init) {
   PARE_CHECK(num_parameters > 0, "PReLU: num_parameters must be positive, got ", num_parameters);

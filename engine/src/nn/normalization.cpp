@@ -84,28 +84,36 @@ Tensor BatchNorm2dImpl::forward(const Tensor& input) {
   }
   // Without running statistics even evaluation normalises with the batch statistics.
   const bool use_batch_statistics = is_training() || !running_mean.defined();
-  Tensor output =
-      batch_norm(input, running_mean, running_var, get_parameter("weight"), get_parameter("bias"),
-                 use_batch_statistics, options_.momentum(), options_.eps());
-  if (is_training() && options_.track_running_stats()) {
-    get_buffer("num_batches_tracked").data_ptr<int64_t>()[0] += 1;
-  }
+  const bool updates_statistics = is_training() && options_.track_running_stats();
+  int64_t* batches_tracked =
+      updates_statistics ? get_buffer("num_batches_tracked").data_ptr<int64_t>() : nullptr;
+  // momentum=None: the running statistics are the plain average of every batch so far, as in
+  // PyTorch (this batch is number num_batches_tracked + 1 and weighs 1 / that).
+  double momentum = options_.momentum().value_or(0.0);
+  if (!options_.momentum() && batches_tracked != nullptr)
+    momentum = 1.0 / static_cast<double>(*batches_tracked + 1);
+  Tensor output = batch_norm(input, running_mean, running_var, get_parameter("weight"),
+                             get_parameter("bias"), use_batch_statistics, momentum, options_.eps());
+  if (batches_tracked != nullptr) *batches_tracked += 1;
   return output;
 }
 
+// momentum=None has no attribute value: config() leaves the key out, and a .pare reader takes
+// a missing momentum for None.
 Attrs BatchNorm2dImpl::config() const {
-  return {{"num_features", options_.num_features()},
-          {"eps", options_.eps()},
-          {"momentum", options_.momentum()},
-          {"affine", options_.affine()},
-          {"track_running_stats", options_.track_running_stats()}};
+  Attrs attrs = {{"num_features", options_.num_features()}, {"eps", options_.eps()}};
+  if (options_.momentum()) attrs.emplace_back("momentum", *options_.momentum());
+  attrs.emplace_back("affine", options_.affine());
+  attrs.emplace_back("track_running_stats", options_.track_running_stats());
+  return attrs;
 }
 
 std::string BatchNorm2dImpl::extra_repr() const {
+  const std::string momentum =
+      options_.momentum() ? detail::python_repr(*options_.momentum()) : std::string("None");
   return std::to_string(options_.num_features()) + ", " +
-         detail::keyword_repr({{"eps", options_.eps()},
-                               {"momentum", options_.momentum()},
-                               {"affine", options_.affine()},
+         detail::keyword_repr({{"eps", options_.eps()}}) + ", momentum=" + momentum + ", " +
+         detail::keyword_repr({{"affine", options_.affine()},
                                {"track_running_stats", options_.track_running_stats()}});
 }
 

@@ -11,6 +11,7 @@
 #include "float_input.h"
 #include "pare/autograd.h"
 #include "pare/creation.h"
+#include "pare/elementwise.h"
 #include "pare/functional.h"
 #include "pare/observer.h"
 #include "pare/random.h"
@@ -141,6 +142,19 @@ Tensor gelu(const Tensor& x, const std::string& approximate) {
              "gelu: approximate must be \"none\" or \"tanh\", got \"", approximate, "\"");
   const Activation kind = approximate == "tanh" ? Activation::gelu_tanh : Activation::gelu;
   return activation(x, kernels::default_activation_params(kind), {{"approximate", approximate}});
+}
+
+// Composed from differentiable ops: (x - clamp(x, -lambd, lambd)) times the mask |x| > lambd,
+// with the clamp and the mask constants, so the gradient is the mask: 1 outside, 0 at and inside
+// +-lambd, PyTorch's softshrink_backward.
+Tensor softshrink(const Tensor& x, double lambd) {
+  OpScope scope;
+  PARE_CHECK(lambd >= 0, "softshrink: lambd must be >= 0, got ", lambd);
+  const Tensor values = detail::dense_float_input(x, "softshrink", "input");
+  const Tensor outside = (pare::abs(values) > lambd).to(kFloat32);
+  Tensor result = mul(sub(x, clamp(values, -lambd, lambd)), outside);
+  if (scope.should_report()) notify_function("softshrink", {x}, {{"lambd", lambd}}, {result});
+  return result;
 }
 
 }  // namespace pare

@@ -35,9 +35,14 @@ Tensor conv2d(const Tensor& x, const Tensor& weight, const Tensor& bias, IntPair
   Tensor weight_data = weight.detach().contiguous();
   Tensor bias_data = bias.defined() ? bias.detach().contiguous() : Tensor();
   Tensor y = empty(output_shape);
-  PARE_KERNEL(conv2d_forward)
-  (params, x_data.data_ptr<float>(), weight_data.data_ptr<float>(),
-   bias.defined() ? bias_data.data_ptr<float>() : nullptr, y.data_ptr<float>());
+  // An empty batch runs no kernel: its output and input gradient are empty, and the weight and
+  // bias gradients are sums over no samples, zero (as PyTorch gives them).
+  const bool empty_batch = params.batch == 0;
+  if (!empty_batch) {
+    PARE_KERNEL(conv2d_forward)
+    (params, x_data.data_ptr<float>(), weight_data.data_ptr<float>(),
+     bias.defined() ? bias_data.data_ptr<float>() : nullptr, y.data_ptr<float>());
+  }
 
   const bool need_x = x.requires_grad();
   const bool need_weight = weight.requires_grad();
@@ -46,6 +51,12 @@ Tensor conv2d(const Tensor& x, const Tensor& weight, const Tensor& bias, IntPair
     std::vector<Tensor> result(3);
     if (!grads[0].defined()) return result;
     Tensor grad_y = grads[0].contiguous();
+    if (empty_batch) {
+      if (need_x) result[0] = empty(x_data.sizes());
+      if (need_weight) result[1] = zeros(weight_data.sizes());
+      if (need_bias) result[2] = zeros({params.out_channels});
+      return result;
+    }
     if (need_x) {
       result[0] = empty(x_data.sizes());
       PARE_KERNEL(conv2d_backward_data)

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 
+#include "empty_batch.h"
 #include "pare/checked_math.h"
 #include "pare/error.h"
 
@@ -37,8 +38,11 @@ kernels::Conv2dParams conv2d_geometry(const Shape& input, const Shape& weight, c
   auto positive = [](const Shape& shape) {
     return std::all_of(shape.begin(), shape.end(), [](int64_t v) { return v > 0; });
   };
-  PARE_CHECK(positive(input) && positive(weight), "conv2d: sizes must be positive, got input ",
-             input, " and weight ", weight);
+  // An empty batch (N = 0) is allowed, as in PyTorch: the result is an empty batch too.
+  const Shape per_sample(input.begin() + (rank == 4 ? 1 : 0), input.end());
+  PARE_CHECK(positive(per_sample) && positive(weight),
+             "conv2d: sizes must be positive (only the batch may be 0), got input ", input,
+             " and weight ", weight);
   kernels::Conv2dParams params;
   params.batch = rank == 4 ? input[0] : 1;
   params.in_channels = channels;
@@ -54,7 +58,7 @@ kernels::Conv2dParams conv2d_geometry(const Shape& input, const Shape& weight, c
   params.dilation_h = dilation.first;
   params.dilation_w = dilation.second;
   params.groups = groups;
-  params.validate();  // the kernels' own output-size rule and limits
+  detail::validate_per_sample(params);  // the kernels' own output-size rule and limits
   return params;
 }
 

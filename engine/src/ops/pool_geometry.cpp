@@ -1,5 +1,6 @@
 #include "pare/pool_geometry.h"
 
+#include "empty_batch.h"
 #include "pare/error.h"
 
 namespace pare {
@@ -9,7 +10,10 @@ void check_pool2d_input(const Shape& input, DType dtype, const char* op) {
              " of shape ", input);
   PARE_CHECK(input.size() == 3 || input.size() == 4, op,
              ": expected a 3-d (unbatched) or 4-d (batched) input, got shape ", input);
-  PARE_CHECK(shape_numel(input) > 0, op, ": expected a non-empty input, got shape ", input);
+  // An empty batch (N = 0) is allowed, as in PyTorch: the result is an empty batch too.
+  const Shape per_sample(input.begin() + (input.size() == 4 ? 1 : 0), input.end());
+  PARE_CHECK(shape_numel(per_sample) > 0, op,
+             ": expected a non-empty input (only the batch may be 0), got shape ", input);
 }
 
 kernels::Pool2dParams pool2d_geometry(const Shape& input, DType dtype,
@@ -41,7 +45,7 @@ kernels::Pool2dParams pool2d_geometry(const Shape& input, DType dtype,
              " is too small for kernel_size ", kernel_size.vec(), ", padding ", padding.vec(),
              " and dilation ", dilation.vec(), " (output size ",
              Shape{params.out_h(), params.out_w()}, ")");
-  params.validate();
+  detail::validate_per_sample(params);
   return params;
 }
 
@@ -59,7 +63,7 @@ kernels::AdaptivePool2dParams adaptive_pool2d_geometry(const Shape& input, DType
   params.in_w = input[rank - 1];
   params.out_h = output_size.first;
   params.out_w = output_size.second;
-  params.validate();
+  detail::validate_per_sample(params);
   return params;
 }
 

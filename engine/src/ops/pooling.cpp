@@ -49,7 +49,8 @@ void record_max_pool_backward(const char* name, const Tensor& x, const Tensor& y
     if (!grads[0].defined()) return std::vector<Tensor>(1);
     Tensor grad_y = grads[0].contiguous();
     Tensor grad_x = empty(input_shape);
-    backward(grad_y.data_ptr<float>(), indices.data_ptr<int64_t>(), grad_x.data_ptr<float>());
+    if (grad_x.numel() > 0)
+      backward(grad_y.data_ptr<float>(), indices.data_ptr<int64_t>(), grad_x.data_ptr<float>());
     return std::vector<Tensor>{grad_x};
   });
 }
@@ -71,9 +72,11 @@ std::tuple<Tensor, Tensor> max_pool2d_impl(const Tensor& x, const kernels::Pool2
   Tensor y = empty(pooled_shape(x, params.out_h(), params.out_w()));
   const bool keep_indices = want_indices || autograd::needs_grad({x});
   Tensor indices = keep_indices ? empty(y.sizes(), kInt64) : Tensor();
-  PARE_KERNEL(max_pool2d_forward)
-  (params, x_data.data_ptr<float>(), y.data_ptr<float>(),
-   keep_indices ? indices.data_ptr<int64_t>() : nullptr);
+  if (x.numel() > 0) {  // an empty batch: nothing to pool
+    PARE_KERNEL(max_pool2d_forward)
+    (params, x_data.data_ptr<float>(), y.data_ptr<float>(),
+     keep_indices ? indices.data_ptr<int64_t>() : nullptr);
+  }
   if (keep_indices) {
     record_max_pool_backward("max_pool2d", x, y, indices.detach(),
                              [params](const float* grad_y, const int64_t* index, float* grad_x) {
@@ -119,13 +122,17 @@ Tensor avg_pool2d(const Tensor& x, IntPair kernel_size, IntPair stride, IntPair 
   params.count_include_pad = count_include_pad;
   Tensor x_data = x.detach().contiguous();
   Tensor y = empty(pooled_shape(x, params.out_h(), params.out_w()));
-  PARE_KERNEL(avg_pool2d_forward)(params, x_data.data_ptr<float>(), y.data_ptr<float>());
+  if (x.numel() > 0) {  // an empty batch: nothing to pool
+    PARE_KERNEL(avg_pool2d_forward)(params, x_data.data_ptr<float>(), y.data_ptr<float>());
+  }
   const Shape input_shape = x.sizes();
   autograd::record("avg_pool2d", {x}, {y}, [=](const std::vector<Tensor>& grads) {
     if (!grads[0].defined()) return std::vector<Tensor>(1);
     Tensor grad_y = grads[0].contiguous();
     Tensor grad_x = empty(input_shape);
-    PARE_KERNEL(avg_pool2d_backward)(params, grad_y.data_ptr<float>(), grad_x.data_ptr<float>());
+    if (grad_x.numel() > 0) {
+      PARE_KERNEL(avg_pool2d_backward)(params, grad_y.data_ptr<float>(), grad_x.data_ptr<float>());
+    }
     return std::vector<Tensor>{grad_x};
   });
   if (scope.should_report()) {
@@ -146,14 +153,19 @@ Tensor adaptive_avg_pool2d(const Tensor& x, IntPair output_size) {
       make_adaptive_params(x, output_size, "adaptive_avg_pool2d");
   Tensor x_data = x.detach().contiguous();
   Tensor y = empty(pooled_shape(x, params.out_h, params.out_w));
-  PARE_KERNEL(adaptive_avg_pool2d_forward)(params, x_data.data_ptr<float>(), y.data_ptr<float>());
+  if (x.numel() > 0) {  // an empty batch: nothing to pool
+    PARE_KERNEL(adaptive_avg_pool2d_forward)
+    (params, x_data.data_ptr<float>(), y.data_ptr<float>());
+  }
   const Shape input_shape = x.sizes();
   autograd::record("adaptive_avg_pool2d", {x}, {y}, [=](const std::vector<Tensor>& grads) {
     if (!grads[0].defined()) return std::vector<Tensor>(1);
     Tensor grad_y = grads[0].contiguous();
     Tensor grad_x = empty(input_shape);
-    PARE_KERNEL(adaptive_avg_pool2d_backward)
-    (params, grad_y.data_ptr<float>(), grad_x.data_ptr<float>());
+    if (grad_x.numel() > 0) {
+      PARE_KERNEL(adaptive_avg_pool2d_backward)
+      (params, grad_y.data_ptr<float>(), grad_x.data_ptr<float>());
+    }
     return std::vector<Tensor>{grad_x};
   });
   if (scope.should_report()) {
@@ -170,9 +182,11 @@ Tensor adaptive_max_pool2d(const Tensor& x, IntPair output_size) {
   Tensor y = empty(pooled_shape(x, params.out_h, params.out_w));
   const bool keep_indices = autograd::needs_grad({x});
   Tensor indices = keep_indices ? empty(y.sizes(), kInt64) : Tensor();
-  PARE_KERNEL(adaptive_max_pool2d_forward)
-  (params, x_data.data_ptr<float>(), y.data_ptr<float>(),
-   keep_indices ? indices.data_ptr<int64_t>() : nullptr);
+  if (x.numel() > 0) {  // an empty batch: nothing to pool
+    PARE_KERNEL(adaptive_max_pool2d_forward)
+    (params, x_data.data_ptr<float>(), y.data_ptr<float>(),
+     keep_indices ? indices.data_ptr<int64_t>() : nullptr);
+  }
   if (keep_indices) {
     record_max_pool_backward("adaptive_max_pool2d", x, y, indices,
                              [params](const float* grad_y, const int64_t* index, float* grad_x) {

@@ -8,44 +8,36 @@
 
 namespace pare::optim {
 
-std::map<std::string, double> AdamOptions::to_map() const {
-  return {{"lr", lr_},
-          {"beta1", beta1_},
-          {"beta2", beta2_},
-          {"eps", eps_},
-          {"weight_decay", weight_decay_},
-          {"amsgrad", amsgrad_ ? 1.0 : 0.0}};
-}
-
 Adam::Adam(std::vector<Tensor> params, const AdamOptions& options)
     : Adam(std::vector<ParamGroup>{{std::move(params), {}}}, options, false) {}
 
 Adam::Adam(std::vector<ParamGroup> groups, const AdamOptions& defaults)
     : Adam(std::move(groups), defaults, false) {}
 
-Adam::Adam(std::vector<ParamGroup> groups, const AdamOptions& defaults, bool decoupled_weight_decay)
+Adam::Adam(std::vector<ParamGroup> groups, const OptimizerOptions& defaults,
+           bool decoupled_weight_decay)
     : Optimizer(std::move(groups)), decoupled_weight_decay_(decoupled_weight_decay) {
   name_ = decoupled_weight_decay ? "AdamW" : "Adam";
-  fill_defaults(defaults.to_map());
+  fill_defaults(defaults);
   for (ParamGroup& group : param_groups()) {
     PARE_CHECK(group.lr() >= 0, name_, ": invalid learning rate ", group.lr());
-    PARE_CHECK(group.options["beta1"] >= 0 && group.options["beta1"] < 1 &&
-                   group.options["beta2"] >= 0 && group.options["beta2"] < 1,
-               name_, ": betas must be in [0, 1), got (", group.options["beta1"], ", ",
-               group.options["beta2"], ")");
-    PARE_CHECK(group.options["eps"] >= 0, name_, ": invalid eps ", group.options["eps"]);
+    PARE_CHECK(group.option("beta1") >= 0 && group.option("beta1") < 1 &&
+                   group.option("beta2") >= 0 && group.option("beta2") < 1,
+               name_, ": betas must be in [0, 1), got (", group.option("beta1"), ", ",
+               group.option("beta2"), ")");
+    PARE_CHECK(group.option("eps") >= 0, name_, ": invalid eps ", group.option("eps"));
   }
 }
 
 void Adam::step() {
   NoGradGuard no_grad;
   for (ParamGroup& group : param_groups()) {
-    const double lr = group.options["lr"];
-    const double beta1 = group.options["beta1"];
-    const double beta2 = group.options["beta2"];
-    const float eps = static_cast<float>(group.options["eps"]);
-    const float weight_decay = static_cast<float>(group.options["weight_decay"]);
-    const bool amsgrad = group.options["amsgrad"] != 0;
+    const double lr = group.option("lr");
+    const double beta1 = group.option("beta1");
+    const double beta2 = group.option("beta2");
+    const float eps = static_cast<float>(group.option("eps"));
+    const float weight_decay = static_cast<float>(group.option("weight_decay"));
+    const bool amsgrad = group.option("amsgrad") != 0;
     for (Tensor& parameter : group.params) {
       const Tensor& grad_tensor = parameter.grad();
       if (!grad_tensor.defined()) continue;

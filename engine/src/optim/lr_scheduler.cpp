@@ -7,8 +7,8 @@ namespace pare::optim {
 LRScheduler::LRScheduler(Optimizer& optimizer) : optimizer_(optimizer) {
   for (ParamGroup& group : optimizer_.param_groups()) {
     // Like PyTorch's initial_lr: the rate the schedule starts from.
-    group.options.emplace("initial_lr", group.lr());
-    base_lrs_.push_back(group.options["initial_lr"]);
+    group.options().values().emplace("initial_lr", group.lr());
+    base_lrs_.push_back(group.option("initial_lr"));
   }
 }
 
@@ -21,7 +21,8 @@ void LRScheduler::step() {
 
 std::vector<double> LRScheduler::get_last_lr() const {
   std::vector<double> rates;
-  for (const ParamGroup& group : optimizer_.param_groups()) rates.push_back(group.options.at("lr"));
+  for (const ParamGroup& group : optimizer_.param_groups())
+    rates.push_back(group.options().get_lr());
   return rates;
 }
 

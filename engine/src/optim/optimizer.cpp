@@ -1,5 +1,7 @@
 #include "pare/optim/optimizer.h"
 
+#include <typeinfo>
+
 #include "pare/autograd.h"
 #include "pare/creation.h"
 
@@ -20,12 +22,23 @@ void Optimizer::add_param_group(ParamGroup group) {
         PARE_CHECK(!other.is_same(parameter), name_, ": a parameter of shape ", parameter.sizes(),
                    " appears in more than one group");
   }
+  if (defaults_) adopt_defaults(group);
   groups_.push_back(std::move(group));
 }
 
-void Optimizer::fill_defaults(const std::map<std::string, double>& defaults) {
-  for (ParamGroup& group : groups_)
-    for (const auto& [key, value] : defaults) group.options.emplace(key, value);
+void Optimizer::fill_defaults(const OptimizerOptions& defaults) {
+  defaults_ = defaults.clone();
+  for (ParamGroup& group : groups_) adopt_defaults(group);
+}
+
+void Optimizer::adopt_defaults(ParamGroup& group) const {
+  const OptimizerOptions& given = group.options();
+  PARE_CHECK(typeid(given) == typeid(OptimizerOptions) || typeid(given) == typeid(*defaults_),
+             name_, ": a parameter group's options are another optimiser's options type; give ",
+             name_, "'s own options (or named numbers) for each group");
+  std::unique_ptr<OptimizerOptions> merged = defaults_->clone();
+  for (const auto& [key, value] : given.values()) merged->values()[key] = value;
+  group.set_options(std::move(merged));
 }
 
 void Optimizer::zero_grad(bool set_to_none) {
@@ -60,7 +73,7 @@ nn::StateDict Optimizer::state_dict() const {
     }
   }
   for (size_t g = 0; g < groups_.size(); ++g)
-    for (const auto& [option, value] : groups_[g].options)
+    for (const auto& [option, value] : groups_[g].options().values())
       result.emplace_back("param_groups." + std::to_string(g) + "." + option, scalar_tensor(value));
   return result;
 }
@@ -91,7 +104,7 @@ void Optimizer::load_state_dict(const nn::StateDict& state) {
       PARE_CHECK(index >= 0 && index < static_cast<int64_t>(groups_.size()), name_,
                  ".load_state_dict: options for group ", index, " but the optimiser has ",
                  groups_.size(), " groups");
-      groups_[index].options[name] = tensor.item<double>();
+      groups_[index].option(name) = tensor.item<double>();
     } else {
       throw Error(str_cat(name_, ".load_state_dict: unexpected key '", key, "'"));
     }

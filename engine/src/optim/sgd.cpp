@@ -5,26 +5,18 @@
 
 namespace pare::optim {
 
-std::map<std::string, double> SGDOptions::to_map() const {
-  return {{"lr", lr_},
-          {"momentum", momentum_},
-          {"dampening", dampening_},
-          {"weight_decay", weight_decay_},
-          {"nesterov", nesterov_ ? 1.0 : 0.0}};
-}
-
 SGD::SGD(std::vector<Tensor> params, const SGDOptions& options)
     : SGD(std::vector<ParamGroup>{{std::move(params), {}}}, options) {}
 
 SGD::SGD(std::vector<ParamGroup> groups, const SGDOptions& defaults)
     : Optimizer(std::move(groups)) {
   name_ = "SGD";
-  fill_defaults(defaults.to_map());
+  fill_defaults(defaults);
   for (ParamGroup& group : param_groups()) {
     PARE_CHECK(group.lr() >= 0, "SGD: invalid learning rate ", group.lr());
-    PARE_CHECK(group.options["momentum"] >= 0, "SGD: invalid momentum ", group.options["momentum"]);
-    PARE_CHECK(!(group.options["nesterov"] != 0 &&
-                 (group.options["momentum"] <= 0 || group.options["dampening"] != 0)),
+    PARE_CHECK(group.option("momentum") >= 0, "SGD: invalid momentum ", group.option("momentum"));
+    PARE_CHECK(!(group.option("nesterov") != 0 &&
+                 (group.option("momentum") <= 0 || group.option("dampening") != 0)),
                "SGD: Nesterov momentum requires a momentum and zero dampening");
   }
 }
@@ -32,11 +24,11 @@ SGD::SGD(std::vector<ParamGroup> groups, const SGDOptions& defaults)
 void SGD::step() {
   NoGradGuard no_grad;
   for (ParamGroup& group : param_groups()) {
-    const float lr = static_cast<float>(group.options["lr"]);
-    const float momentum = static_cast<float>(group.options["momentum"]);
-    const float dampening = static_cast<float>(group.options["dampening"]);
-    const float weight_decay = static_cast<float>(group.options["weight_decay"]);
-    const bool nesterov = group.options["nesterov"] != 0;
+    const float lr = static_cast<float>(group.option("lr"));
+    const float momentum = static_cast<float>(group.option("momentum"));
+    const float dampening = static_cast<float>(group.option("dampening"));
+    const float weight_decay = static_cast<float>(group.option("weight_decay"));
+    const bool nesterov = group.option("nesterov") != 0;
     for (Tensor& parameter : group.params) {
       const Tensor& grad_tensor = parameter.grad();
       if (!grad_tensor.defined()) continue;

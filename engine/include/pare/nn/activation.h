@@ -16,6 +16,7 @@
 #include <optional>
 #include <string>
 
+#include "pare/arg.h"
 #include "pare/kernels/activation.h"
 #include "pare/nn/module.h"
 
@@ -280,5 +281,28 @@ class GELUImpl : public ActivationModule {
   std::string approximate_;
 };
 using GELU = ModuleHolder<GELUImpl>;
+
+// x - lambd above lambd, x + lambd below -lambd, 0 between (lambd >= 0, as PyTorch checks). It has
+// no kernel of its own: forward() is pare::softshrink (functional.h), so activation() is
+// std::nullopt and the compiled path runs it as the interpreter does. Prints "Softshrink(0.5)".
+//
+//   pare::nn::Softshrink shrink(pare::nn::SoftshrinkOptions().lambda(0.3));  // or Softshrink(0.3)
+struct SoftshrinkOptions {
+  PARE_ARG(double, lambda) = 0.5;
+};
+class SoftshrinkImpl : public ActivationModule {
+ public:
+  explicit SoftshrinkImpl(double lambd = 0.5);
+  explicit SoftshrinkImpl(const SoftshrinkOptions& options) : SoftshrinkImpl(options.lambda()) {}
+  Tensor forward(const Tensor& input) override;
+  std::optional<kernels::ActivationParams> activation() const override { return std::nullopt; }
+  Attrs config() const override { return {{"lambd", lambd_}}; }
+  std::string extra_repr() const override;
+  double lambd() const { return lambd_; }
+
+ private:
+  double lambd_;
+};
+using Softshrink = ModuleHolder<SoftshrinkImpl>;
 
 }  // namespace pare::nn

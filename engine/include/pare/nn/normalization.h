@@ -8,6 +8,7 @@
 #pragma once
 
 #include <cstdint>
+#include <optional>
 #include <string>
 
 #include "pare/nn/module.h"
@@ -78,7 +79,9 @@ class BatchNorm2dOptions {
     eps_ = value;
     return *this;
   }
-  BatchNorm2dOptions& momentum(double value) {
+  // std::nullopt: the cumulative moving average (each batch weighted 1 / num_batches_tracked), as
+  // PyTorch's momentum=None.
+  BatchNorm2dOptions& momentum(std::optional<double> value) {
     momentum_ = value;
     return *this;
   }
@@ -92,14 +95,14 @@ class BatchNorm2dOptions {
   }
   int64_t num_features() const { return num_features_; }
   double eps() const { return eps_; }
-  double momentum() const { return momentum_; }
+  std::optional<double> momentum() const { return momentum_; }
   bool affine() const { return affine_; }
   bool track_running_stats() const { return track_running_stats_; }
 
  private:
   int64_t num_features_;
   double eps_ = 1e-5;
-  double momentum_ = 0.1;
+  std::optional<double> momentum_ = 0.1;
   bool affine_ = true;
   bool track_running_stats_ = true;
 };

@@ -9,35 +9,33 @@
 
 namespace pare::optim {
 
-struct SGDOptions {
-  explicit SGDOptions(double lr) : lr_(lr) {}
-  SGDOptions& lr(double value) {
-    lr_ = value;
-    return *this;
+// Each setter returns *this for chaining; each getter (libtorch's spelling: the same name without
+// an argument) reads the number back.
+class SGDOptions : public OptimizerCloneable<SGDOptions> {
+ public:
+  explicit SGDOptions(double lr) {
+    values_ = {{"lr", lr},
+               {"momentum", 0.0},
+               {"dampening", 0.0},
+               {"weight_decay", 0.0},
+               {"nesterov", 0.0}};
   }
-  SGDOptions& momentum(double value) {
-    momentum_ = value;
-    return *this;
-  }
-  SGDOptions& dampening(double value) {
-    dampening_ = value;
-    return *this;
-  }
-  SGDOptions& weight_decay(double value) {
-    weight_decay_ = value;
-    return *this;
-  }
-  SGDOptions& nesterov(bool value) {
-    nesterov_ = value;
-    return *this;
-  }
-  std::map<std::string, double> to_map() const;
+  SGDOptions& lr(double value) { return set("lr", value); }
+  SGDOptions& momentum(double value) { return set("momentum", value); }
+  SGDOptions& dampening(double value) { return set("dampening", value); }
+  SGDOptions& weight_decay(double value) { return set("weight_decay", value); }
+  SGDOptions& nesterov(bool value) { return set("nesterov", value ? 1.0 : 0.0); }
+  double lr() const { return values_.at("lr"); }
+  double momentum() const { return values_.at("momentum"); }
+  double dampening() const { return values_.at("dampening"); }
+  double weight_decay() const { return values_.at("weight_decay"); }
+  bool nesterov() const { return values_.at("nesterov") != 0; }
 
-  double lr_;
-  double momentum_ = 0.0;
-  double dampening_ = 0.0;
-  double weight_decay_ = 0.0;
-  bool nesterov_ = false;
+ private:
+  SGDOptions& set(const char* name, double value) {
+    values_[name] = value;
+    return *this;
+  }
 };
 
 class SGD : public Optimizer {
