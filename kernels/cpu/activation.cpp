@@ -4,7 +4,9 @@
 //
 // Checked against oneDNN 2.6 (its definitions and measurements of its AVX-512 JIT):
 // - relu/leaky_relu/rrelu test x > 0 in both passes; clip_v2's gradient is 0 at both bounds like
-//   hardtanh's; hardswish's gradient is 0 at x <= -3 and 1 at x >= 3 like current PyTorch's.
+//   hardtanh's. hardswish's backward gives 0 at x <= -3 and 1 at x >= 3 (as PyTorch after 1.13),
+//   where PyTorch 1.13 takes the middle piece at the kinks (-0.5 at -3, 1.5 at 3): its backward is
+//   an own loop.
 // - elu's forward is exact, but its JIT backward returns alpha instead of 1 for 0 < x < ~1e-7:
 //   elu's backward is an own loop.
 // - soft_relu and logsigmoid lose up to 7.6e-6 absolute where the result is near 0 (|x| > ~20),
@@ -70,6 +72,7 @@ std::optional<EltwiseAlgorithm> onednn_algorithm(const ActivationParams& params,
     case Activation::silu:
       return EltwiseAlgorithm{algorithm::eltwise_swish, 1.0f};
     case Activation::hardswish:
+      if (pass == Pass::backward) return std::nullopt;
       return EltwiseAlgorithm{algorithm::eltwise_hardswish};
     case Activation::elu:
       if (pass == Pass::backward) return std::nullopt;
@@ -254,6 +257,10 @@ void loop_backward(const ActivationParams& params, const float* src, const float
     case Activation::hardsigmoid:
       return map_backward(src, diff_dst, diff_src, count, [](float x, float dy) {
         return dy * (std::fabs(x) < 3.0f ? 1.0f / 6.0f : 0.0f);
+      });
+    case Activation::hardswish:
+      return map_backward(src, diff_dst, diff_src, count, [](float x, float dy) {
+        return x < -3.0f ? 0.0f : (x <= 3.0f ? dy * (x / 3.0f + 0.5f) : dy);
       });
     case Activation::celu: {
       const float input_scale = 1.0f / alpha;

@@ -117,7 +117,8 @@ double derivative(const ActivationParams& params, double x) {
       return t + x * sigmoid(x) * (1.0 - t * t);
     }
     case Activation::hardswish:
-      return x <= -3 ? 0.0 : (x < 3 ? x / 3.0 + 0.5 : 1.0);
+      // PyTorch 1.13's kinks: the middle piece's slope holds at x = -3 (-0.5) and x = 3 (1.5).
+      return x < -3 ? 0.0 : (x <= 3 ? x / 3.0 + 0.5 : 1.0);
     case Activation::elu:
       return x > 0 ? 1.0 : alpha * std::exp(x);
     case Activation::celu:

@@ -265,8 +265,11 @@ TEST_CASE("ref activation backward matches hand-computed gradients, kinks as in 
       {defaults(Activation::hardsigmoid), -3.0, 0.0},
       {defaults(Activation::hardsigmoid), 3.0, 0.0},
       {defaults(Activation::hardsigmoid), 0.0, 1.0 / 6.0},
-      {defaults(Activation::hardswish), -3.0, 0.0},
-      {defaults(Activation::hardswish), 3.0, 1.0},
+      // PyTorch 1.13 (torch.nn.functional.hardswish(x).backward()): -0.5 at -3, 1.5 at 3.
+      {defaults(Activation::hardswish), -3.0, -0.5},
+      {defaults(Activation::hardswish), 3.0, 1.5},
+      {defaults(Activation::hardswish), -3.0001, 0.0},
+      {defaults(Activation::hardswish), 3.0001, 1.0},
       {defaults(Activation::hardswish), 0.0, 0.5},
       {defaults(Activation::hardswish), 1.0, 0.8333333333333333},
       {defaults(Activation::elu), 0.0, 1.0},
