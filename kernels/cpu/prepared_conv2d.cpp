@@ -49,10 +49,17 @@ ConvPlan plan_conv(const Conv2dParams& p, bool with_bias, const PreparedConv2dOp
   const memory::desc bias_desc({p.out_channels}, f32, memory::format_tag::x);
   const auto algorithm = options.winograd ? dnnl::algorithm::convolution_winograd
                                           : dnnl::algorithm::convolution_direct;
-  plan.pd = dnnl::convolution_forward::primitive_desc(
-      conv_forward_desc(dnnl::prop_kind::forward_inference, src_any, weight_any,
-                        with_bias ? &bias_desc : nullptr, dst_any, dims, algorithm),
-      fused_attr(options.activation, options.accumulate), cpu_engine());
+  const auto make = [&](const memory::desc& src) {
+    return dnnl::convolution_forward::primitive_desc(
+        conv_forward_desc(dnnl::prop_kind::forward_inference, src, weight_any,
+                          with_bias ? &bias_desc : nullptr, dst_any, dims, algorithm),
+        fused_attr(options.activation, options.accumulate), cpu_engine());
+  };
+  plan.pd = make(src_any);
+  // A src taken as it is may leave oneDNN with only its reference kernel for this dst (a 16-channel
+  // blocked dst fixed by an accumulation, an nhwc src): reordering the src in run() costs far less.
+  if (src_given && std::string(plan.pd.impl_info_str()).rfind("ref", 0) == 0)
+    plan.pd = make(memory::desc(dims.src, f32, memory::format_tag::any));
   return plan;
 }
 
@@ -127,6 +134,19 @@ MemoryLayout PreparedConv2d::winograd_layout(const std::vector<int64_t>& dims) {
   // nChw16c only.
   return layout_of(memory::desc(memory::dims(dims.begin(), dims.end()), memory::data_type::f32,
                                 memory::format_tag::nChw16c));
+}
+
+bool PreparedConv2d::has_optimized_kernel(const Conv2dParams& p,
+                                          const PreparedConv2dOptions& options) {
+  p.validate();
+  try {
+    const std::string implementation = plan_conv(p, /*with_bias=*/true, options).pd.impl_info_str();
+    return implementation.rfind("ref", 0) != 0;
+  } catch (const dnnl::error& error) {
+    if (error.status == dnnl_unimplemented) return false;
+    throw pare::Error(
+        str_cat("PreparedConv2d::has_optimized_kernel: oneDNN failed: ", error.what()));
+  }
 }
 
 PreparedConv2d::~PreparedConv2d() = default;

@@ -36,6 +36,19 @@ pare::ir::GraphModule resnet_stages() {
   return pare::testing::traced(net.ptr(), {pare::randn({1, 3, 16, 16})}, 90);
 }
 
+// A narrow ResNet (the demo's width 4 on 28 x 28 images): stages of 4, 8, 16 and 32 channels, so
+// only the last stage's 3x3 convs take Winograd, and Winograd's 16-channel blocked layout would
+// leave the 4- and 8-channel convs with oneDNN's reference kernel.
+pare::ir::GraphModule narrow_resnet() {
+  auto net = pare::testing::conv_bn_relu(1, 4);
+  net->push_back(std::make_shared<pare::models::BasicBlockImpl>(4, 4, 1));
+  net->push_back(std::make_shared<pare::models::BasicBlockImpl>(4, 8, 2));
+  net->push_back(std::make_shared<pare::models::BasicBlockImpl>(8, 16, 2));
+  net->push_back(std::make_shared<pare::models::BasicBlockImpl>(16, 32, 2));
+  net->push_back(std::make_shared<pare::models::BasicBlockImpl>(32, 32, 1));
+  return pare::testing::traced(net.ptr(), {pare::randn({1, 1, 28, 28})}, 91);
+}
+
 bool cpu_has_winograd() {
   pare::kernels::Conv2dParams p;
   p.batch = 1;
@@ -80,6 +93,8 @@ TEST_CASE("inference: Winograd convs on a ResNet stage match the interpreter and
     CHECK(winograd.stats().fused_residual_adds == 2);
     CHECK(winograd.stats().in_place_adds == 2);
     CHECK(winograd.stats().interpreted_nodes == 0);
+    CHECK(winograd.stats().reference_convs == 0);
+    CHECK(direct.stats().reference_convs == 0);
 
     const Tensor with_winograd = winograd.run(inputs).tensor();
     const Tensor without = direct.run(inputs).tensor();
@@ -106,4 +121,35 @@ TEST_CASE("inference: Winograd needs the prepared, blocked path") {
     CHECK_FALSE(contains(compiled.describe(), "[winograd]"));
     CHECK(pare::testing::max_abs_diff(compiled.run(inputs).tensor(), expected) <= 1e-4);
   }
+}
+
+TEST_CASE("inference: a narrow net keeps its narrow convs out of Winograd's layout") {
+  pare::NoGradGuard no_grad;
+  pare::ir::GraphModule graph_module = narrow_resnet();
+  const std::vector<Tensor> inputs = pare::testing::images(1, 28)(2);
+  const std::vector<pare::ir::TensorMeta> metas = {{inputs[0].sizes(), inputs[0].dtype()}};
+  CompiledGraph compiled(graph_module, metas, {});
+  CAPTURE(compiled.describe());
+  // Every conv has an optimised kernel (the reference one ran a 4-channel conv 500 times slower).
+  CHECK(compiled.stats().reference_convs == 0);
+  CHECK_FALSE(contains(compiled.describe(), "[reference kernel]"));
+  if (cpu_has_winograd()) CHECK(compiled.stats().winograd_convs == 3);
+  CHECK(pare::testing::max_abs_diff(compiled.run(inputs).tensor(),
+                                    graph_module.interpret(inputs).tensor()) <= 1e-4);
+}
+
+TEST_CASE("kernels: a 4-channel conv and Winograd's layout") {
+  pare::kernels::Conv2dParams p;
+  p.batch = 1;
+  p.in_channels = p.out_channels = 4;
+  p.in_h = p.in_w = 28;
+  p.kernel_h = p.kernel_w = 3;
+  p.pad_h = p.pad_w = 1;
+  pare::kernels::cpu::PreparedConv2dOptions own;
+  own.blocked_dst = true;
+  CHECK(pare::kernels::cpu::PreparedConv2d::has_optimized_kernel(p, own));
+  // Reading it: the src is reordered in run() rather than taken as it is by the reference kernel.
+  pare::kernels::cpu::PreparedConv2dOptions reading = own;
+  reading.src_layout = pare::kernels::cpu::PreparedConv2d::winograd_layout({1, 4, 28, 28});
+  CHECK(pare::kernels::cpu::PreparedConv2d::has_optimized_kernel(p, reading));
 }

@@ -81,19 +81,29 @@ bool winograd_pays(const CompilerState& state, const kernels::Conv2dParams& p) {
          kernels::cpu::PreparedConv2d::winograd_supported(p);
 }
 
-// Whether any conv of the graph runs Winograd: then every prepared conv writes Winograd's blocked
-// layout where it chooses its own (the direct kernels take it at about their speed in their own
-// layout), instead of a reorder on each side of every Winograd conv.
+// Winograd's blocked layout holds channels in blocks of 16: a conv with fewer output channels, or
+// fewer input channels read from another op (a graph input is read as it comes), has only
+// oneDNN's reference kernel in it.
+constexpr int64_t kWinogradLayoutMinChannels = 16;
+
+// Whether any conv of the graph runs Winograd and every conv suits Winograd's layout: then every
+// prepared conv writes that layout where it chooses its own (the direct kernels take it at about
+// their speed in their own layout), instead of a reorder on each side of every Winograd conv. A
+// narrow conv anywhere (a small ResNet's 4- and 8-channel stages) keeps each conv in its own
+// layout: the Winograd convs reorder around themselves.
 bool uses_winograd_layout(CompilerState& state) {
   if (!state.winograd_in_graph) {
-    state.winograd_in_graph = false;
+    bool pays = false, suits = true;
     for (const ir::Node* node : state.nodes) {
       const std::optional<kernels::Conv2dParams> p = conv2d_params(state, *node);
-      if (p && winograd_pays(state, *p)) {
-        state.winograd_in_graph = true;
-        break;
-      }
+      if (!p) continue;
+      pays = pays || winograd_pays(state, *p);
+      const ir::Node* input = state.first_input(*node);
+      const bool reads_graph_input = input != nullptr && input->op() == ir::OpKind::placeholder;
+      suits = suits && p->out_channels >= kWinogradLayoutMinChannels &&
+              (p->in_channels >= kWinogradLayoutMinChannels || reads_graph_input);
     }
+    state.winograd_in_graph = pays && suits;
   }
   return *state.winograd_in_graph;
 }
@@ -182,15 +192,24 @@ bool lower_conv2d(CompilerState& state, const ir::Node& node) {
                                 ? state.slots[shortcut].layout
                                 : kernels::MemoryLayout::plain(out_shape);
     }
-    if (prepared.blocked_dst && !prepared.dst_layout.defined() && uses_winograd_layout(state))
-      prepared.dst_layout = kernels::cpu::PreparedConv2d::winograd_layout(out_shape);
+    if (prepared.blocked_dst && !prepared.dst_layout.defined() && uses_winograd_layout(state)) {
+      kernels::cpu::PreparedConv2dOptions in_winograd_layout = prepared;
+      in_winograd_layout.dst_layout = kernels::cpu::PreparedConv2d::winograd_layout(out_shape);
+      // Not where oneDNN has only its reference kernel in that layout (a conv of 4 or 8 channels):
+      // one reorder before the next Winograd conv costs far less.
+      if (kernels::cpu::PreparedConv2d::has_optimized_kernel(p, in_winograd_layout))
+        prepared = in_winograd_layout;
+    }
     // Not where Winograd cannot write the dst asked for (accumulating into a plain shortcut).
     prepared.winograd =
         winograd_pays(state, p) && kernels::cpu::PreparedConv2d::winograd_implemented(p, prepared);
+    const bool reference = !kernels::cpu::PreparedConv2d::has_optimized_kernel(p, prepared);
+    if (reference) ++state.stats.reference_convs;
     auto primitive = std::make_shared<kernels::cpu::PreparedConv2d>(
         p, weight.data_ptr<float>(), bias.defined() ? bias.data_ptr<float>() : nullptr, prepared);
     const int out = state.arena_slot(out_shape, primitive->dst_layout());
     description = str_cat(description, prepared.winograd ? " [winograd]" : "",
+                          reference ? " [reference kernel]" : "",
                           state.slots[src].blocked() ? " [blocked in]" : "",
                           state.slots[out].blocked() ? " [blocked out]" : "");
     if (residual) {

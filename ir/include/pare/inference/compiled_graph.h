@@ -41,6 +41,9 @@ struct CompileStats {
   int in_place_adds = 0;        // those accumulating into the shortcut's own buffer (no copy)
   int prepared_convs = 0;
   int winograd_convs = 0;  // those computed by oneDNN's Winograd algorithm (winograd)
+  // Prepared convs oneDNN runs with its reference kernel (no optimised one for their layouts):
+  // hundreds of times slower, so the compiler avoids them; nonzero means it could not.
+  int reference_convs = 0;
   int prepared_linears = 0;
   int prepared_pools = 0;
   int prepared_lstms = 0;

@@ -77,6 +77,11 @@ class PreparedConv2d {
   // [N, C, H, W] dims (channels in blocks of 16): a neighbour that produces or consumes it as
   // well spares a conversion on each side.
   static MemoryLayout winograd_layout(const std::vector<int64_t>& dims);
+  // Whether oneDNN runs the convolution `options` ask for (their layouts) with an optimised
+  // kernel rather than its reference one, which is hundreds of times slower: a layout that suits
+  // a neighbour (winograd_layout) can leave a conv of few channels with the reference kernel only.
+  static bool has_optimized_kernel(const Conv2dParams& params,
+                                   const PreparedConv2dOptions& options);
 
   const MemoryLayout& src_layout() const;
   const MemoryLayout& dst_layout() const;
