@@ -49,14 +49,19 @@ pare::ir::GraphModule narrow_resnet() {
   return pare::testing::traced(net.ptr(), {pare::randn({1, 1, 28, 28})}, 91);
 }
 
-bool cpu_has_winograd() {
+// A 3x3, stride-1, padding-1 conv of `channels` to `channels` on one size x size image.
+pare::kernels::Conv2dParams conv3x3(int64_t channels, int64_t size) {
   pare::kernels::Conv2dParams p;
   p.batch = 1;
-  p.in_channels = p.out_channels = 64;
-  p.in_h = p.in_w = 16;
+  p.in_channels = p.out_channels = channels;
+  p.in_h = p.in_w = size;
   p.kernel_h = p.kernel_w = 3;
   p.pad_h = p.pad_w = 1;
-  return pare::kernels::cpu::PreparedConv2d::winograd_supported(p);
+  return p;
+}
+
+bool cpu_has_winograd() {
+  return pare::kernels::cpu::PreparedConv2d::winograd_supported(conv3x3(64, 16));
 }
 
 }  // namespace
@@ -139,12 +144,7 @@ TEST_CASE("inference: a narrow net keeps its narrow convs out of Winograd's layo
 }
 
 TEST_CASE("kernels: a 4-channel conv and Winograd's layout") {
-  pare::kernels::Conv2dParams p;
-  p.batch = 1;
-  p.in_channels = p.out_channels = 4;
-  p.in_h = p.in_w = 28;
-  p.kernel_h = p.kernel_w = 3;
-  p.pad_h = p.pad_w = 1;
+  const pare::kernels::Conv2dParams p = conv3x3(4, 28);
   pare::kernels::cpu::PreparedConv2dOptions own;
   own.blocked_dst = true;
   CHECK(pare::kernels::cpu::PreparedConv2d::has_optimized_kernel(p, own));

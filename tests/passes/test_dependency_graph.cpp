@@ -106,7 +106,7 @@ TEST_CASE("conv-bn-relu chain: each conv's out space with its BN and the next la
   CHECK(pare::testing::contains(graph.explain(), "fc: its output is the graph output"));
 
   SUBCASE("allow_output_change makes the classifier's outputs prunable") {
-    const DependencyGraph open(model.gm, {.allow_output_change = true});
+    const DependencyGraph open(model.gm, {.allow_output_change = true, .ignored_layers = {}});
     const Group& outputs = group_with(open, "fc.weight:0");
     CHECK(outputs.prunable);
     CHECK(outputs.roots == Strings{"fc"});

@@ -71,20 +71,7 @@ std::vector<int64_t> removed_by(const Importance& importance, double ratio) {
   return pruner.choices()[0].removed;
 }
 
-bool throws_with(const std::function<void()>& run, std::initializer_list<std::string> parts) {
-  try {
-    run();
-  } catch (const pare::Error& error) {
-    const std::string message = error.what();
-    for (const std::string& part : parts)
-      if (message.find(part) == std::string::npos) {
-        MESSAGE("message lacks '", part, "': ", message);
-        return false;
-      }
-    return true;
-  }
-  return false;
-}
+using pare::testing::throws_with;
 
 }  // namespace
 

@@ -110,20 +110,7 @@ std::map<std::string, std::vector<int64_t>> prune_once(GroupPruner& pruner,
   return prune_all_steps(pruner, model, 1);
 }
 
-bool throws_with(const std::function<void()>& run, std::initializer_list<std::string> parts) {
-  try {
-    run();
-  } catch (const pare::Error& error) {
-    const std::string message = error.what();
-    for (const std::string& part : parts)
-      if (message.find(part) == std::string::npos) {
-        MESSAGE("message lacks '", part, "': ", message);
-        return false;
-      }
-    return true;
-  }
-  return false;
-}
+using pare::testing::throws_with;
 
 }  // namespace
 

@@ -12,6 +12,7 @@
 #include <cmath>
 #include <cstdint>
 #include <functional>
+#include <initializer_list>
 #include <random>
 #include <string>
 #include <vector>
@@ -108,6 +109,20 @@ inline std::string error_of(const std::function<void()>& action) {
 
 inline bool contains(const std::string& text, const std::string& part) {
   return text.find(part) != std::string::npos;
+}
+
+// Whether `run` throws a pare::Error whose message has every one of `parts` (the first missing one
+// is reported).
+inline bool throws_with(const std::function<void()>& run,
+                        std::initializer_list<std::string> parts) {
+  const std::string message = error_of(run);
+  if (message.empty()) return false;
+  for (const std::string& part : parts)
+    if (message.find(part) == std::string::npos) {
+      MESSAGE("message lacks '", part, "': ", message);
+      return false;
+    }
+  return true;
 }
 
 }  // namespace pare::testing
