@@ -12,6 +12,7 @@
 #include "pare/creation.h"
 #include "pare/error.h"
 #include "pare/nn/conv.h"
+#include "pare/nn/parametrize.h"
 #include "pare/random.h"
 
 namespace pare::pruning {
@@ -247,7 +248,10 @@ class Planner {
     for (const GroupScan::Reader& reader : scan.readers) {
       const Probe& probe = probes_[reader.probe];
       const nn::Module& module = *gm_.module(reader.layer);
-      const Tensor weight = module.get_parameter("weight");
+      // The weight's columns (read from the stored tensor: the reader may be masked itself, and
+      // evaluating its parametrization would copy the whole weight for one size).
+      const std::shared_ptr<nn::ParametrizationList> list = module.parametrization("weight");
+      const Tensor weight = list ? list->original() : module.get_parameter("weight");
       std::vector<float> constants(static_cast<size_t>(weight.size(1)), 0.0f);
       bool any_nonzero = false, varying = false;
       for (size_t i = 0; i < probe.positions.size(); ++i) {
