@@ -34,8 +34,7 @@ class Search {
 
   double kept(const std::vector<size_t>& choice) const {
     double sum = 0.0;
-    for (size_t g = 0; g < choice.size(); ++g)
-      sum += problem_.groups[g].kept_importance[choice[g]];
+    for (size_t g = 0; g < choice.size(); ++g) sum += problem_.groups[g].kept_importance[choice[g]];
     return sum;
   }
   double latency(const std::vector<size_t>& choice) const { return problem_.latency_ms(choice); }
@@ -230,7 +229,9 @@ class BranchAndBound {
   // its cheapest entry over that group's widths.
   double lower_bound(size_t depth) const {
     double total = problem_.constant_ms;
-    const auto open = [&](int64_t group) { return group >= 0 && static_cast<size_t>(group) >= depth; };
+    const auto open = [&](int64_t group) {
+      return group >= 0 && static_cast<size_t>(group) >= depth;
+    };
     for (const LatencyTerm& term : problem_.terms) {
       const int64_t outs = count(term.out_group);
       const bool in_open = open(term.in_group), out_open = open(term.out_group);
@@ -291,7 +292,8 @@ double WidthProblem::latency_ms(const std::vector<size_t>& choice) const {
   for (const LatencyTerm& term : terms) {
     const size_t in = term.in_group < 0 ? 0 : choice[static_cast<size_t>(term.in_group)];
     const size_t out = term.out_group < 0 ? 0 : choice[static_cast<size_t>(term.out_group)];
-    const size_t outs = term.out_group < 0 ? 1 : groups[static_cast<size_t>(term.out_group)].widths.size();
+    const size_t outs =
+        term.out_group < 0 ? 1 : groups[static_cast<size_t>(term.out_group)].widths.size();
     total += term.ms[in * outs + out];
   }
   return total;
@@ -300,8 +302,7 @@ double WidthProblem::latency_ms(const std::vector<size_t>& choice) const {
 WidthChoice choose_widths(const WidthProblem& problem, double budget_ms) {
   const auto widths_of = [&](int64_t group) {
     PARE_CHECK(group >= -1 && group < static_cast<int64_t>(problem.groups.size()),
-               "choose_widths: a latency term names group ", group, " of ",
-               problem.groups.size());
+               "choose_widths: a latency term names group ", group, " of ", problem.groups.size());
     return group < 0 ? size_t{1} : problem.groups[static_cast<size_t>(group)].widths.size();
   };
   for (const LatencyTerm& term : problem.terms)

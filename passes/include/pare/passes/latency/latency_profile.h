@@ -44,11 +44,11 @@ namespace pare::latency {
 // Where a profile was measured. A profile says nothing about another machine: using one measured
 // elsewhere is refused (naming both keys), not silently wrong.
 struct MachineKey {
-  std::string cpu;           // /proc/cpuinfo's model name ("unknown" where it has none)
-  std::string isa;           // the instruction set oneDNN's kernels use ("avx512_core", ...)
-  std::string backend;       // "onednn"
-  int64_t max_threads = 1;   // tables hold 1 .. max_threads threads
-  int64_t channel_block = 1; // the kernels' channel block on this ISA (16 with AVX-512)
+  std::string cpu;            // /proc/cpuinfo's model name ("unknown" where it has none)
+  std::string isa;            // the instruction set oneDNN's kernels use ("avx512_core", ...)
+  std::string backend;        // "onednn"
+  int64_t max_threads = 1;    // tables hold 1 .. max_threads threads
+  int64_t channel_block = 1;  // the kernels' channel block on this ISA (16 with AVX-512)
   bool operator==(const MachineKey&) const = default;
 
   // This machine, with tables up to `max_threads`.
@@ -67,8 +67,8 @@ struct GroupWidths {
 // One layer's table. A side with a group key takes that group's candidate widths; a side
 // without one has the fixed width alone.
 struct LayerLatency {
-  std::string layer;  // module qualified name
-  std::string type;   // "Conv2d", "Linear", "LSTM"
+  std::string layer;                // module qualified name
+  std::string type;                 // "Conv2d", "Linear", "LSTM"
   std::string in_group, out_group;  // group keys, or "" for a fixed width
   std::vector<int64_t> in_widths, out_widths;
   // ms[threads - 1][i * out_widths.size() + j]: the layer at in_widths[i], out_widths[j].
