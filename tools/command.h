@@ -34,6 +34,7 @@ struct Subcommand {
 Subcommand info_command();
 Subcommand run_command();
 Subcommand prune_command();
+Subcommand profile_command();
 Subcommand bench_command();
 Subcommand demo_command();
 Subcommand ops_command();

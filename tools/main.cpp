@@ -18,8 +18,9 @@ constexpr int kExitFailure = 1;
 constexpr int kExitUsage = 2;
 
 // The dispatch table: one factory per subcommand, in the order `pare --help` lists them.
-const std::vector<Subcommand (*)()> kSubcommands = {info_command,  run_command,  prune_command,
-                                                    bench_command, demo_command, ops_command};
+const std::vector<Subcommand (*)()> kSubcommands = {info_command,    run_command,   prune_command,
+                                                    profile_command, bench_command, demo_command,
+                                                    ops_command};
 
 std::vector<Subcommand> all_subcommands() {
   std::vector<Subcommand> subcommands;

@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <limits>
 #include <map>
 #include <string>
 
@@ -118,9 +119,16 @@ LatencyWidths plan_latency_widths(const LatencyWidthsInputs& inputs) {
     const auto in = side(layer.in_group, layer.in_widths, layer.layer, "input");
     const auto out = side(layer.out_group, layer.out_widths, layer.layer, "output");
     LatencyTerm term{in.group, out.group, {}};
+    const std::vector<double>& times = layer.ms.at(thread_index);
     for (size_t i : in.positions)
-      for (size_t o : out.positions)
-        term.ms.push_back(layer.ms.at(thread_index).at(i * layer.out_widths.size() + o));
+      for (size_t o : out.positions) {
+        // A same-group layer (a depthwise conv) has one time per width: its table's diagonal.
+        // Its other pairs never occur; +infinity keeps them out of the search's bounds.
+        if (layer.same_group())
+          term.ms.push_back(i == o ? times.at(i) : std::numeric_limits<double>::infinity());
+        else
+          term.ms.push_back(times.at(i * layer.out_widths.size() + o));
+      }
     problem.terms.push_back(std::move(term));
   }
   problem.constant_ms = profile.rest_ms.at(thread_index);

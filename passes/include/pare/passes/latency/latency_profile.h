@@ -9,7 +9,8 @@
 //   options.max_threads = 2;                                    // tables at 1 and 2 threads
 //   pare::latency::LatencyProfile profile = pare::latency::measure_profile(gm, options);
 //   double ms = profile.predict_ms(profile.dense_widths(), /*threads=*/1);
-//   pare::write_json_file("r18_profile.json", profile.to_json());   // `pare profile` does this
+//   pare::latency::write_latency_profile(profile, "r18_profile.json");  // `pare profile` does this
+//   pare::latency::LatencyProfile again = pare::latency::read_latency_profile("r18_profile.json");
 //
 // What is measured. Every prunable group (pare/passes/pruning/dependency_graph.h) gets candidate
 // widths: the multiples of the backend's channel block, the widths the ratios 0.1 .. 0.9 would
@@ -53,6 +54,9 @@ struct MachineKey {
 
   // This machine, with tables up to `max_threads`.
   static MachineKey current(int64_t max_threads);
+  // "AMD EPYC 7B13, avx2, onednn, block 8, 1..2 threads": for the message refusing a profile
+  // measured on another machine.
+  std::string describe() const;
 };
 
 // One prunable group's widths. `key` is its first root's qualified name, which survives pruning
@@ -65,14 +69,20 @@ struct GroupWidths {
 };
 
 // One layer's table. A side with a group key takes that group's candidate widths; a side
-// without one has the fixed width alone.
+// without one has the fixed width alone. Widths are the group's channels (what predict_ms is
+// given), not the layer's: a Linear after a flatten reads `width * H * W` features. A layer whose
+// input and output are the same group (a depthwise conv: in_group == out_group) only ever runs
+// at equal widths, so its table holds one time per width (the diagonal) instead of a square.
 struct LayerLatency {
   std::string layer;                // module qualified name
   std::string type;                 // "Conv2d", "Linear", "LSTM"
   std::string in_group, out_group;  // group keys, or "" for a fixed width
   std::vector<int64_t> in_widths, out_widths;
-  // ms[threads - 1][i * out_widths.size() + j]: the layer at in_widths[i], out_widths[j].
+  // ms[threads - 1][i * out_widths.size() + j]: the layer at in_widths[i], out_widths[j]
+  // (ms[threads - 1][i] for a same-group layer).
   std::vector<std::vector<double>> ms;
+
+  bool same_group() const { return !in_group.empty() && in_group == out_group; }
 
   // The time at these widths; throws (naming the layer and the widths it has) for a width that
   // was not measured or a thread count outside the table.
@@ -113,6 +123,11 @@ struct ProfileOptions {
   // Called once per measured layer table ("layer 3/21: layer1.0.conv1"), for a terminal.
   std::function<void(const std::string&)> progress;
 };
+
+// The profile file: read with its nesting bounded and every field checked (errors start with
+// `path`), written atomically (a temporary file renamed into place).
+LatencyProfile read_latency_profile(const std::string& path);
+void write_latency_profile(const LatencyProfile& profile, const std::string& path);
 
 // Measures `graph_module` (evaluation mode, its recorded input shapes with the batch replaced).
 LatencyProfile measure_profile(ir::GraphModule& graph_module, const ProfileOptions& options);
