@@ -156,7 +156,8 @@ TEST_CASE("choose_widths keeps the brute-force optimum on small chains and resid
   }
   // The budgets reach both sides of feasibility.
   CHECK(checked > 1000);
-  MESSAGE("the heuristic alone lost at most ", heuristic_loss * 100, "% of the optimum's importance");
+  MESSAGE("the heuristic alone lost at most ", heuristic_loss * 100,
+          "% of the optimum's importance");
   CHECK(heuristic_loss < 0.05);
   CHECK(infeasible > 50);
 }
@@ -175,8 +176,8 @@ TEST_CASE("choose_widths keeps the dense widths when they fit and refuses malfor
                        pare::Error);
   WidthProblem short_importance = made.problem;
   short_importance.groups[1].kept_importance.pop_back();
-  CHECK_THROWS_WITH_AS(choose_widths(short_importance, dense),
-                       doctest::Contains("one per width"), pare::Error);
+  CHECK_THROWS_WITH_AS(choose_widths(short_importance, dense), doctest::Contains("one per width"),
+                       pare::Error);
   WidthProblem short_term = made.problem;
   short_term.terms[1].ms.pop_back();
   CHECK_THROWS_WITH_AS(choose_widths(short_term, dense), doctest::Contains("one per pair"),

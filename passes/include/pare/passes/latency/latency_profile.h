@@ -120,6 +120,9 @@ struct ProfileOptions {
   std::vector<std::string> ignored_layers;
   int64_t warmup = 3;
   int64_t repetitions = 10;  // timed runs per point; the median is kept
+  // Each group at its present width only: what the model's layers take as it is (a pruned
+  // model's measured times beside the prediction that chose its widths).
+  bool present_widths_only = false;
   // Called once per measured layer table ("layer 3/21: layer1.0.conv1"), for a terminal.
   std::function<void(const std::string&)> progress;
 };
@@ -131,5 +134,10 @@ void write_latency_profile(const LatencyProfile& profile, const std::string& pat
 
 // Measures `graph_module` (evaluation mode, its recorded input shapes with the batch replaced).
 LatencyProfile measure_profile(ir::GraphModule& graph_module, const ProfileOptions& options);
+
+// The whole model on the compiled path at `batch` and `threads` (OpenMP's count restored after):
+// the median of `repetitions` runs after `warmup`, in ms.
+double measure_model_ms(ir::GraphModule& graph_module, int64_t batch, int64_t threads,
+                        int64_t warmup = 3, int64_t repetitions = 20);
 
 }  // namespace pare::latency
