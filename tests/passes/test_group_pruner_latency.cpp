@@ -88,13 +88,14 @@ std::shared_ptr<const LatencyProfile> synthetic_profile(int64_t conv1_size = 32)
   return profile;
 }
 
-// The step's scores of the groups rooted at conv1 and conv2 (the pruner's own criterion).
+// The scores the latency choice weighs groups by: the criterion's reduced (not normalised)
+// scores of the groups rooted at conv1 and conv2.
 std::vector<std::vector<double>> scores_of(TracedModel& model, const Importance& importance) {
-  GroupPruner scorer(model.gm, GroupPrunerOptions().importance(importance).ratio(0.0));
-  scorer.step();
+  const pare::pruning::DependencyGraph graph(model.gm);
   std::vector<std::vector<double>> scores(2);
-  for (const auto& choice : scorer.choices())
-    scores[choice.group->roots.front() == "conv1" ? 0 : 1] = choice.importance;
+  for (const pare::pruning::Group& group : graph.groups())
+    if (group.prunable)
+      scores[group.roots.front() == "conv1" ? 0 : 1] = importance.reduced(model.gm, group);
   return scores;
 }
 

@@ -67,7 +67,7 @@ LatencyWidths plan_latency_widths(const LatencyWidthsInputs& inputs) {
     const std::string& key = group.roots.front();
     present[key] = group.size;
     const GroupWidths* widths = profile.group(key);
-    if (widths == nullptr || choices[i].importance.empty()) continue;
+    if (widths == nullptr || inputs.scores[i].empty()) continue;
     const int64_t dense = inputs.dense_sizes[i];
     PARE_CHECK(widths->size == dense, "target latency: the profile's group '", key, "' is ",
                widths->size, " wide but the model's is ", dense,
@@ -86,7 +86,7 @@ LatencyWidths plan_latency_widths(const LatencyWidthsInputs& inputs) {
                "target latency: group '", key, "' is ", group.size,
                " wide now, a width the profile did not measure (it has ",
                widths_text(widths->candidates), "); profile the model as it is now");
-    option.kept_importance = kept_importance(choices[i].importance, option.widths);
+    option.kept_importance = kept_importance(inputs.scores[i], option.widths);
     problem_of[i] = problem.groups.size();
     problem.groups.push_back(std::move(option));
   }

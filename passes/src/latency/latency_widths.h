@@ -25,6 +25,10 @@ namespace pare::latency {
 struct LatencyWidthsInputs {
   const std::vector<pruning::GroupChoice>* choices = nullptr;
   std::vector<int64_t> dense_sizes;  // per choice: the group's width in the dense model
+  // Per choice: the scores whose highest `width` are what a group keeps at `width` (comparable
+  // across groups: the criterion's reduced scores, not normalised per group); -infinity for a
+  // pinned channel, which keeps nothing. Empty: the group is left as it is.
+  std::vector<std::vector<double>> scores;
   const LatencyProfile* profile = nullptr;
   int64_t threads = 1;
   double budget_ms = 0.0;  // already scheduled for the current step

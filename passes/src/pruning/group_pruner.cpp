@@ -538,13 +538,27 @@ void GroupPruner::choose_latency() {
   const double share = removed_share == 1.0 - fraction ? fraction : 1.0 - removed_share;
   latency::LatencyWidthsInputs inputs{.choices = &choices_,
                                       .dense_sizes = {},
+                                      .scores = {},
                                       .profile = &profile,
                                       .threads = target.threads,
                                       .budget_ms = share * dense_ms,
                                       .round_to = options_.round_to(),
                                       .max_ratio = options_.max_ratio()};
-  for (const GroupChoice& choice : choices_)
+  for (const GroupChoice& choice : choices_) {
     inputs.dense_sizes.push_back(original_size(*choice.group));
+    // Widths trade importance between groups, so it must be in one unit across them: the
+    // criterion's reduced scores (per-group normalisation would make every group's channels
+    // worth 1 on average, and the budget would go to the groups that save the most time per
+    // channel whatever they carry). Within a group the order is the normalised one's.
+    std::vector<double> scores;
+    if (!choice.importance.empty()) {
+      scores = options_.importance().reduced(gm_, *choice.group);
+      for (size_t c = 0; c < scores.size(); ++c)
+        if (choice.importance[c] == -std::numeric_limits<double>::infinity())
+          scores[c] = -std::numeric_limits<double>::infinity();
+    }
+    inputs.scores.push_back(std::move(scores));
+  }
   const latency::LatencyWidths widths = latency::plan_latency_widths(inputs);
   for (size_t i = 0; i < choices_.size(); ++i) {
     if (choices_[i].importance.empty()) continue;
