@@ -69,8 +69,11 @@ LatencyWidths plan_latency_widths(const LatencyWidthsInputs& inputs) {
     const GroupWidths* widths = profile.group(key);
     if (widths == nullptr || inputs.scores[i].empty()) continue;
     const int64_t dense = inputs.dense_sizes[i];
-    PARE_CHECK(widths->size == dense, "target latency: the profile's group '", key, "' is ",
-               widths->size, " wide but the model's is ", dense,
+    // A profile of the dense model, or of the model as pruned so far (iterative re-measuring).
+    PARE_CHECK(widths->size == dense || widths->size == group.size,
+               "target latency: the profile's group '", key, "' is ", widths->size,
+               " wide but the model's is ", group.size,
+               group.size == dense ? std::string() : str_cat(" (", dense, " dense)"),
                "; the profile was measured for another model (profile this one)");
     const int64_t most_removed =
         std::min(dense - 1, static_cast<int64_t>(static_cast<double>(dense) * inputs.max_ratio));

@@ -9,7 +9,8 @@
 // Contract: the candidates are the profile's widths of each group that are at most the group's
 // present width, at least what max_ratio lets stay of the dense width, and multiples of round_to
 // (groups of at least round_to channels); the present width is always one. Throws, changing
-// nothing, when the profile does not describe this model (a group's dense width differs), when a
+// nothing, when the profile does not describe this model (a group's width is neither its dense nor
+// its present one), when a
 // present width was never measured, or when even the narrowest candidates miss the budget.
 #pragma once
 

@@ -524,13 +524,24 @@ void GroupPruner::choose_global() {
   }
 }
 
+void GroupPruner::set_latency_profile(std::shared_ptr<const latency::LatencyProfile> profile) {
+  PARE_CHECK(options_.target_latency().has_value(),
+             "GroupPruner::set_latency_profile: the pruner has no target_latency");
+  PARE_CHECK(profile != nullptr, "GroupPruner::set_latency_profile: no profile");
+  LatencyTarget target = *options_.target_latency();
+  target.profile = std::move(profile);
+  options_.target_latency(std::move(target));
+}
+
 void GroupPruner::choose_latency() {
   const LatencyTarget& target = *options_.target_latency();
   const latency::LatencyProfile& profile = *target.profile;
   PARE_CHECK(target.threads >= 1 && target.threads <= profile.machine.max_threads,
              "target latency at ", target.threads, " threads: the profile has tables for 1 to ",
              profile.machine.max_threads, " threads; profile with --threads ", target.threads);
-  const double dense_ms = profile.predict_ms(profile.dense_widths(), target.threads);
+  if (!dense_latency_ms_)
+    dense_latency_ms_ = profile.predict_ms(profile.dense_widths(), target.threads);
+  const double dense_ms = *dense_latency_ms_;
   const double fraction = target.ms > 0.0 ? target.ms / dense_ms : target.fraction;
   // As target_macs: the share of the dense latency this step keeps.
   const double removed_share =
