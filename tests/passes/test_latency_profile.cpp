@@ -123,14 +123,18 @@ struct ScratchFolder {
 
 }  // namespace
 
-TEST_CASE("predict_ms: rest plus each layer at the chosen widths, summed by hand") {
+TEST_CASE("predict_ms: the dense time scaled by the layers' time, worked by hand") {
   const LatencyProfile profile = example_profile();
   CHECK(profile.dense_widths() == std::map<std::string, int64_t>{{"conv1", 16}});
-  // rest + conv1 (3 -> 8) + conv2 (8 -> 32).
-  CHECK(profile.predict_ms({{"conv1", 8}}, 1) == doctest::Approx(0.004 + 0.010 + 0.020));
-  CHECK(profile.predict_ms({{"conv1", 12}}, 2) == doctest::Approx(0.003 + 0.007 + 0.017));
-  // A group not named keeps its dense width.
-  CHECK(profile.predict_ms({}, 1) == doctest::Approx(0.004 + 0.013 + 0.034));
+  // The layers: conv1 (3 -> 8) + conv2 (8 -> 32); dense: 0.013 + 0.034 at one thread.
+  CHECK(profile.layers_ms({{"conv1", 8}}, 1) == doctest::Approx(0.010 + 0.020));
+  CHECK(profile.layers_ms({}, 2) == doctest::Approx(0.008 + 0.019));
+  CHECK(profile.predict_ms({{"conv1", 8}}, 1) ==
+        doctest::Approx(0.051 * (0.010 + 0.020) / (0.013 + 0.034)));
+  CHECK(profile.predict_ms({{"conv1", 12}}, 2) ==
+        doctest::Approx(0.030 * (0.007 + 0.017) / (0.008 + 0.019)));
+  // A group not named keeps its dense width: the measured dense time.
+  CHECK(profile.predict_ms({}, 1) == doctest::Approx(0.051));
   CHECK(profile.group("conv1")->size == 16);
   CHECK(profile.group("conv2") == nullptr);
 
@@ -148,9 +152,10 @@ TEST_CASE("predict_ms: rest plus each layer at the chosen widths, summed by hand
 
   SUBCASE("a same-group (depthwise) layer reads the diagonal") {
     const LatencyProfile depthwise = depthwise_profile();
-    CHECK(depthwise.predict_ms({{"conv1", 8}, {"expand", 4}}, 1) ==
-          doctest::Approx(0.004 + 0.010 + 0.020 + 0.5));
-    CHECK(depthwise.predict_ms({{"expand", 8}}, 2) == doctest::Approx(0.003 + 0.008 + 0.019 + 0.6));
+    CHECK(depthwise.layers_ms({{"conv1", 8}, {"expand", 4}}, 1) ==
+          doctest::Approx(0.010 + 0.020 + 0.5));
+    CHECK(depthwise.predict_ms({{"expand", 4}}, 2) ==
+          doctest::Approx(0.030 * (0.008 + 0.019 + 0.3) / (0.008 + 0.019 + 0.6)));
     CHECK_THROWS_WITH_AS(depthwise.layers[2].time_ms(4, 8, 1), doctest::Contains("are equal"),
                          pare::Error);
   }
@@ -189,8 +194,8 @@ TEST_CASE("Latency profile JSON: what to_json writes, from_json reads back uncha
     ScratchFolder dir;
     const std::string path = dir.file("profile.json");
     pare::latency::write_latency_profile(example_profile(), path);
-    CHECK(pare::latency::read_latency_profile(path).predict_ms({{"conv1", 8}}, 1) ==
-          doctest::Approx(0.034));
+    CHECK(pare::latency::read_latency_profile(path).layers_ms({{"conv1", 8}}, 1) ==
+          doctest::Approx(0.030));
     std::ofstream(dir.file("deep.json")) << std::string(100, '[') << std::string(100, ']');
     CHECK_THROWS_WITH_AS(pare::latency::read_latency_profile(dir.file("deep.json")),
                          doctest::Contains("deep.json: the latency profile nests deeper"),
@@ -414,10 +419,10 @@ TEST_CASE("measure_profile: every table is as large as its widths, every time po
     CHECK(profile.dense_ms[threads - 1] > 0.0);
     CHECK(profile.rest_ms[threads - 1] >= 0.0);
     // rest is what the layers leave of the dense time, unless they already exceed it.
-    const double layers_ms =
-        profile.predict_ms(profile.dense_widths(), threads) - profile.rest_ms[threads - 1];
+    const double layers_ms = profile.layers_ms(profile.dense_widths(), threads);
     CHECK(profile.rest_ms[threads - 1] ==
           doctest::Approx(std::max(0.0, profile.dense_ms[threads - 1] - layers_ms)));
+    CHECK(profile.predict_ms({}, threads) == doctest::Approx(profile.dense_ms[threads - 1]));
   }
   // What it measured reads back.
   const LatencyProfile back = LatencyProfile::from_json(profile.to_json(), "measured");
