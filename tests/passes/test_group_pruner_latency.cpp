@@ -84,7 +84,7 @@ std::shared_ptr<const LatencyProfile> synthetic_profile(int64_t conv1_size = 32)
                      table("conv2", "conv1", conv1_widths, "conv2", kCandidates, 3.0),
                      table("conv3", "conv2", kCandidates, "", {4}, 0.5)};
   profile->rest_ms = {0.002, 0.0015};
-  profile->dense_ms = {0.0, 0.0};
+  profile->dense_ms = {profile->layers_ms({}, 1) + 0.002, profile->layers_ms({}, 2) + 0.0015};
   return profile;
 }
 

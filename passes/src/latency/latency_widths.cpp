@@ -56,6 +56,8 @@ LatencyWidths plan_latency_widths(const LatencyWidthsInputs& inputs) {
              profile.machine.max_threads, " threads; profile with --threads ", inputs.threads);
   const size_t thread_index = static_cast<size_t>(inputs.threads - 1);
 
+  // The profile's prediction, layer by layer.
+  const LatencyProfile::Linear linear = profile.prediction(inputs.threads);
   WidthProblem problem;
   std::vector<size_t> problem_of(choices.size(), SIZE_MAX);
   std::map<std::string, int64_t> present;  // group key -> width now, for every scored group
@@ -123,18 +125,19 @@ LatencyWidths plan_latency_widths(const LatencyWidthsInputs& inputs) {
     const auto out = side(layer.out_group, layer.out_widths, layer.layer, "output");
     LatencyTerm term{in.group, out.group, {}};
     const std::vector<double>& times = layer.ms.at(thread_index);
+    const double scale = linear.layer_scale;
     for (size_t i : in.positions)
       for (size_t o : out.positions) {
         // A same-group layer (a depthwise conv) has one time per width: its table's diagonal.
         // Its other pairs never occur; +infinity keeps them out of the search's bounds.
         if (layer.same_group())
-          term.ms.push_back(i == o ? times.at(i) : std::numeric_limits<double>::infinity());
+          term.ms.push_back(i == o ? scale * times.at(i) : std::numeric_limits<double>::infinity());
         else
-          term.ms.push_back(times.at(i * layer.out_widths.size() + o));
+          term.ms.push_back(scale * times.at(i * layer.out_widths.size() + o));
       }
     problem.terms.push_back(std::move(term));
   }
-  problem.constant_ms = profile.rest_ms.at(thread_index);
+  problem.constant_ms = linear.constant_ms;
 
   const WidthChoice chosen = choose_widths(problem, inputs.budget_ms);
   if (!chosen.feasible)

@@ -112,6 +112,13 @@ struct LatencyProfile {
   // group not named keeps its dense width; see "Prediction" above). Throws for an unknown group
   // key or a width that is not a candidate.
   double predict_ms(const std::map<std::string, int64_t>& widths, int64_t threads) const;
+  // predict_ms as constant_ms + layer_scale * layers_ms, for a solver that prices each layer
+  // apart (pare/passes/latency/width_choice.h).
+  struct Linear {
+    double constant_ms = 0.0;
+    double layer_scale = 1.0;
+  };
+  Linear prediction(int64_t threads) const;
   const GroupWidths* group(const std::string& key) const;
 
   // The JSON `pare profile` writes, and back. from_json checks everything it reads (types,
