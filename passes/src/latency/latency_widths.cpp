@@ -165,10 +165,13 @@ LatencyWidths plan_latency_widths(const LatencyWidthsInputs& inputs) {
       const size_t outs = problem.groups[g].widths.size();
       group_ms += term.ms[in * outs + chosen.choice[g]];
     }
-    groups.push_back({{"key", option.key},
-                      {"width", width},
-                      {"candidates", option.widths},
-                      {"predicted_ms", group_ms}});
+    groups.push_back(
+        {{"key", option.key},
+         {"width", width},
+         {"candidates", option.widths},
+         // Its layers alone, as the profile timed them (comparable with the
+         // pruned layers timed alone), not scaled to the whole model's time.
+         {"predicted_ms", linear.layer_scale > 0.0 ? group_ms / linear.layer_scale : 0.0}});
   }
   planned.report = {{"threads", inputs.threads},
                     {"budget_ms", inputs.budget_ms},
