@@ -20,8 +20,10 @@
 // fixed), its output width from the group holding its output channels (or is fixed), and it is
 // timed alone, compiled as the model would compile it, at every pair of candidate widths (its
 // spatial size and batch as in the model), with warm-up and repetitions, at 1 .. max_threads
-// threads. Everything else the model runs (pools, reorders, the interpreter's nodes) is `rest`:
-// the whole dense model's measured time minus its layers' times at dense widths (at least 0).
+// threads (a conv followed by a blocked-layout copy whose time is taken off, so that it writes
+// the layout and runs the kernel it gets inside a model). Everything else the model runs (pools,
+// reorders, the interpreter's nodes) is `rest`: the whole dense model's measured time minus its
+// layers' times at dense widths (at least 0).
 //
 // Prediction. predict_ms(widths) = dense_ms * layers(widths) / layers(dense), layers() being the
 // sum of the layers' times: what is not the layers (pools, reorders, activations copied) shrinks
