@@ -162,6 +162,7 @@ double LatencyProfile::layers_ms(const std::map<std::string, int64_t>& widths,
 
 LatencyProfile::Linear LatencyProfile::prediction(int64_t threads) const {
   const double at_dense = layers_ms({}, threads);  // checks the thread count first
+  if (!calibration.empty()) return calibration.at(static_cast<size_t>(threads - 1));
   const double dense = dense_ms.at(static_cast<size_t>(threads - 1));
   // No layer time to scale by (no layers): the model's time is all rest and does not change.
   if (at_dense <= 0.0) return {dense, 0.0};

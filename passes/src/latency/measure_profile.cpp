@@ -7,6 +7,7 @@
 #include "layer_timer.h"
 #include "pare/autograd.h"
 #include "pare/error.h"
+#include "pare/passes/latency/calibrate_prediction.h"
 #include "pare/passes/latency/latency_profile.h"
 #include "pare/passes/latency/profile_plan.h"
 
@@ -129,6 +130,8 @@ LatencyProfile measure_profile(ir::GraphModule& graph_module, const ProfileOptio
     // kernel the model's compile may give it, and may take longer than inside the model.
     profile.rest_ms.push_back(std::max(0.0, whole - profile.layers_ms(dense, threads)));
   }
+  if (options.calibrate && !options.present_widths_only)
+    profile.calibration = calibrate_prediction(graph_module, profile, inputs, options);
   return profile;
 }
 

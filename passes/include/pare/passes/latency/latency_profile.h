@@ -121,6 +121,9 @@ struct LatencyProfile {
     double layer_scale = 1.0;
   };
   Linear prediction(int64_t threads) const;
+  // Per thread count (index threads - 1): the prediction fitted to the whole model measured at
+  // a few widths (measure_profile's calibration); empty: the dense time scaled by the layers'.
+  std::vector<Linear> calibration;
   const GroupWidths* group(const std::string& key) const;
 
   // The JSON `pare profile` writes, and back. from_json checks everything it reads (types,
@@ -138,6 +141,10 @@ struct ProfileOptions {
   std::vector<std::string> ignored_layers;
   int64_t warmup = 3;
   int64_t repetitions = 10;  // timed runs per point; the median is kept
+  // Fit the prediction to the whole model pruned to a few uniform widths and measured (three
+  // more compiles and timings of the model per thread count); off: the dense time scaled by the
+  // layers' time.
+  bool calibrate = true;
   // Each group at its present width only: what the model's layers take as it is (a pruned
   // model's measured times beside the prediction that chose its widths).
   bool present_widths_only = false;
