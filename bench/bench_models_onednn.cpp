@@ -19,6 +19,10 @@
 //   - one user scratchpad shared by all primitives (nothing allocated per call);
 //   - every buffer 64-byte aligned: the plain ones are pare_bench::Floats, and oneDNN allocates
 //     its own memories (packed weights, activations, scratchpad) on 64-byte boundaries.
+//   - the demo CNN (demo_cnn) runs its 3x3 convs of 32+ input and output channels by Winograd
+//     (pare's compiler's rule; at batch 1 it also takes 16 input channels), each of the others in the layout oneDNN chose for it (a reorder
+//     before a Winograd conv where that differs), and its adaptive pool 7x7 -> 3x3 as the plain
+//     average pooling it is (3x3 windows, stride 2).
 // Weights are seeded random with PyTorch's default init range. Before timing, each chain's output
 // is checked against pare's functional ops on the same weights and input.
 //
@@ -336,7 +340,7 @@ Model cnn(int64_t batch, CnnWidths widths) {
 }
 
 // The demo's CNN on [N, 1, 28, 28]: the 3x3 convs of 32 or more input and output channels by
-// Winograd, as pare's compiler chooses them (InferenceOptions::winograd). Its adaptive average
+// Winograd, pare's compiler's general rule (InferenceOptions::winograd). Its adaptive average
 // pool 7x7 -> 3x3 has windows 3 wide every 2 pixels: one plain average pooling.
 Model demo_cnn(int64_t batch, DemoCnnWidths widths) {
   Model model;
