@@ -20,9 +20,9 @@
 //   - every buffer 64-byte aligned: the plain ones are pare_bench::Floats, and oneDNN allocates
 //     its own memories (packed weights, activations, scratchpad) on 64-byte boundaries.
 //   - the demo CNN (demo_cnn) runs its 3x3 convs of 32+ input and output channels by Winograd
-//     (pare's compiler's rule; at batch 1 it also takes 16 input channels), each of the others in the layout oneDNN chose for it (a reorder
-//     before a Winograd conv where that differs), and its adaptive pool 7x7 -> 3x3 as the plain
-//     average pooling it is (3x3 windows, stride 2).
+//     (pare's compiler's rule; at batch 1 it also takes 16 input channels), each of the others in
+//     the layout oneDNN chose for it (a reorder before a Winograd conv where that differs), and
+//     its adaptive pool 7x7 -> 3x3 as the plain average pooling it is (3x3 windows, stride 2).
 // Weights are seeded random with PyTorch's default init range. Before timing, each chain's output
 // is checked against pare's functional ops on the same weights and input.
 //
