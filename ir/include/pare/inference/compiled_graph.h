@@ -2,8 +2,9 @@
 // on prepared oneDNN primitives (kernels/prepared_*.h): Conv2d with a folded BatchNorm2d, a fused
 // residual add and a fused activation, Linear with a fused activation, pools, the LSTM, with
 // activations kept in the blocked layout between convolutions and every intermediate buffer
-// placed in one arena by a static memory plan (memory_plan.h). Any other node runs through the
-// interpreter's own code (GraphModule::run_node), so every graph compiles. InferenceSession
+// placed in one arena by a static memory plan (memory_plan.h), each primitive on the OpenMP thread
+// count that was fastest for it (thread_tuning.h). Any other node runs through the interpreter's
+// own code (GraphModule::run_node), so every graph compiles. InferenceSession
 // (inference_session.h) keeps one per input shape and is what GraphModule::forward uses.
 //
 //   pare::NoGradGuard no_grad;
