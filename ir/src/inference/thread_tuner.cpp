@@ -7,7 +7,6 @@
 #include <algorithm>
 #include <chrono>
 #include <cstring>
-#include <limits>
 
 #include "pare/creation.h"
 #include "pare/error.h"
@@ -37,17 +36,29 @@ std::vector<int> smaller_counts(int session_threads) {
   return counts;
 }
 
-// The step's best time per run at each of `counts` (builds made already). One untimed run per
+// The median of a few run times (the upper one of an even count).
+double median(std::vector<double> seconds) {
+  std::nth_element(seconds.begin(), seconds.begin() + seconds.size() / 2, seconds.end());
+  return seconds[seconds.size() / 2];
+}
+
+// The step's median time per run at each of `counts` (builds made already). One untimed run per
 // count first (it pages in the step's buffers and brings the OpenMP team to that size), then
 // rounds that run every count once in turn, so that a burst of load from other processes falls on
 // all counts alike: at least kMinRuns rounds, and more until every count has run kMinSeconds (a
-// step of a few microseconds gets enough runs for its minimum to mean something, one of tens of
-// milliseconds only three).
+// step of a few microseconds gets enough runs to mean something, one of tens of milliseconds
+// only five), but no round begun after kMaxSeconds on the step (a loaded machine can make a run
+// on more threads take a hundred times its usual time; the first rounds show that already). The
+// median, not the minimum: on a machine shared with other processes, a parallel region waits for
+// every one of its threads to get a core, so more threads are often delayed by milliseconds; the
+// luckiest run would hide that, the typical one does not.
 std::vector<ThreadTiming> time_builds(Step& step, const std::vector<int>& counts) {
-  constexpr int kMinRuns = 3;
-  constexpr int kMaxRuns = 200;
+  constexpr size_t kMinRuns = 5;
+  constexpr size_t kMaxRuns = 201;
   constexpr double kMinSeconds = 1e-3;
+  constexpr double kMaxSeconds = 0.1;
   using Clock = std::chrono::steady_clock;
+  const Clock::time_point begin = Clock::now();
   auto run_at = [&step](int threads) {
     step.primitive->select(threads);
     ScopedThreadCount scoped(threads);
@@ -56,19 +67,21 @@ std::vector<ThreadTiming> time_builds(Step& step, const std::vector<int>& counts
     return std::chrono::duration<double>(Clock::now() - start).count();
   };
   for (int threads : counts) run_at(threads);
-  std::vector<ThreadTiming> timings;
-  for (int threads : counts) timings.push_back({threads, std::numeric_limits<double>::infinity()});
+  std::vector<std::vector<double>> runs(counts.size());
   std::vector<double> totals(counts.size(), 0.0);
-  for (int round = 0; round < kMaxRuns; ++round) {
+  for (size_t round = 0; round < kMaxRuns; ++round) {
     if (round >= kMinRuns && std::all_of(totals.begin(), totals.end(),
                                          [](double total) { return total >= kMinSeconds; }))
       break;
+    if (round >= 1 && std::chrono::duration<double>(Clock::now() - begin).count() > kMaxSeconds)
+      break;
     for (size_t c = 0; c < counts.size(); ++c) {
-      const double seconds = run_at(counts[c]);
-      timings[c].seconds = std::min(timings[c].seconds, seconds);
-      totals[c] += seconds;
+      runs[c].push_back(run_at(counts[c]));
+      totals[c] += runs[c].back();
     }
   }
+  std::vector<ThreadTiming> timings;
+  for (size_t c = 0; c < counts.size(); ++c) timings.push_back({counts[c], median(runs[c])});
   return timings;
 }
 

@@ -21,7 +21,7 @@
 
 namespace pare::inference {
 
-// One measurement: the step's best time per run (seconds) at `threads` OpenMP threads.
+// One measurement: the step's median time per run (seconds) at `threads` OpenMP threads.
 struct ThreadTiming {
   int threads = 0;
   double seconds = 0.0;
