@@ -26,7 +26,8 @@ std::vector<std::pair<std::string, InferenceOptions>> option_sets() {
       {"blocked_layout", &InferenceOptions::blocked_layout},
       {"memory_plan", &InferenceOptions::memory_plan},
       {"rnn_primitive", &InferenceOptions::rnn_primitive},
-      {"winograd", &InferenceOptions::winograd}};
+      {"winograd", &InferenceOptions::winograd},
+      {"thread_tuning", &InferenceOptions::thread_tuning}};
   InferenceOptions none;
   for (const auto& [name, member] : switches) {
     InferenceOptions options;

@@ -19,12 +19,7 @@ using pare::Tensor;
 using pare::inference::CompiledGraph;
 using pare::inference::InferenceOptions;
 using pare::testing::contains;
-
-int count(const std::string& text, const std::string& word) {
-  int found = 0;
-  for (size_t at = text.find(word); at != std::string::npos; at = text.find(word, at + 1)) ++found;
-  return found;
-}
+using pare::testing::count;
 
 // A stem of 3 -> 64 channels (too few input channels for Winograd), a basic block 64 -> 64 (two
 // Winograd convs, the second accumulating the identity shortcut) and one 64 -> 128 at stride 2

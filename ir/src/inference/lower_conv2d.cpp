@@ -216,9 +216,12 @@ bool lower_conv2d(CompilerState& state, const ir::Node& node) {
                         kernels::cpu::PreparedConv2d::winograd_implemented(p, prepared);
     const bool reference = !kernels::cpu::PreparedConv2d::has_optimized_kernel(p, prepared);
     if (reference) ++state.stats.reference_convs;
-    auto primitive = std::make_shared<kernels::cpu::PreparedConv2d>(
-        p, weight.data_ptr<float>(), bias.defined() ? bias.data_ptr<float>() : nullptr, prepared);
-    const int out = state.arena_slot(out_shape, primitive->dst_layout());
+    // The recipe keeps the folded weight and bias until thread tuning has chosen a build.
+    auto primitive = std::make_shared<Rebuildable<kernels::cpu::PreparedConv2d>>([=] {
+      return std::make_unique<kernels::cpu::PreparedConv2d>(
+          p, weight.data_ptr<float>(), bias.defined() ? bias.data_ptr<float>() : nullptr, prepared);
+    });
+    const int out = state.arena_slot(out_shape, (*primitive)->dst_layout());
     description = str_cat(description, prepared.winograd ? " [winograd]" : "",
                           reference ? " [reference kernel]" : "",
                           state.slots[src].blocked() ? " [blocked in]" : "",
@@ -233,18 +236,19 @@ bool lower_conv2d(CompilerState& state, const ir::Node& node) {
         state.buffers[state.slots[out].buffer].accumulates_into = shortcut_buffer;
       else
         description += " [shortcut copied]";  // else the memory plan decides (place_buffers)
-      const size_t bytes = primitive->dst_layout().bytes();
+      const size_t bytes = (*primitive)->dst_layout().bytes();
       state.add_step(description, {src, shortcut}, [&state, primitive, src, shortcut, out, bytes] {
         const void* addend = state.address(shortcut);
         void* dst = state.address(out);
         if (addend != dst) std::memcpy(dst, addend, bytes);
-        primitive->run(state.address(src), dst);
+        (*primitive)->run(state.address(src), dst);
       });
     } else {
       state.add_step(description, {src}, [&state, primitive, src, out] {
-        primitive->run(state.address(src), state.address(out));
+        (*primitive)->run(state.address(src), state.address(out));
       });
     }
+    state.steps.back().primitive = primitive;
     ++state.stats.prepared_convs;
     if (prepared.winograd) ++state.stats.winograd_convs;
     state.tree(last) = {out, {}};

@@ -103,15 +103,19 @@ bool lower_pool2d(CompilerState& state, const ir::Node& node) {
   const int in_slot = state.tree(state.first_input(node)).slot;
   const int src = state.options.blocked_layout ? in_slot : state.plain(in_slot);
   const PreparedPool2d::Kind kind = prepared_kind(pool->kind);
-  auto primitive = std::make_shared<PreparedPool2d>(kind, pool->params, state.slots[src].layout,
-                                                    state.all_users_read_blocked(&node));
-  const int out = state.arena_slot(state.symbol(&node).meta.shape, primitive->dst_layout());
+  auto primitive = std::make_shared<Rebuildable<PreparedPool2d>>(
+      [kind, params = pool->params, layout = state.slots[src].layout,
+       blocked_dst = state.all_users_read_blocked(&node)] {
+        return std::make_unique<PreparedPool2d>(kind, params, layout, blocked_dst);
+      });
+  const int out = state.arena_slot(state.symbol(&node).meta.shape, (*primitive)->dst_layout());
   state.add_step(str_cat(kind == PreparedPool2d::Kind::max ? "max" : "avg", " pool ", node.name(),
                          state.slots[src].blocked() ? " [blocked in]" : "",
                          state.slots[out].blocked() ? " [blocked out]" : ""),
                  {src}, [&state, primitive, src, out] {
-                   primitive->run(state.address(src), state.address(out));
+                   (*primitive)->run(state.address(src), state.address(out));
                  });
+  state.steps.back().primitive = primitive;
   ++state.stats.prepared_pools;
   state.tree(&node) = {out, {}};
   return true;
