@@ -43,7 +43,7 @@ class LayerTimer {
   int64_t reused() const { return reused_; }
 
  private:
-  // The blocked -> plain copy that follows a timed conv, alone on a tensor of `meta`.
+  // The copy that follows a timed conv, reading the blocked layout, on a tensor of `meta`.
   double copy_ms(const ir::TensorMeta& meta);
   // The blocked-layout producer that precedes a timed conv, followed by that copy.
   double lead_ms(const ir::TensorMeta& meta);
