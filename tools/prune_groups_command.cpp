@@ -20,6 +20,7 @@
 #include "pare/random.h"
 #include "prune_groups_calibration.h"
 #include "prune_groups_check.h"
+#include "prune_groups_latency.h"
 #include "prune_groups_options.h"
 #include "prune_groups_table.h"
 
@@ -47,7 +48,17 @@ void check_layer_names(const GroupPruneOptions& options, const ir::GraphModule& 
                " lists the layers");
 }
 
+bool wants_latency(const GroupPruneOptions& options) {
+  return options.target_latency_share || options.target_latency_ms;
+}
+
 std::string describe_target(const GroupPruneOptions& options) {
+  if (options.target_latency_ms)
+    return str_cat("target latency ", *options.target_latency_ms, " ms at batch ",
+                   options.latency_batch, ", ", options.latency_threads, " thread(s)");
+  if (options.target_latency_share)
+    return str_cat("target latency ", *options.target_latency_share, " of the dense at batch ",
+                   options.latency_batch, ", ", options.latency_threads, " thread(s)");
   if (options.target_macs) return str_cat("global, target MACs ", *options.target_macs);
   return str_cat(options.global ? "global" : "local", ", ratio ", options.ratio.value_or(0.5));
 }
@@ -117,12 +128,22 @@ int prune_groups(const ParsedArgs& args) {
       return read_calibration(*options.calibration, model, options.batch_size);
     });
 
+  pruning::GroupPrunerOptions pruner_options = options.pruner_options();
+  double dense_measured_ms = 0.0;
+  if (wants_latency(options) && !options.explain) {
+    const auto profile = profile_for_target(model, options, progress);
+    progress.show("measuring " + options.model);
+    dense_measured_ms = measure_whole_ms(model, options);
+    pruner_options.target_latency({profile, options.target_latency_share.value_or(1.0),
+                                   options.target_latency_ms.value_or(0.0),
+                                   options.latency_threads});
+  }
   progress.show("analysing " + options.model);
   std::optional<pruning::GroupPruner> pruner;
   // Past the name checks above, the constructor's refusals are about a per-layer ratio (a layer
-  // that cannot be pruned) when there are any, else about the model.
+  // that cannot be pruned) when there are any, else about the model (or the profile).
   about_file(options.layer_ratios.empty() ? options.model : *options.ratios_file,
-             [&] { pruner.emplace(model, options.pruner_options()); });
+             [&] { pruner.emplace(model, pruner_options); });
   if (options.explain) {
     progress.show("");
     std::cout << pruner->graph().explain();
@@ -150,12 +171,17 @@ int prune_groups(const ParsedArgs& args) {
                   "and an --ignore'd layer is never pruned");
     throw Error(str_cat(options.model, ": nothing to prune: every one of the ", prunable_groups,
                         " prunable groups keeps all its channels at ", describe_target(options),
-                        "; raise --ratio (or lower --round-to)"));
+                        wants_latency(options) ? "; lower --target-latency"
+                                               : "; raise --ratio (or lower --round-to)"));
   }
 
   progress.show("pruning " + options.model);
   about_file(options.model, [&] { pruner->prune(); });
-  const nlohmann::json report = pruner->report();
+  nlohmann::json report = pruner->report();
+  if (wants_latency(options)) {
+    progress.show("measuring the pruned model");
+    add_measured_latency(model, options, dense_measured_ms, report);
+  }
   const ir::ModelStats after = about_file(options.model, [&] { return ir::model_stats(model); });
   std::optional<GroupCheck> check;
   if (options.verify) {
@@ -171,6 +197,7 @@ int prune_groups(const ParsedArgs& args) {
             << ", " << pruned_groups << " of " << prunable_groups << " prunable groups pruned\n\n";
   print_group_prune_table(before, after, std::cout);
   print_not_pruned(report.at("not_prunable"), std::cout);
+  if (report.contains("latency")) print_latency(report["latency"], std::cout);
   if (check) {
     const std::string failure = print_check(*check, described_inputs, std::cout);
     std::cout.flush();

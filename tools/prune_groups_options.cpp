@@ -2,6 +2,7 @@
 #include "prune_groups_options.h"
 
 #include <algorithm>
+#include <cmath>
 #include <fstream>
 #include <nlohmann/json.hpp>
 #include <sstream>
@@ -29,10 +30,24 @@ std::string joined(const std::vector<std::string>& names) {
 
 // The group flow's options (and flags) by name, for the checks that pair them with --groups.
 const std::vector<std::string>& group_option_names() {
-  static const std::vector<std::string> names = {
-      "importance",  "ratio",     "target-macs", "global",  "max-ratio",           "round-to",
-      "ignore",      "ratios",    "report",      "explain", "allow-output-change", "seed",
-      "calibration", "batch-size"};
+  static const std::vector<std::string> names = {"importance",
+                                                 "ratio",
+                                                 "target-macs",
+                                                 "global",
+                                                 "max-ratio",
+                                                 "round-to",
+                                                 "ignore",
+                                                 "ratios",
+                                                 "report",
+                                                 "explain",
+                                                 "allow-output-change",
+                                                 "seed",
+                                                 "calibration",
+                                                 "batch-size",
+                                                 "target-latency",
+                                                 "batch",
+                                                 "threads",
+                                                 "profile"};
   return names;
 }
 
@@ -101,7 +116,16 @@ void add_group_options(ArgParser& parser) {
               "input, batch first) and optional 'target' (int64 class indices, one per sample); "
               "the loss is cross_entropy(output, target), or without 'target' the sum of squares "
               "of the output")
-      .option("batch-size", "B", "--calibration's samples per batch (32)");
+      .option("batch-size", "B", "--calibration's samples per batch (32)")
+      .option("target-latency", "F|Nms",
+              "latency-aware widths: each group keeps the measured width that keeps the most "
+              "importance while the predicted latency is at most F of the dense model's (in "
+              "(0, 1]) or N milliseconds (instead of --ratio)")
+      .option("batch", "B", "--target-latency: the batch size it is measured at (1)")
+      .option("threads", "T", "--target-latency: the thread count it is measured at (1)")
+      .option("profile", "FILE",
+              "--target-latency: a profile `pare profile` wrote on this machine (without it, "
+              "one is measured now)");
 }
 
 bool wants_groups(const ParsedArgs& args) { return args.flag("groups"); }
@@ -153,6 +177,29 @@ GroupPruneOptions parse_group_options(const ParsedArgs& args) {
     options.seed = static_cast<uint64_t>(*seed);
   }
 
+  if (const std::optional<std::string> target = args.get("target-latency")) {
+    if (args.has("ratio") || args.has("target-macs") || args.has("global") || args.has("ratios"))
+      throw UsageError(
+          "--target-latency chooses every width itself; drop --ratio, --target-macs, --global "
+          "and --ratios");
+    parse_target_latency(*target, options);
+    if (const std::optional<int64_t> batch = args.get_int("batch")) {
+      if (*batch < 1)
+        throw UsageError("--batch expects a positive integer, got " + *args.get("batch"));
+      options.latency_batch = *batch;
+    }
+    if (const std::optional<int64_t> threads = args.get_int("threads")) {
+      if (*threads < 1 || *threads > 1024)
+        throw UsageError("--threads expects an integer in [1, 1024], got " + *args.get("threads"));
+      options.latency_threads = *threads;
+    }
+    options.profile = args.get("profile");
+    if (options.profile && options.profile->empty())
+      throw UsageError("--profile needs a file name");
+  } else {
+    for (const char* name : {"batch", "threads", "profile"})
+      if (args.has(name)) throw UsageError(str_cat("--", name, " applies to --target-latency"));
+  }
   if (args.has("ratio") && args.has("target-macs"))
     throw UsageError("--ratio and --target-macs are two targets; give one");
   if (args.has("ratio")) options.ratio = number_in(args, "ratio", 0.0, 1.0, false, 0.5);
@@ -162,7 +209,8 @@ GroupPruneOptions parse_group_options(const ParsedArgs& args) {
     throw UsageError("--target-macs expects a number in (0, 1], got " + *args.get("target-macs"));
   options.global = args.flag("global") || options.target_macs.has_value();
   if (args.has("max-ratio")) {
-    if (!options.global) throw UsageError("--max-ratio applies to --global or --target-macs");
+    if (!options.global && !options.target_latency_share && !options.target_latency_ms)
+      throw UsageError("--max-ratio applies to --global, --target-macs or --target-latency");
     options.max_ratio = number_in(args, "max-ratio", 0.0, 1.0, false, 0.9);
     if (*options.max_ratio == 0.0)
       throw UsageError("--max-ratio expects a number in (0, 1), got " + *args.get("max-ratio"));
@@ -185,6 +233,34 @@ GroupPruneOptions parse_group_options(const ParsedArgs& args) {
   options.allow_output_change = args.flag("allow-output-change");
   options.verify = !args.flag("no-verify");
   return options;
+}
+
+void parse_target_latency(const std::string& text, GroupPruneOptions& options) {
+  const bool in_ms = text.size() > 2 && text.compare(text.size() - 2, 2, "ms") == 0;
+  const std::string number = in_ms ? text.substr(0, text.size() - 2) : text;
+  double value = 0.0;
+  size_t used = 0;
+  try {
+    value = std::stod(number, &used);
+  } catch (const std::exception&) {
+    used = 0;
+  }
+  if (used == 0 || used != number.size() || !std::isfinite(value))
+    throw UsageError(
+        "--target-latency expects a share of the dense latency in (0, 1] or "
+        "milliseconds such as 2.5ms, got '" +
+        text + "'");
+  if (in_ms) {
+    if (value <= 0.0)
+      throw UsageError("--target-latency expects positive milliseconds, got '" + text + "'");
+    options.target_latency_ms = value;
+  } else {
+    if (!(value > 0.0 && value <= 1.0))
+      throw UsageError(
+          "--target-latency expects a share in (0, 1] (or milliseconds: 2.5ms), got '" + text +
+          "'");
+    options.target_latency_share = value;
+  }
 }
 
 std::map<std::string, double> read_layer_ratios(const std::string& path) {

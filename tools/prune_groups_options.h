@@ -41,6 +41,13 @@ struct GroupPruneOptions {
   bool explain = false;
   bool allow_output_change = false;
   bool verify = true;
+  // --target-latency F (a share of the dense latency, in (0, 1]) or Nms, at --batch and
+  // --threads, predicted by --profile FILE or by a profile measured now.
+  std::optional<double> target_latency_share;
+  std::optional<double> target_latency_ms;
+  int64_t latency_batch = 1;
+  int64_t latency_threads = 1;
+  std::optional<std::string> profile;
 
   // The pruner's options (layer_ratios included once read).
   pruning::GroupPrunerOptions pruner_options() const;
@@ -54,6 +61,8 @@ bool wants_groups(const ParsedArgs& args);
 void reject_group_options(const ParsedArgs& args);
 // Reads and checks the options of the group flow (UsageError for wrong usage).
 GroupPruneOptions parse_group_options(const ParsedArgs& args);
+// "0.3" -> share 0.3; "2.5ms" -> 2.5 ms (UsageError otherwise).
+void parse_target_latency(const std::string& text, GroupPruneOptions& options);
 // --ratios FILE: a JSON object {"layer": ratio in [0, 1), ...}; errors name the file.
 std::map<std::string, double> read_layer_ratios(const std::string& path);
 

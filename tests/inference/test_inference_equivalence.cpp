@@ -131,6 +131,15 @@ TEST_CASE("inference: the compiler folds, fuses and keeps convs blocked where it
     CHECK(stats.interpreted_nodes == 0);
     CHECK(stats_of(3, {.fold_batchnorm = false}).folded_batchnorms == 0);
   }
+  SUBCASE("overlapping adaptive pools: both prepared, nothing interpreted, no reorder") {
+    const size_t index = cases.size() - 1;
+    REQUIRE(cases[index].name == "overlapping adaptive pools");
+    const auto stats = stats_of(index, {});
+    CHECK(stats.prepared_pools == 2);
+    CHECK(stats.prepared_convs == 2);
+    CHECK(stats.interpreted_nodes == 0);
+    CHECK(stats.layout_reorders == 0);  // the second pool writes plain NCHW for flatten
+  }
   SUBCASE("LSTM: one prepared RNN, getitem free") {
     const auto stats = stats_of(4, {});
     CHECK(stats.prepared_lstms == 1);

@@ -17,6 +17,7 @@
 
 #include "group_models.h"
 #include "pare/pare.h"
+#include "pare/passes/latency/calibrate_prediction.h"
 #include "pare/passes/latency/candidate_widths.h"
 #include "pare/passes/latency/latency_profile.h"
 #include "pare/passes/latency/profile_plan.h"
@@ -211,6 +212,46 @@ TEST_CASE("Latency profile JSON: what to_json writes, from_json reads back uncha
   }
 }
 
+TEST_CASE("fit_prediction: least squares of measured whole models against the layers' time") {
+  // The worked example of calibrate_prediction.h, by hand: constant 1.5212, scale 1.0442.
+  const LatencyProfile::Linear line =
+      pare::latency::fit_prediction({{10.0, 12.0}, {1.2, 2.9}, {3.1, 4.6}, {6.4, 8.2}});
+  CHECK(line.constant_ms == doctest::Approx(1.52115).epsilon(1e-4));
+  CHECK(line.layer_scale == doctest::Approx(1.04422).epsilon(1e-4));
+  // y = 1.5 x - 1 has a negative constant: through the origin, scale (0.5 + 4) / (1 + 4).
+  const LatencyProfile::Linear origin = pare::latency::fit_prediction({{1.0, 0.5}, {2.0, 2.0}});
+  CHECK(origin.constant_ms == 0.0);
+  CHECK(origin.layer_scale == doctest::Approx(0.9));
+  // One point: the scale alone.
+  CHECK(pare::latency::fit_prediction({{4.0, 6.0}}).layer_scale == doctest::Approx(1.5));
+  CHECK_THROWS_AS(pare::latency::fit_prediction({}), pare::Error);
+
+  // A calibrated profile predicts with its line, and keeps it through JSON.
+  LatencyProfile profile = example_profile();
+  profile.calibration = {{0.004, 1.1}, {0.002, 1.2}};
+  CHECK(profile.predict_ms({{"conv1", 8}}, 1) == doctest::Approx(0.004 + 1.1 * (0.010 + 0.020)));
+  const LatencyProfile back = LatencyProfile::from_json(profile.to_json(), "p.json");
+  REQUIRE(back.calibration.size() == 2);
+  CHECK(back.calibration[1].constant_ms == doctest::Approx(0.002));
+  CHECK(back.calibration[1].layer_scale == doctest::Approx(1.2));
+  const json calibrated = profile.to_json();
+  const auto refused = [&](const std::function<void(json&)>& change, const char* field,
+                           const char* message) {
+    json document = calibrated;
+    change(document);
+    CHECK_THROWS_WITH_AS(LatencyProfile::from_json(document, "p.json"),
+                         doctest::Contains(field), pare::Error);
+    CHECK_THROWS_WITH_AS(LatencyProfile::from_json(document, "p.json"),
+                         doctest::Contains(message), pare::Error);
+  };
+  refused([](json& d) { d["calibration"].erase(1); }, "calibration", "one per thread count");
+  refused([](json& d) { d["calibration"][0]["layer_scale"] = 0.0; }, "calibration[0].layer_scale",
+          "above 0");
+  refused([](json& d) { d["calibration"][1]["constant_ms"] = -1.0; }, "calibration[1].constant_ms",
+          "finite time");
+  refused([](json& d) { d["calibration"][1] = 3; }, "calibration[1]", "must be an object");
+}
+
 TEST_CASE("Latency profile JSON: hostile files are refused, naming the source and the field") {
   check_refused(json::array(), "(top level)", "must be an object");
   check_refused(changed([](json& d) { d.erase("layers"); }), "layers", "is missing");
@@ -403,7 +444,7 @@ TEST_CASE("measure_profile: every table is as large as its widths, every time po
   CHECK(profile.batch == 2);
   REQUIRE(profile.layers.size() == 3);
   CHECK(progress.front() == "layer 1/3: conv1");
-  CHECK(progress.back() == "the whole dense model");
+  CHECK(progress.back() == "calibration 3/3: every group at 0.75 of its width");
   for (const LayerLatency& layer : profile.layers) {
     INFO(layer.layer);
     REQUIRE(layer.ms.size() == 2);
@@ -425,12 +466,24 @@ TEST_CASE("measure_profile: every table is as large as its widths, every time po
     const double layers_ms = profile.layers_ms(profile.dense_widths(), threads);
     CHECK(profile.rest_ms[threads - 1] ==
           doctest::Approx(std::max(0.0, profile.dense_ms[threads - 1] - layers_ms)));
-    CHECK(profile.predict_ms({}, threads) == doctest::Approx(profile.dense_ms[threads - 1]));
+    // The prediction is the line fitted to the whole model measured dense and at three widths.
+    REQUIRE(profile.calibration.size() == 2);
+    const LatencyProfile::Linear fitted = profile.calibration[threads - 1];
+    CHECK(fitted.layer_scale > 0.0);
+    CHECK(fitted.constant_ms >= 0.0);
+    CHECK(profile.predict_ms({}, threads) ==
+          doctest::Approx(fitted.constant_ms + fitted.layer_scale * layers_ms));
   }
   // What it measured reads back.
   const LatencyProfile back = LatencyProfile::from_json(profile.to_json(), "measured");
   CHECK(back.predict_ms({{"conv1", 4}}, 2) ==
         doctest::Approx(profile.predict_ms({{"conv1", 4}}, 2)));
+
+  // Without calibration: the dense time scaled by the layers' time.
+  options.calibrate = false;
+  const LatencyProfile scaled = pare::latency::measure_profile(model.gm, options);
+  CHECK(scaled.calibration.empty());
+  CHECK(scaled.predict_ms({}, 1) == doctest::Approx(scaled.dense_ms[0]));
 
   options.repetitions = 0;
   CHECK_THROWS_WITH_AS(pare::latency::measure_profile(model.gm, options),

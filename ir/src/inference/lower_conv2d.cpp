@@ -75,9 +75,18 @@ std::optional<ResidualAdd> take_residual_add(CompilerState& state, const ir::Nod
 // direct kernel's time, 32 channels and more at 0.3-0.96x (docs/benchmarks.md, ResNet-18).
 constexpr int64_t kWinogradMinChannels = 32;
 
-bool winograd_pays(const CompilerState& state, const kernels::Conv2dParams& p) {
+// At batch 1, in a graph already in Winograd's layout (uses_winograd_layout), a conv of 16 or
+// more input channels and 32 or more output channels runs Winograd too: against the direct kernel
+// in that same nChw16c layout, which it would run otherwise, oneDNN 2.6's Winograd took 0.60-0.96x
+// the time for 16 -> 32 and 16 -> 64 channels on 7 to 56 pixel planes (the pruned demo CNN: 22.9
+// -> 20.3 us per image). Not at larger batches: 0.58-1.05x at batch 8, and the pruned demo CNN at
+// batch 64 took 1.3x as long (docs/benchmarks.md, the demo CNN's per-layer overheads).
+constexpr int64_t kWinogradLayoutMinInChannels = 16;
+
+bool winograd_pays(const CompilerState& state, const kernels::Conv2dParams& p,
+                   int64_t min_in_channels = kWinogradMinChannels) {
   return state.options.winograd && state.options.prepack_weights && state.options.blocked_layout &&
-         p.in_channels >= kWinogradMinChannels && p.out_channels >= kWinogradMinChannels &&
+         p.in_channels >= min_in_channels && p.out_channels >= kWinogradMinChannels &&
          kernels::cpu::PreparedConv2d::winograd_supported(p);
 }
 
@@ -201,8 +210,10 @@ bool lower_conv2d(CompilerState& state, const ir::Node& node) {
         prepared = in_winograd_layout;
     }
     // Not where Winograd cannot write the dst asked for (accumulating into a plain shortcut).
-    prepared.winograd =
-        winograd_pays(state, p) && kernels::cpu::PreparedConv2d::winograd_implemented(p, prepared);
+    prepared.winograd = (winograd_pays(state, p) ||
+                         (p.batch == 1 && winograd_pays(state, p, kWinogradLayoutMinInChannels) &&
+                          uses_winograd_layout(state))) &&
+                        kernels::cpu::PreparedConv2d::winograd_implemented(p, prepared);
     const bool reference = !kernels::cpu::PreparedConv2d::has_optimized_kernel(p, prepared);
     if (reference) ++state.stats.reference_convs;
     auto primitive = std::make_shared<kernels::cpu::PreparedConv2d>(

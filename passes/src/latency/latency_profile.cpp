@@ -160,14 +160,19 @@ double LatencyProfile::layers_ms(const std::map<std::string, int64_t>& widths,
   return total;
 }
 
+LatencyProfile::Linear LatencyProfile::prediction(int64_t threads) const {
+  const double at_dense = layers_ms({}, threads);  // checks the thread count first
+  if (!calibration.empty()) return calibration.at(static_cast<size_t>(threads - 1));
+  const double dense = dense_ms.at(static_cast<size_t>(threads - 1));
+  // No layer time to scale by (no layers): the model's time is all rest and does not change.
+  if (at_dense <= 0.0) return {dense, 0.0};
+  return {0.0, dense / at_dense};
+}
+
 double LatencyProfile::predict_ms(const std::map<std::string, int64_t>& widths,
                                   int64_t threads) const {
-  const double at_widths = layers_ms(widths, threads);
-  const double dense = dense_ms.at(static_cast<size_t>(threads - 1));
-  const double at_dense = layers_ms({}, threads);
-  // No layer time to scale by (no layers): the model's time is all rest and does not change.
-  if (at_dense <= 0.0) return dense;
-  return dense * at_widths / at_dense;
+  const Linear linear = prediction(threads);
+  return linear.constant_ms + linear.layer_scale * layers_ms(widths, threads);
 }
 
 }  // namespace pare::latency

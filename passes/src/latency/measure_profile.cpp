@@ -7,6 +7,7 @@
 #include "layer_timer.h"
 #include "pare/autograd.h"
 #include "pare/error.h"
+#include "pare/passes/latency/calibrate_prediction.h"
 #include "pare/passes/latency/latency_profile.h"
 #include "pare/passes/latency/profile_plan.h"
 
@@ -129,7 +130,33 @@ LatencyProfile measure_profile(ir::GraphModule& graph_module, const ProfileOptio
     // kernel the model's compile may give it, and may take longer than inside the model.
     profile.rest_ms.push_back(std::max(0.0, whole - profile.layers_ms(dense, threads)));
   }
+  if (options.calibrate && !options.present_widths_only)
+    profile.calibration = calibrate_prediction(graph_module, profile, inputs, options);
   return profile;
+}
+
+double measure_model_ms(ir::GraphModule& graph_module, int64_t batch, int64_t threads,
+                        int64_t warmup, int64_t repetitions) {
+  ProfileOptions checked;
+  checked.batch = batch;
+  checked.max_threads = threads;
+  checked.warmup = warmup;
+  checked.repetitions = repetitions;
+  check_options(checked);
+  NoGradGuard no_grad;
+  graph_module.eval();
+  std::vector<ir::TensorMeta> inputs;
+  for (const ir::Node* placeholder : graph_module.graph().placeholders()) {
+    PARE_CHECK(!placeholder->meta.empty() && !placeholder->meta.front().shape.empty(),
+               "measuring latency: input '", placeholder->name(),
+               "' has no recorded shape with a batch dimension");
+    ir::TensorMeta meta = placeholder->meta.front();
+    meta.shape[0] = batch;
+    inputs.push_back(meta);
+  }
+  const ThreadCountRestorer restore_threads;
+  omp_set_num_threads(static_cast<int>(threads));
+  return time_compiled_ms(graph_module, inputs, warmup, repetitions);
 }
 
 }  // namespace pare::latency

@@ -90,10 +90,12 @@ ProfilePlan plan_profile(const ir::GraphModule& graph_module, const ProfileOptio
     widths.key = group.roots.front();
     widths.roots = group.roots;
     widths.size = group.size;
-    widths.candidates = candidate_widths({.size = group.size,
-                                          .channel_block = channel_block,
-                                          .round_to = options.round_to,
-                                          .max_ratio = options.max_ratio});
+    widths.candidates = options.present_widths_only
+                            ? std::vector<int64_t>{group.size}
+                            : candidate_widths({.size = group.size,
+                                                .channel_block = channel_block,
+                                                .round_to = options.round_to,
+                                                .max_ratio = options.max_ratio});
     by_key[widths.key] = widths;
     plan.groups.push_back(std::move(widths));
   }

@@ -8,6 +8,7 @@
 #include <set>
 #include <unordered_set>
 
+#include "../latency/latency_widths.h"
 #include "pare/autograd.h"
 #include "pare/creation.h"
 #include "pare/error.h"
@@ -224,6 +225,15 @@ GroupPruner::GroupPruner(ir::GraphModule& graph_module, GroupPrunerOptions optio
                 "', which roots no prunable group (only Conv2d, Linear and LSTM layers do); "
                 "drop its ratio"));
   }
+  if (const auto& latency = options_.target_latency()) {
+    PARE_CHECK(latency->profile != nullptr, "GroupPruner: target_latency has no profile");
+    PARE_CHECK(latency->ms > 0.0 || (latency->fraction > 0.0 && latency->fraction <= 1.0),
+               "GroupPruner: target latency ", latency->fraction,
+               " is outside (0, 1]; it is the share of the dense latency to keep (or give ms)");
+    PARE_CHECK(options_.layer_ratios().empty() && !options_.target_macs(),
+               "GroupPruner: target_latency chooses every width itself; drop the per-layer "
+               "ratios and target_macs");
+  }
   const ir::ModelStats stats = ir::model_stats(gm_);
   params_before_ = params_after_ = stats.params;
   macs_before_ = macs_after_ = stats.macs;
@@ -303,6 +313,7 @@ void GroupPruner::rechoose() {
 void GroupPruner::choose() {
   stepped_ = false;
   choices_.clear();
+  latency_report_ = nullptr;
   try {
     for (const Group& group : graph_.groups()) {
       if (!group.prunable) continue;
@@ -317,7 +328,9 @@ void GroupPruner::choose() {
       for (int64_t channel : pinned->second)
         choice.importance[channel] = -std::numeric_limits<double>::infinity();
     }
-    if (options_.global()) {
+    if (options_.target_latency()) {
+      choose_latency();
+    } else if (options_.global()) {
       choose_global();
     } else {
       choose_local();
@@ -511,6 +524,62 @@ void GroupPruner::choose_global() {
   }
 }
 
+void GroupPruner::set_latency_profile(std::shared_ptr<const latency::LatencyProfile> profile) {
+  PARE_CHECK(options_.target_latency().has_value(),
+             "GroupPruner::set_latency_profile: the pruner has no target_latency");
+  PARE_CHECK(profile != nullptr, "GroupPruner::set_latency_profile: no profile");
+  LatencyTarget target = *options_.target_latency();
+  target.profile = std::move(profile);
+  options_.target_latency(std::move(target));
+}
+
+void GroupPruner::choose_latency() {
+  const LatencyTarget& target = *options_.target_latency();
+  const latency::LatencyProfile& profile = *target.profile;
+  PARE_CHECK(target.threads >= 1 && target.threads <= profile.machine.max_threads,
+             "target latency at ", target.threads, " threads: the profile has tables for 1 to ",
+             profile.machine.max_threads, " threads; profile with --threads ", target.threads);
+  if (!dense_latency_ms_)
+    dense_latency_ms_ = profile.predict_ms(profile.dense_widths(), target.threads);
+  const double dense_ms = *dense_latency_ms_;
+  const double fraction = target.ms > 0.0 ? target.ms / dense_ms : target.fraction;
+  // As target_macs: the share of the dense latency this step keeps.
+  const double removed_share =
+      fraction >= 1.0 ? 0.0 : scheduled(1.0 - fraction, "the latency share to remove");
+  const double share = removed_share == 1.0 - fraction ? fraction : 1.0 - removed_share;
+  latency::LatencyWidthsInputs inputs{.choices = &choices_,
+                                      .dense_sizes = {},
+                                      .scores = {},
+                                      .profile = &profile,
+                                      .threads = target.threads,
+                                      .budget_ms = share * dense_ms,
+                                      .round_to = options_.round_to(),
+                                      .max_ratio = options_.max_ratio()};
+  for (const GroupChoice& choice : choices_) {
+    inputs.dense_sizes.push_back(original_size(*choice.group));
+    // Widths trade importance between groups, so it must be in one unit across them: the
+    // criterion's reduced scores (per-group normalisation would make every group's channels
+    // worth 1 on average, and the budget would go to the groups that save the most time per
+    // channel whatever they carry). Within a group the order is the normalised one's.
+    std::vector<double> scores;
+    if (!choice.importance.empty()) {
+      scores = options_.importance().reduced(gm_, *choice.group);
+      for (size_t c = 0; c < scores.size(); ++c)
+        if (choice.importance[c] == -std::numeric_limits<double>::infinity())
+          scores[c] = -std::numeric_limits<double>::infinity();
+    }
+    inputs.scores.push_back(std::move(scores));
+  }
+  const latency::LatencyWidths widths = latency::plan_latency_widths(inputs);
+  for (size_t i = 0; i < choices_.size(); ++i) {
+    if (choices_[i].importance.empty()) continue;
+    choices_[i].removed = finish(choices_[i], choices_[i].group->size - widths.kept[i]);
+  }
+  latency_report_ = widths.report;
+  latency_report_["dense_predicted_ms"] = dense_ms;
+  latency_report_["target_share"] = share;
+}
+
 ir::GraphModule& GroupPruner::prune() {
   if (!stepped_) step();
 
@@ -653,6 +722,7 @@ nlohmann::json GroupPruner::report() const {
     for (const auto& [axis, indices] : change.kept) kept[std::to_string(axis)] = indices;
     report["tensors"][name] = {{"before", change.before}, {"after", change.after}, {"kept", kept}};
   }
+  if (!latency_report_.is_null()) report["latency"] = latency_report_;
   report["not_prunable"] = nlohmann::json::array();
   for (const NotPrunableLayer& layer : graph_.not_prunable())
     report["not_prunable"].push_back(

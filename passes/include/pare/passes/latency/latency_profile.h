@@ -114,6 +114,16 @@ struct LatencyProfile {
   // group not named keeps its dense width; see "Prediction" above). Throws for an unknown group
   // key or a width that is not a candidate.
   double predict_ms(const std::map<std::string, int64_t>& widths, int64_t threads) const;
+  // predict_ms as constant_ms + layer_scale * layers_ms, for a solver that prices each layer
+  // apart (pare/passes/latency/width_choice.h).
+  struct Linear {
+    double constant_ms = 0.0;
+    double layer_scale = 1.0;
+  };
+  Linear prediction(int64_t threads) const;
+  // Per thread count (index threads - 1): the prediction fitted to the whole model measured at
+  // a few widths (measure_profile's calibration); empty: the dense time scaled by the layers'.
+  std::vector<Linear> calibration;
   const GroupWidths* group(const std::string& key) const;
 
   // The JSON `pare profile` writes, and back. from_json checks everything it reads (types,
@@ -131,6 +141,13 @@ struct ProfileOptions {
   std::vector<std::string> ignored_layers;
   int64_t warmup = 3;
   int64_t repetitions = 10;  // timed runs per point; the median is kept
+  // Fit the prediction to the whole model pruned to a few uniform widths and measured (three
+  // more compiles and timings of the model per thread count); off: the dense time scaled by the
+  // layers' time.
+  bool calibrate = true;
+  // Each group at its present width only: what the model's layers take as it is (a pruned
+  // model's measured times beside the prediction that chose its widths).
+  bool present_widths_only = false;
   // Called once per measured layer table ("layer 3/21: layer1.0.conv1"), for a terminal.
   std::function<void(const std::string&)> progress;
 };
@@ -142,5 +159,10 @@ void write_latency_profile(const LatencyProfile& profile, const std::string& pat
 
 // Measures `graph_module` (evaluation mode, its recorded input shapes with the batch replaced).
 LatencyProfile measure_profile(ir::GraphModule& graph_module, const ProfileOptions& options);
+
+// The whole model on the compiled path at `batch` and `threads` (OpenMP's count restored after):
+// the median of `repetitions` runs after `warmup`, in ms.
+double measure_model_ms(ir::GraphModule& graph_module, int64_t batch, int64_t threads,
+                        int64_t warmup = 3, int64_t repetitions = 20);
 
 }  // namespace pare::latency

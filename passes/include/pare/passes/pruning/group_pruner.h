@@ -49,12 +49,14 @@
 #include <cstdint>
 #include <functional>
 #include <map>
+#include <memory>
 #include <nlohmann/json.hpp>
 #include <optional>
 #include <string>
 #include <vector>
 
 #include "pare/ir/graph_module.h"
+#include "pare/passes/latency/latency_profile.h"
 #include "pare/passes/pruning/dependency_graph.h"
 #include "pare/passes/pruning/importance.h"
 
@@ -67,6 +69,16 @@ using RatioSchedule = std::function<double(double target, int64_t step, int64_t 
 // target * step / steps, written (step / steps) * target so that the last step gives exactly
 // `target` (as Torch-Pruning's linear_scheduler computes it).
 double linear_schedule(double target, int64_t step, int64_t steps);
+
+// A latency budget for GroupPrunerOptions::target_latency: a share of the dense model's
+// predicted latency (`fraction`), or milliseconds (`ms`, when positive), at `threads`, predicted
+// by a measured profile (pare/passes/latency/latency_profile.h; `pare profile` writes one).
+struct LatencyTarget {
+  std::shared_ptr<const latency::LatencyProfile> profile;
+  double fraction = 1.0;
+  double ms = 0.0;
+  int64_t threads = 1;
+};
 
 class GroupPrunerOptions {
  public:
@@ -114,6 +126,15 @@ class GroupPrunerOptions {
     allow_output_change_ = value;
     return *this;
   }
+  // Latency-aware widths: every group the profile measured keeps the candidate width that keeps
+  // the most importance while the predicted latency stays within the target (HALP's
+  // formulation: pare/passes/latency/width_choice.h), honouring round_to and max_ratio; groups
+  // the profile has no table for keep their width. Instead of ratio / target_macs; with
+  // iterative_steps, each step aims at 1 - schedule(1 - target, k, n) of the dense latency.
+  GroupPrunerOptions& target_latency(LatencyTarget value) {
+    target_latency_ = std::move(value);
+    return *this;
+  }
   // How many step() / prune() rounds reach the ratio (or target_macs); 1 prunes at once.
   GroupPrunerOptions& iterative_steps(int64_t value) {
     iterative_steps_ = value;
@@ -132,6 +153,7 @@ class GroupPrunerOptions {
   const std::map<std::string, double>& layer_ratios() const { return layer_ratios_; }
   bool global() const { return global_; }
   std::optional<double> target_macs() const { return target_macs_; }
+  const std::optional<LatencyTarget>& target_latency() const { return target_latency_; }
   double max_ratio() const { return max_ratio_; }
   bool allow_output_change() const { return allow_output_change_; }
   int64_t iterative_steps() const { return iterative_steps_; }
@@ -145,6 +167,7 @@ class GroupPrunerOptions {
   std::map<std::string, double> layer_ratios_;
   bool global_ = false;
   std::optional<double> target_macs_;
+  std::optional<LatencyTarget> target_latency_;
   double max_ratio_ = 0.9;
   bool allow_output_change_ = false;
   int64_t iterative_steps_ = 1;
@@ -188,6 +211,11 @@ class GroupPruner {
   // count towards the ratio): a masked flow's earlier choices, whose masked weights no longer say
   // what the channels were worth.
   void pin_removed(const Group& group, std::vector<int64_t> channels);
+  // target_latency's iterative mode (prune a step, fine-tune, re-measure): the profile the next
+  // step() predicts with, such as one measured on the model as pruned so far (its groups at
+  // their present widths). Budgets stay shares of the dense model's latency as the first
+  // profile predicted it. Throws without target_latency.
+  void set_latency_profile(std::shared_ptr<const latency::LatencyProfile> profile);
   // Slices every member by the kept indices (step() first when no step has chosen since the last
   // prune()); returns the graph module given to the constructor, pruned.
   ir::GraphModule& prune();
@@ -203,6 +231,7 @@ class GroupPruner {
   void choose();
   void choose_local(bool only_layer_ratios = false);
   void choose_global();
+  void choose_latency();
   std::vector<int64_t> finish(const GroupChoice& choice, int64_t removed_count) const;
   std::optional<double> layer_ratio(const Group& group) const;
   // `target` as scheduled for the current step, checked to be a ratio in [0, 1).
@@ -232,6 +261,9 @@ class GroupPruner {
     std::map<int64_t, std::vector<int64_t>> kept;
   };
   std::map<std::string, TensorChange> tensors_;
+  nlohmann::json latency_report_;  // the current step's latency-aware choice, or null
+  // The dense model's predicted latency, from the profile of the first latency-aware step.
+  std::optional<double> dense_latency_ms_;
 };
 
 }  // namespace pare::pruning
