@@ -28,12 +28,6 @@ constexpr int64_t kMaxThreads = 4096;
 constexpr int64_t kMaxRuns = 1'000'000;
 constexpr double kMaxMinSeconds = 3600.0;
 
-std::string fixed(double value, int decimals) {
-  char text[64];
-  std::snprintf(text, sizeof(text), "%.*f", decimals, value);
-  return text;
-}
-
 // 669706 -> "669.7K": four significant digits, so that the columns stay narrow.
 std::string scaled(double value, const std::vector<std::string>& units, double step) {
   size_t unit = 0;

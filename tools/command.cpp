@@ -19,6 +19,12 @@ void check_not_directory(const std::string& path) {
   PARE_CHECK(!std::filesystem::is_directory(path, ignored), path, ": is a directory");
 }
 
+std::string fixed(double value, int decimals) {
+  char text[64];
+  std::snprintf(text, sizeof(text), "%.*f", decimals, value);
+  return text;
+}
+
 void print_table(const Table& rows, const std::vector<size_t>& right_aligned,
                  const std::string& indent, std::ostream& stream) {
   std::vector<size_t> widths;

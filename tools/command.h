@@ -64,6 +64,8 @@ void check_not_directory(const std::string& path);
 using Table = std::vector<std::vector<std::string>>;
 void print_table(const Table& rows, const std::vector<size_t>& right_aligned,
                  const std::string& indent, std::ostream& stream);
+// `value` with `decimals` digits after the point ("%.*f"), for table cells.
+std::string fixed(double value, int decimals);
 
 // One status line on stderr, rewritten in place, shown only when stderr is a terminal so that
 // scripts and logs stay quiet. The line is cleared when the Progress goes away.

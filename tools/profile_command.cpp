@@ -25,12 +25,6 @@ constexpr int64_t kMaxThreads = 1024;
 constexpr int64_t kMaxRoundTo = 65536;
 constexpr int64_t kMaxRuns = 100000;
 
-std::string fixed(double value, int decimals) {
-  char text[64];
-  std::snprintf(text, sizeof(text), "%.*f", decimals, value);
-  return text;
-}
-
 int64_t checked_int(const ParsedArgs& args, const std::string& name, int64_t fallback, int64_t min,
                     int64_t max) {
   const int64_t value = args.get_int(name).value_or(fallback);
@@ -93,6 +87,15 @@ void print_profile(const latency::LatencyProfile& profile, std::ostream& stream)
   total_row("rest", [&](int64_t threads) { return profile.rest_ms[threads - 1]; });
   total_row("measured (dense)", [&](int64_t threads) { return profile.dense_ms[threads - 1]; });
   print_table(rows, numbers, "  ", stream);
+  // The line predict_ms uses (fitted to the whole model measured at several widths), per count.
+  for (int64_t threads = 1; threads <= profile.machine.max_threads; ++threads) {
+    const latency::LatencyProfile::Linear line = profile.prediction(threads);
+    stream << "prediction at " << threads << " thread(s): " << fixed(line.constant_ms, 4)
+           << " ms + " << fixed(line.layer_scale, 3) << " x layers"
+           << (profile.calibration.empty() ? " (the dense time scaled by the layers')"
+                                           : " (fitted to the dense model and uniform prunes)")
+           << "\n";
+  }
 }
 
 int profile_model(const ParsedArgs& args) {

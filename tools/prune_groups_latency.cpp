@@ -23,8 +23,6 @@ latency::ProfileOptions profile_options(const GroupPruneOptions& options) {
   return profile;
 }
 
-std::string format_ms(double ms) { return str_cat(std::round(ms * 10000.0) / 10000.0); }
-
 }  // namespace
 
 std::shared_ptr<const latency::LatencyProfile> profile_for_target(ir::GraphModule& model,
@@ -89,15 +87,15 @@ void print_latency(const nlohmann::json& latency, std::ostream& stream) {
   for (const nlohmann::json& group : latency.at("groups"))
     rows.push_back(
         {group.at("key").get<std::string>(), str_cat(group.at("width").get<int64_t>()),
-         format_ms(group.at("predicted_ms").get<double>()),
-         group.contains("measured_ms") ? format_ms(group["measured_ms"].get<double>()) : "-"});
+         fixed(group.at("predicted_ms").get<double>(), 4),
+         group.contains("measured_ms") ? fixed(group["measured_ms"].get<double>(), 4) : "-"});
   print_table(rows, {1, 2, 3}, "  ", stream);
-  stream << "  whole model: budget " << format_ms(latency.at("budget_ms").get<double>())
-         << " ms, predicted " << format_ms(latency.at("predicted_ms").get<double>()) << " ms";
+  stream << "  whole model: budget " << fixed(latency.at("budget_ms").get<double>(), 4)
+         << " ms, predicted " << fixed(latency.at("predicted_ms").get<double>(), 4) << " ms";
   if (latency.contains("measured_ms"))
-    stream << ", measured " << format_ms(latency["measured_ms"].get<double>()) << " ms (dense "
-           << format_ms(latency.at("dense_measured_ms").get<double>()) << " ms measured, "
-           << format_ms(latency.at("dense_predicted_ms").get<double>()) << " ms predicted)";
+    stream << ", measured " << fixed(latency["measured_ms"].get<double>(), 4) << " ms (dense "
+           << fixed(latency.at("dense_measured_ms").get<double>(), 4) << " ms measured, "
+           << fixed(latency.at("dense_predicted_ms").get<double>(), 4) << " ms predicted)";
   stream << "\n";
   if (latency.contains("monotone") && !latency["monotone"].get<bool>())
     stream << "  warning: the pruned model measured slower than the dense one\n";
