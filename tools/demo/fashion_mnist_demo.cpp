@@ -348,7 +348,8 @@ void print_summary_table(const DemoSummary& summary, std::ostream& out) {
   if (summary.model != "cnn") out << "model " << summary.model << ", ";
   out << "pruner " << summary.pruner << ", ";
   if (summary.target_latency)
-    out << "target latency " << summary.target_latency->fraction << " of the predicted dense";
+    out << "target latency " << str_cat(summary.target_latency->fraction)
+        << " of the predicted dense";
   else
     out << "sparsity " << summary.sparsity;
   out << ", " << summary.epochs << " + " << summary.finetune_epochs << " fine-tune epoch(s), "

@@ -22,8 +22,9 @@ const std::vector<std::string> kIgnoredLayers = {"fc"};
 
 // The dense trace's latency profile at batch 1, as the compiled path runs it. Two warm-up and
 // five timed runs per point (the median kept) instead of `pare profile`'s 3 and 10: the demo's
-// widths of 4..32 channels make ~1300 points of microseconds each, and the profile is a small
-// part of the run (about 1.5 s at width 4 on the shared 2-core machine).
+// widths of 4..32 channels make ~1300 points of microseconds each, and the profile stays a small
+// part of the run (1-6 s at width 4, 3-4 s at width 8 on the shared 2-core machine). Under heavy
+// load five runs per point can still be noisy (docs/benchmarks.md, the latency-aware section).
 std::shared_ptr<const latency::LatencyProfile> profile_dense(ir::GraphModule& graph_module,
                                                              const DemoOptions& options,
                                                              int64_t threads, std::ostream& log) {
@@ -102,7 +103,8 @@ double run_resnet_group_flow(const FlowContext& context) {
     report.predicted_ms = latency.at("predicted_ms").get<double>();
     for (const nlohmann::json& group : latency.at("groups"))
       report.widths[group.at("key").get<std::string>()] = group.at("width").get<int64_t>();
-    log << "target latency " << report.fraction << ": predicted " << std::setprecision(4)
+    // str_cat: the share as given (the log is in fixed notation here).
+    log << "target latency " << str_cat(report.fraction) << ": predicted " << std::setprecision(4)
         << report.predicted_ms << " ms of the dense " << report.dense_predicted_ms << " ms, ";
   } else {
     log << "sparsity " << options.sparsity << ", ";
