@@ -19,12 +19,16 @@
 //   - one user scratchpad shared by all primitives (nothing allocated per call);
 //   - every buffer 64-byte aligned: the plain ones are pare_bench::Floats, and oneDNN allocates
 //     its own memories (packed weights, activations, scratchpad) on 64-byte boundaries.
+//   - the demo CNN (demo_cnn) runs its 3x3 convs of 32+ input and output channels by Winograd
+//     (pare's compiler's rule; at batch 1 it also takes 16 input channels), each of the others in
+//     the layout oneDNN chose for it (a reorder before a Winograd conv where that differs), and
+//     its adaptive pool 7x7 -> 3x3 as the plain average pooling it is (3x3 windows, stride 2).
 // Weights are seeded random with PyTorch's default init range. Before timing, each chain's output
 // is checked against pare's functional ops on the same weights and input.
 //
-// Names: "<model>/onednn/b<batch>" with model mlp, cnn, lstm, mlp_pruned, cnn_pruned,
-// lstm_pruned. Each reports FLOP/s (2 x the multiply-adds `pare info` counts) and, as counters,
-// the number of primitives and of reorders in the timed chain.
+// Names: "<model>/onednn/b<batch>" with model mlp, cnn, lstm, demo_cnn, mlp_pruned, cnn_pruned,
+// lstm_pruned, demo_cnn_pruned. Each reports FLOP/s (2 x the multiply-adds `pare info` counts) and,
+// as counters, the number of primitives and of reorders in the timed chain.
 #include <benchmark/benchmark.h>
 
 #include <algorithm>
@@ -71,12 +75,22 @@ struct CnnWidths {
 constexpr CnnWidths kCnn{{64, 64, 128, 128, 256}};
 constexpr CnnWidths kCnnPruned{{32, 32, 64, 64, 128}};  // and fc 128 -> 10
 
+// The Fashion-MNIST demo's CNN (tools/demo/cnn_chain_flow.cpp) and what its chain flow at
+// sparsity 0.5 makes of it (`pare demo`; read with `pare info pruned.pare`): fc2 keeps its 10.
+struct DemoCnnWidths {
+  int64_t conv[3];
+  int64_t hidden;
+};
+constexpr DemoCnnWidths kDemoCnn{{32, 64, 128}, 128};
+constexpr DemoCnnWidths kDemoCnnPruned{{16, 32, 64}, 64};
+
 constexpr int64_t kLstmHidden = 128;
 constexpr int64_t kLstmPrunedHidden = 64;
 
 constexpr int64_t kMlpInputs = 784, kClasses = 10;
 constexpr int64_t kImageChannels = 3, kImageSize = 32;
 constexpr int64_t kLstmSteps = 32, kLstmInputs = 64;
+constexpr int64_t kDemoImageSize = 28, kDemoPooledSize = 3;
 
 // Every primitive of a chain shares one scratchpad that the chain owns.
 dnnl::primitive_attr chain_attr(bool relu = false) {
@@ -193,17 +207,19 @@ pare::Tensor view(Floats& values, const pare::Shape& shape) {
   return pare::from_blob(values.data(), shape);
 }
 
-// Conv2d(C -> out_channels, 3x3, padding 1) + ReLU on the current [N, C, H, W] activation.
-// Returns the reference op.
-std::function<pare::Tensor(const pare::Tensor&)> conv3x3_relu(Model& model, int64_t out_channels) {
+// Conv2d(C -> out_channels, 3x3, padding 1) + ReLU on the current [N, C, H, W] activation, by
+// `algorithm` (direct or Winograd). Returns the reference op.
+std::function<pare::Tensor(const pare::Tensor&)> conv3x3_relu(
+    Model& model, int64_t out_channels,
+    dnnl::algorithm algorithm = dnnl::algorithm::convolution_direct) {
   const memory::dims src_dims = model.chain->current().get_desc().dims();
   const int64_t batch = src_dims[0], in_channels = src_dims[1], height = src_dims[2],
                 width = src_dims[3];
   const memory::dims weight_dims{out_channels, in_channels, 3, 3};
   const memory::desc bias_desc({out_channels}, kF32, Tag::x);
   const dnnl::convolution_forward::desc desc(
-      dnnl::prop_kind::forward_inference, dnnl::algorithm::convolution_direct,
-      memory::desc(src_dims, kF32, Tag::any), memory::desc(weight_dims, kF32, Tag::any), bias_desc,
+      dnnl::prop_kind::forward_inference, algorithm, memory::desc(src_dims, kF32, Tag::any),
+      memory::desc(weight_dims, kF32, Tag::any), bias_desc,
       memory::desc({batch, out_channels, height, width}, kF32, Tag::any), {1, 1}, {1, 1}, {1, 1});
   const dnnl::convolution_forward::primitive_desc pd(desc, chain_attr(true), engine());
   Floats& weight = model.parameter(out_channels * in_channels * 9, in_channels * 9);
@@ -223,15 +239,18 @@ std::function<pare::Tensor(const pare::Tensor&)> conv3x3_relu(Model& model, int6
   return [w, b](const pare::Tensor& x) { return pare::relu(pare::conv2d(x, w, b, 1, 1)); };
 }
 
-// Pooling over `kernel` x `kernel` windows with stride `kernel`, on the current layout.
-void pool(Model& model, dnnl::algorithm algorithm, int64_t kernel) {
+// Pooling over `kernel` x `kernel` windows with stride `stride` (default `kernel`), no padding,
+// on the current layout.
+void pool(Model& model, dnnl::algorithm algorithm, int64_t kernel, int64_t stride = 0) {
+  if (stride == 0) stride = kernel;
   Chain& chain = *model.chain;
   const memory::desc src = chain.current().get_desc();
   const memory::dims dims = src.dims();
-  const dnnl::pooling_forward::desc desc(
-      dnnl::prop_kind::forward_inference, algorithm, src,
-      memory::desc({dims[0], dims[1], dims[2] / kernel, dims[3] / kernel}, kF32, Tag::any),
-      {kernel, kernel}, {kernel, kernel}, {0, 0}, {0, 0});
+  const memory::dims out{dims[0], dims[1], (dims[2] - kernel) / stride + 1,
+                         (dims[3] - kernel) / stride + 1};
+  const dnnl::pooling_forward::desc desc(dnnl::prop_kind::forward_inference, algorithm, src,
+                                         memory::desc(out, kF32, Tag::any), {stride, stride},
+                                         {kernel, kernel}, {0, 0}, {0, 0});
   const dnnl::pooling_forward::primitive_desc pd(desc, chain_attr(), engine());
   const memory dst(pd.dst_desc(), engine());
   chain.push(dnnl::pooling_forward(pd), {{DNNL_ARG_SRC, chain.current()}, {DNNL_ARG_DST, dst}}, dst,
@@ -316,6 +335,37 @@ Model cnn(int64_t batch, CnnWidths widths) {
     pare::Tensor h = pare::max_pool2d(conv2(conv1(x)), 2);
     h = conv5(pare::max_pool2d(conv4(conv3(h)), 2));
     return fc(pare::flatten(pare::adaptive_avg_pool2d(h, 1), 1));
+  };
+  return model;
+}
+
+// The demo's CNN on [N, 1, 28, 28]: the 3x3 convs of 32 or more input and output channels by
+// Winograd, pare's compiler's general rule (InferenceOptions::winograd). Its adaptive average
+// pool 7x7 -> 3x3 has windows 3 wide every 2 pixels: one plain average pooling.
+Model demo_cnn(int64_t batch, DemoCnnWidths widths) {
+  Model model;
+  model.input = pare_bench::random_floats(batch * kDemoImageSize * kDemoImageSize, 1);
+  const pare::Shape input_shape{batch, 1, kDemoImageSize, kDemoImageSize};
+  model.chain = std::make_unique<Chain>(
+      memory(memory::desc(input_shape, kF32, Tag::nchw), engine(), model.input.data()));
+  const auto algorithm = [](int64_t in, int64_t out) {
+    return in >= 32 && out >= 32 ? dnnl::algorithm::convolution_winograd
+                                 : dnnl::algorithm::convolution_direct;
+  };
+  auto conv1 = conv3x3_relu(model, widths.conv[0], algorithm(1, widths.conv[0]));
+  pool(model, dnnl::algorithm::pooling_max, 2);
+  auto conv2 = conv3x3_relu(model, widths.conv[1], algorithm(widths.conv[0], widths.conv[1]));
+  pool(model, dnnl::algorithm::pooling_max, 2);
+  auto conv3 = conv3x3_relu(model, widths.conv[2], algorithm(widths.conv[1], widths.conv[2]));
+  pool(model, dnnl::algorithm::pooling_avg_exclude_padding, 3, 2);
+  auto fc1 = linear(model, widths.hidden, true);
+  auto fc2 = linear(model, kClasses, false);
+  finish(model, memory::desc({batch, kClasses}, kF32, Tag::nc));
+  const pare::Tensor x = view(model.input, input_shape);
+  model.reference = [x, conv1, conv2, conv3, fc1, fc2] {
+    pare::Tensor h = pare::max_pool2d(conv2(pare::max_pool2d(conv1(x), 2)), 2);
+    h = pare::adaptive_avg_pool2d(conv3(h), kDemoPooledSize);
+    return fc2(fc1(pare::flatten(h, 1)));
   };
   return model;
 }
@@ -452,6 +502,10 @@ int main(int argc, char** argv) {
     add("mlp_pruned", batch, [batch] { return mlp(batch, kMlpPruned); });
     add("cnn", batch, [batch] { return cnn(batch, kCnn); });
     add("cnn_pruned", batch, [batch] { return cnn(batch, kCnnPruned); });
+  }
+  for (int64_t batch : {1, 64}) {
+    add("demo_cnn", batch, [batch] { return demo_cnn(batch, kDemoCnn); });
+    add("demo_cnn_pruned", batch, [batch] { return demo_cnn(batch, kDemoCnnPruned); });
   }
   for (int64_t batch : {1, 16, 32}) {
     add("lstm", batch, [batch] { return lstm(batch, kLstmHidden); });

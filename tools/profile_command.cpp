@@ -89,9 +89,8 @@ void print_profile(const latency::LatencyProfile& profile, std::ostream& stream)
       row.push_back(fixed(value_at(threads), 4));
     rows.push_back(row);
   };
+  total_row("layers (dense)", [&](int64_t threads) { return profile.layers_ms(dense, threads); });
   total_row("rest", [&](int64_t threads) { return profile.rest_ms[threads - 1]; });
-  total_row("predicted (dense)",
-            [&](int64_t threads) { return profile.predict_ms(dense, threads); });
   total_row("measured (dense)", [&](int64_t threads) { return profile.dense_ms[threads - 1]; });
   print_table(rows, numbers, "  ", stream);
 }

@@ -142,19 +142,20 @@ std::optional<Pool2dLowering> lower_avg_pool(const OpCall& call, const TensorMet
   return prepared_pool(Pool2dLowering::Kind::avg, avg_pool_window(call), input, "avg_pool2d");
 }
 
-// An adaptive pool whose output size divides the input's is a plain pool with window and stride
-// input / output.
+// An adaptive pool whose windows are all one size, one stride apart (the output divides the input,
+// or 7 -> 3: windows of 3 every 2) is a plain pool (kernels::adaptive_pool_window).
 std::optional<Pool2dLowering> lower_adaptive_pool(const OpCall& call, const TensorMeta& input) {
   if (call.target() == "adaptive_max_pool2d" && call.flag("return_indices")) return std::nullopt;
   const IntPair out = call.int_pair("output_size");
   if (input.shape.size() < 2 || out.first <= 0 || out.second <= 0) return std::nullopt;
   const int64_t in_h = input.shape[input.shape.size() - 2];
   const int64_t in_w = input.shape[input.shape.size() - 1];
-  if (in_h % out.first != 0 || in_w % out.second != 0) return std::nullopt;
-  kernels::Pool2dParams window;
-  window.set_window(in_h / out.first, in_w / out.second, in_h / out.first, in_w / out.second, 0, 0);
+  if (in_h <= 0 || in_w <= 0) return std::nullopt;
+  const std::optional<kernels::Pool2dParams> window =
+      kernels::adaptive_pool_window(in_h, in_w, out.first, out.second);
+  if (!window) return std::nullopt;
   const bool max = call.target() == "adaptive_max_pool2d";
-  return prepared_pool(max ? Pool2dLowering::Kind::max : Pool2dLowering::Kind::avg, window, input,
+  return prepared_pool(max ? Pool2dLowering::Kind::max : Pool2dLowering::Kind::avg, *window, input,
                        call.target().c_str());
 }
 

@@ -8,6 +8,7 @@
 #include <oneapi/dnnl/dnnl.hpp>
 #include <optional>
 #include <unordered_map>
+#include <vector>
 
 #include "dnnl_context.h"
 
@@ -20,8 +21,9 @@ class PreparedPrimitive {
   PreparedPrimitive(dnnl::primitive primitive, const dnnl::memory::desc& scratchpad)
       : primitive_(std::move(primitive)), scratchpad_bytes_(scratchpad.get_size()) {
     if (scratchpad_bytes_ == 0) return;
-    scratchpad_ = dnnl::memory(scratchpad, cpu_engine(), thread_scratchpad(scratchpad_bytes_));
-    args_.emplace(DNNL_ARG_SCRATCHPAD, scratchpad_);
+    scratchpad_ = Handle(dnnl::memory(scratchpad, cpu_engine(), nullptr));
+    scratchpad_.point(thread_scratchpad(scratchpad_bytes_));
+    args_.emplace(DNNL_ARG_SCRATCHPAD, scratchpad_.memory);
   }
 
   // Copies `data` (in layout `user`) into an owned buffer in the primitive's layout `wanted`.
@@ -47,40 +49,83 @@ class PreparedPrimitive {
   // Not re-entrant: the bound handles are shared state.
   void run(const void* src, void* dst) {
     dnnl::stream& stream = cpu_stream();
-    if (scratchpad_bytes_ > 0) scratchpad_.set_data_handle(thread_scratchpad(scratchpad_bytes_));
-    src_.user.set_data_handle(const_cast<void*>(src));
-    if (src_.reorder) src_.reorder->execute(stream, src_.user, src_.primitive_side);
-    dst_.user.set_data_handle(dst);
-    primitive_.execute(stream, args_);
-    if (dst_.reorder) dst_.reorder->execute(stream, dst_.primitive_side, dst_.user);
+    if (exec_args_.empty()) bind_exec_args();
+    if (scratchpad_bytes_ > 0) scratchpad_.point(thread_scratchpad(scratchpad_bytes_));
+    src_.user.point(const_cast<void*>(src));
+    if (src_.reorder) execute(*src_.reorder, stream, src_.reorder_args);
+    dst_.user.point(dst);
+    execute(primitive_, stream, exec_args_);
+    if (dst_.reorder) execute(*dst_.reorder, stream, dst_.reorder_args);
     stream.wait();
   }
 
  private:
+  // A memory the caller re-points per call. oneDNN's set_data_handle builds an argument map and
+  // zero-fills the padding of a padded layout on every call: it is skipped where the address did
+  // not move (an arena buffer: the same every call) and the layout has no padding to refill (a
+  // padded one is re-pointed every call, as another value sharing its bytes may have written them).
+  struct Handle {
+    dnnl::memory memory;
+    void* current = nullptr;
+    bool padded = false;
+
+    Handle() = default;
+    explicit Handle(dnnl::memory bound) : memory(std::move(bound)), padded(has_padding(memory)) {}
+    void point(void* address) {
+      if (address == current && !padded) return;
+      memory.set_data_handle(address);
+      current = address;
+    }
+    static bool has_padding(const dnnl::memory& memory) {
+      const dnnl_memory_desc_t& desc = memory.get_desc().data;
+      for (int d = 0; d < desc.ndims; ++d)
+        if (desc.padded_dims[d] != desc.dims[d]) return true;
+      return false;
+    }
+  };
+
   // The user-side memory (re-pointed per call) and what the primitive reads or writes: the same
   // memory, or an owned buffer in the primitive's layout with the reorder between the two.
   struct Converted {
-    dnnl::memory user, primitive_side;
+    Handle user;
+    dnnl::memory primitive_side;
     std::optional<dnnl::reorder> reorder;
+    std::vector<dnnl_exec_arg_t> reorder_args;
 
     Converted() = default;
     Converted(const dnnl::memory::desc& user_desc, const dnnl::memory::desc& primitive_desc,
               bool is_input)
-        : user(user_desc, cpu_engine(), DNNL_MEMORY_NONE) {
+        : user(dnnl::memory(user_desc, cpu_engine(), DNNL_MEMORY_NONE)) {
       if (user_desc == primitive_desc) {
-        primitive_side = user;
+        primitive_side = user.memory;
         return;
       }
       primitive_side = dnnl::memory(primitive_desc, cpu_engine());
-      reorder =
-          is_input ? dnnl::reorder(user, primitive_side) : dnnl::reorder(primitive_side, user);
+      const dnnl::memory& from = is_input ? user.memory : primitive_side;
+      const dnnl::memory& to = is_input ? primitive_side : user.memory;
+      reorder = dnnl::reorder(from, to);
+      reorder_args = {{DNNL_ARG_FROM, from.get()}, {DNNL_ARG_TO, to.get()}};
     }
   };
 
+  // The arguments as oneDNN's C API takes them, made once: dnnl::primitive::execute converts its
+  // map into a new vector on every call.
+  void bind_exec_args() {
+    for (const auto& [arg, memory] : args_) exec_args_.push_back({arg, memory.get()});
+  }
+
+  static void execute(const dnnl::primitive& primitive, dnnl::stream& stream,
+                      const std::vector<dnnl_exec_arg_t>& args) {
+    dnnl::error::wrap_c_api(dnnl_primitive_execute(primitive.get(), stream.get(),
+                                                   static_cast<int>(args.size()), args.data()),
+                            "could not execute a primitive");
+  }
+
   dnnl::primitive primitive_;
   size_t scratchpad_bytes_ = 0;
-  dnnl::memory scratchpad_;  // re-pointed per call at the running thread's shared scratchpad
+  Handle scratchpad_;  // re-pointed per call at the running thread's shared scratchpad
   std::unordered_map<int, dnnl::memory> args_;
+  std::vector<dnnl_exec_arg_t> exec_args_;  // args_, bound on the first run
   Converted src_, dst_;
 };
 

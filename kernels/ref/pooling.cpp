@@ -34,7 +34,35 @@ int64_t adaptive_start(int64_t i, int64_t out, int64_t in) {
 // One past the last row: ceil((i + 1) * in / out).
 int64_t adaptive_end(int64_t i, int64_t out, int64_t in) { return 1 + ((i + 1) * in - 1) / out; }
 
+// Kernel and stride of one axis's adaptive windows when they are all one size, one stride apart.
+struct AxisWindow {
+  int64_t kernel = 0, stride = 0;
+};
+
+std::optional<AxisWindow> uniform_axis(int64_t in, int64_t out) {
+  const int64_t kernel = adaptive_end(0, out, in);  // every window starts at 0 + i * stride
+  const int64_t stride = out > 1 ? adaptive_start(1, out, in) : kernel;
+  if (stride <= 0) return std::nullopt;  // out > in: some windows start on the same row
+  for (int64_t i = 0; i < out; ++i)
+    if (adaptive_start(i, out, in) != i * stride || adaptive_end(i, out, in) != i * stride + kernel)
+      return std::nullopt;
+  return AxisWindow{kernel, stride};
+}
+
 }  // namespace
+
+std::optional<Pool2dParams> adaptive_pool_window(int64_t in_h, int64_t in_w, int64_t out_h,
+                                                 int64_t out_w) {
+  PARE_CHECK(in_h > 0 && in_w > 0 && out_h > 0 && out_w > 0,
+             "adaptive_pool_window: sizes must be positive, got input ",
+             std::vector<int64_t>{in_h, in_w}, " and output ", std::vector<int64_t>{out_h, out_w});
+  const std::optional<AxisWindow> rows = uniform_axis(in_h, out_h);
+  const std::optional<AxisWindow> columns = uniform_axis(in_w, out_w);
+  if (!rows || !columns) return std::nullopt;
+  Pool2dParams window;
+  window.set_window(rows->kernel, columns->kernel, rows->stride, columns->stride, 0, 0);
+  return window;
+}
 
 int64_t pool_output_size(int64_t in, int64_t kernel, int64_t pad, int64_t stride, int64_t dilation,
                          bool ceil_mode) {

@@ -115,6 +115,25 @@ struct FunctionalCnn : nn::Module {
   nn::Linear fc{nullptr};
 };
 
+// The demo CNN's tail on a 7 x 7 map: adaptive pools whose windows overlap but are all one size
+// (7 -> 3: 3 every 2; 3 -> 2: 2 every 1), a module and a function, each a plain pool.
+struct OverlappingAdaptivePools : nn::Module {
+  OverlappingAdaptivePools() : nn::Module("OverlappingAdaptivePools") {
+    conv1 = register_module("conv1", nn::Conv2d(nn::Conv2dOptions(3, 16, 3).padding(1)));
+    pool = register_module("pool", nn::AdaptiveAvgPool2d(3));
+    conv2 = register_module("conv2", nn::Conv2d(nn::Conv2dOptions(16, 16, 1)));
+    fc = register_module("fc", nn::Linear(16 * 2 * 3, 10));
+  }
+  Tensor forward(const Tensor& x) {
+    Tensor h = pool(relu(conv1(x)));
+    h = adaptive_max_pool2d(relu(conv2(h)), IntPair(2, 3));
+    return fc(flatten(h, 1));
+  }
+  nn::Conv2d conv1{nullptr}, conv2{nullptr};
+  nn::AdaptiveAvgPool2d pool{nullptr};
+  nn::Linear fc{nullptr};
+};
+
 struct LstmTagger : nn::Module {
   LstmTagger(int64_t layers, bool batch_first) : nn::Module("LstmTagger") {
     lstm = register_module(
@@ -358,6 +377,12 @@ inline std::vector<InferenceCase> inference_cases() {
          },
          images(3, 6)});
   }
+  cases.push_back(
+      {"overlapping adaptive pools",
+       [] {
+         return traced(std::make_shared<OverlappingAdaptivePools>(), {randn({1, 3, 7, 7})}, 60);
+       },
+       images(3, 7)});
   return cases;
 }
 

@@ -26,7 +26,8 @@ std::vector<std::pair<std::string, InferenceOptions>> option_sets() {
       {"blocked_layout", &InferenceOptions::blocked_layout},
       {"memory_plan", &InferenceOptions::memory_plan},
       {"rnn_primitive", &InferenceOptions::rnn_primitive},
-      {"winograd", &InferenceOptions::winograd}};
+      {"winograd", &InferenceOptions::winograd},
+      {"thread_tuning", &InferenceOptions::thread_tuning}};
   InferenceOptions none;
   for (const auto& [name, member] : switches) {
     InferenceOptions options;
@@ -130,6 +131,15 @@ TEST_CASE("inference: the compiler folds, fuses and keeps convs blocked where it
     CHECK(stats.fused_activations == 2);
     CHECK(stats.interpreted_nodes == 0);
     CHECK(stats_of(3, {.fold_batchnorm = false}).folded_batchnorms == 0);
+  }
+  SUBCASE("overlapping adaptive pools: both prepared, nothing interpreted, no reorder") {
+    const size_t index = cases.size() - 1;
+    REQUIRE(cases[index].name == "overlapping adaptive pools");
+    const auto stats = stats_of(index, {});
+    CHECK(stats.prepared_pools == 2);
+    CHECK(stats.prepared_convs == 2);
+    CHECK(stats.interpreted_nodes == 0);
+    CHECK(stats.layout_reorders == 0);  // the second pool writes plain NCHW for flatten
   }
   SUBCASE("LSTM: one prepared RNN, getitem free") {
     const auto stats = stats_of(4, {});

@@ -17,6 +17,7 @@ using pare::Tensor;
 using pare::inference::CompiledGraph;
 using pare::inference::InferenceOptions;
 using pare::testing::contains;
+using pare::testing::count;
 
 std::vector<pare::ir::TensorMeta> metas(const std::vector<Tensor>& inputs) {
   std::vector<pare::ir::TensorMeta> result;
@@ -30,12 +31,6 @@ std::vector<std::pair<std::string, InferenceOptions>> option_sets() {
           {"fuse_activations off", {.fuse_activations = false}},
           {"blocked_layout off", {.blocked_layout = false}},
           {"memory_plan off", {.memory_plan = false}}};
-}
-
-int count(const std::string& text, const std::string& word) {
-  int found = 0;
-  for (size_t at = text.find(word); at != std::string::npos; at = text.find(word, at + 1)) ++found;
-  return found;
 }
 
 TEST_CASE("fused residual adds match the interpreter and the unfused compiled path") {

@@ -1,7 +1,8 @@
 // Winograd convolutions on the compiled path (InferenceOptions::winograd): which convs of a
-// ResNet-shaped net take it (3x3, stride 1, 32 channels and more), that every conv then stays in
-// Winograd's blocked layout with no reorder between them, the outputs against the interpreter and
-// against the compiled path with the switch off, and the switch itself.
+// ResNet-shaped net take it (3x3, stride 1, 32 channels and more; at batch 1, 16 input channels
+// once the graph is in Winograd's layout), that every conv then stays in Winograd's blocked layout
+// with no reorder between them, the outputs against the interpreter and against the compiled path
+// with the switch off, and the switch itself.
 #include <doctest/doctest.h>
 
 #include <memory>
@@ -18,12 +19,7 @@ using pare::Tensor;
 using pare::inference::CompiledGraph;
 using pare::inference::InferenceOptions;
 using pare::testing::contains;
-
-int count(const std::string& text, const std::string& word) {
-  int found = 0;
-  for (size_t at = text.find(word); at != std::string::npos; at = text.find(word, at + 1)) ++found;
-  return found;
-}
+using pare::testing::count;
 
 // A stem of 3 -> 64 channels (too few input channels for Winograd), a basic block 64 -> 64 (two
 // Winograd convs, the second accumulating the identity shortcut) and one 64 -> 128 at stride 2
@@ -47,6 +43,27 @@ pare::ir::GraphModule narrow_resnet() {
   net->push_back(std::make_shared<pare::models::BasicBlockImpl>(16, 32, 2));
   net->push_back(std::make_shared<pare::models::BasicBlockImpl>(32, 32, 1));
   return pare::testing::traced(net.ptr(), {pare::randn({1, 1, 28, 28})}, 91);
+}
+
+// The demo CNN pruned to half its widths (1 -> 16 -> 32 -> 64 channels on 28 x 28 images, max
+// pools between, the adaptive pool to 3 x 3, a Linear), or without its last conv when `last_conv`
+// is false (then no conv has the 32 input channels Winograd needs on its own).
+pare::ir::GraphModule pruned_demo_cnn(bool last_conv) {
+  namespace nn = pare::nn;
+  auto conv = [](int64_t in, int64_t out) {
+    return nn::Conv2d(nn::Conv2dOptions(in, out, 3).padding(1));
+  };
+  auto net = nn::Sequential(conv(1, 16), nn::ReLU(), nn::MaxPool2d(2), conv(16, 32), nn::ReLU(),
+                            nn::MaxPool2d(2));
+  const int64_t channels = last_conv ? 64 : 32;
+  if (last_conv) {
+    net->push_back(conv(32, 64));
+    net->push_back(nn::ReLU());
+  }
+  net->push_back(nn::AdaptiveAvgPool2d(3));
+  net->push_back(nn::Flatten());
+  net->push_back(nn::Linear(channels * 9, 10));
+  return pare::testing::traced(net.ptr(), {pare::randn({1, 1, 28, 28})}, 92);
 }
 
 // A 3x3, stride-1, padding-1 conv of `channels` to `channels` on one size x size image.
@@ -152,4 +169,29 @@ TEST_CASE("kernels: a 4-channel conv and Winograd's layout") {
   pare::kernels::cpu::PreparedConv2dOptions reading = own;
   reading.src_layout = pare::kernels::cpu::PreparedConv2d::winograd_layout({1, 4, 28, 28});
   CHECK(pare::kernels::cpu::PreparedConv2d::has_optimized_kernel(p, reading));
+}
+
+TEST_CASE("inference: in Winograd's layout at batch 1, a conv of 16 input channels takes it too") {
+  pare::NoGradGuard no_grad;
+  for (bool last_conv : {true, false}) {
+    CAPTURE(last_conv);
+    pare::ir::GraphModule graph_module = pruned_demo_cnn(last_conv);
+    for (int64_t batch : {1, 3}) {
+      CAPTURE(batch);
+      const std::vector<Tensor> inputs = pare::testing::images(1, 28)(batch);
+      const std::vector<pare::ir::TensorMeta> metas = {{inputs[0].sizes(), inputs[0].dtype()}};
+      CompiledGraph compiled(graph_module, metas, {});
+      CAPTURE(compiled.describe());
+      CHECK(compiled.stats().prepared_convs == (last_conv ? 3 : 2));
+      CHECK(compiled.stats().reference_convs == 0);
+      CHECK(compiled.stats().interpreted_nodes == 0);
+      // With the 32 -> 64 conv the graph is in Winograd's layout, and at batch 1 the 16 -> 32
+      // conv joins it; without, nothing pays for that layout and the 16 -> 32 conv stays direct.
+      const int expected = last_conv ? (batch == 1 ? 2 : 1) : 0;
+      if (cpu_has_winograd()) CHECK(compiled.stats().winograd_convs == expected);
+      CHECK(count(compiled.describe(), "[winograd]") == compiled.stats().winograd_convs);
+      CHECK(pare::testing::max_abs_diff(compiled.run(inputs).tensor(),
+                                        graph_module.interpret(inputs).tensor()) <= 1e-4);
+    }
+  }
 }

@@ -1,6 +1,7 @@
 #include <doctest/doctest.h>
 
 #include <algorithm>
+#include <cmath>
 #include <functional>
 #include <limits>
 #include <numeric>
@@ -340,6 +341,75 @@ TEST_CASE("cpu adaptive pooling matches ref for sizes that do and do not divide 
       CHECK(max_abs_diff(cpu_diff_src, ref_diff_src) <= 1e-6);
     }
   }
+}
+
+// The windows of an adaptive pool along one axis by PyTorch's rule, in doubles: cell i covers
+// [floor(i * in / out), ceil((i + 1) * in / out)).
+std::vector<std::pair<int64_t, int64_t>> adaptive_windows(int64_t in, int64_t out) {
+  std::vector<std::pair<int64_t, int64_t>> windows;
+  for (int64_t i = 0; i < out; ++i)
+    windows.emplace_back(static_cast<int64_t>(std::floor(static_cast<double>(i) * in / out)),
+                         static_cast<int64_t>(std::ceil(static_cast<double>(i + 1) * in / out)));
+  return windows;
+}
+
+TEST_CASE("adaptive_pool_window is the plain window exactly where the adaptive windows are one") {
+  int uniform = 0, overlapping = 0, refused = 0;
+  for (int64_t in = 1; in <= 12; ++in) {
+    for (int64_t out = 1; out <= 12; ++out) {
+      CAPTURE(in);
+      CAPTURE(out);
+      const auto windows = adaptive_windows(in, out);
+      // Brute force: one size, one stride apart.
+      const int64_t size = windows[0].second - windows[0].first;
+      const int64_t stride = out > 1 ? windows[1].first - windows[0].first : size;
+      bool expected = stride > 0;
+      for (int64_t i = 0; i < out; ++i)
+        expected = expected && windows[i].first == i * stride &&
+                   windows[i].second - windows[i].first == size;
+      const auto window = kernels::adaptive_pool_window(in, 5, out, 5);
+      REQUIRE(window.has_value() == expected);
+      if (!window) {
+        ++refused;
+        continue;
+      }
+      ++uniform;
+      if (size > stride) ++overlapping;
+      CHECK(window->kernel_h == size);
+      CHECK(window->stride_h == stride);
+      CHECK(window->kernel_w == 1);
+      CHECK(window->stride_w == 1);
+      CHECK(window->pad_h == 0);
+      // The plain pools compute what the adaptive ones do, on random data (ref kernels).
+      AdaptivePool2dParams adaptive = make_adaptive({2, 3, in, 5}, out, 5);
+      Pool2dParams plain = *window;
+      plain.batch = 2;
+      plain.channels = 3;
+      plain.in_h = in;
+      plain.in_w = 5;
+      plain.count_include_pad = false;
+      REQUIRE(plain.out_h() == out);
+      REQUIRE(plain.out_w() == 5);
+      const auto src = random_floats(input_size(adaptive), 33);
+      std::vector<float> adaptive_dst(output_size(adaptive)), plain_dst(output_size(adaptive));
+      kernels::ref::adaptive_avg_pool2d_forward(adaptive, src.data(), adaptive_dst.data());
+      kernels::ref::avg_pool2d_forward(plain, src.data(), plain_dst.data());
+      CHECK(max_abs_diff(plain_dst, adaptive_dst) <= 1e-6);
+      kernels::ref::adaptive_max_pool2d_forward(adaptive, src.data(), adaptive_dst.data(), nullptr);
+      kernels::ref::max_pool2d_forward(plain, src.data(), plain_dst.data(), nullptr);
+      CHECK(plain_dst == adaptive_dst);
+    }
+  }
+  // Dividing sizes, overlapping windows (7 -> 3: 3 every 2) and uneven ones (7 -> 4) all occur.
+  CHECK(overlapping > 0);
+  CHECK(uniform > overlapping);
+  CHECK(refused > 0);
+  const auto seven_to_three = kernels::adaptive_pool_window(7, 7, 3, 3);
+  REQUIRE(seven_to_three.has_value());
+  CHECK(seven_to_three->kernel_h == 3);
+  CHECK(seven_to_three->stride_w == 2);
+  CHECK_FALSE(kernels::adaptive_pool_window(7, 7, 4, 4).has_value());
+  CHECK_THROWS_AS(kernels::adaptive_pool_window(0, 7, 3, 3), pare::Error);
 }
 
 TEST_CASE("cpu pooling matches ref on shapes large enough to run on several threads") {

@@ -84,17 +84,18 @@ std::shared_ptr<const LatencyProfile> synthetic_profile(int64_t conv1_size = 32)
                      table("conv2", "conv1", conv1_widths, "conv2", kCandidates, 3.0),
                      table("conv3", "conv2", kCandidates, "", {4}, 0.5)};
   profile->rest_ms = {0.002, 0.0015};
-  profile->dense_ms = {0.0, 0.0};
+  profile->dense_ms = {profile->layers_ms({}, 1) + 0.002, profile->layers_ms({}, 2) + 0.0015};
   return profile;
 }
 
-// The step's scores of the groups rooted at conv1 and conv2 (the pruner's own criterion).
+// The scores the latency choice weighs groups by: the criterion's reduced (not normalised)
+// scores of the groups rooted at conv1 and conv2.
 std::vector<std::vector<double>> scores_of(TracedModel& model, const Importance& importance) {
-  GroupPruner scorer(model.gm, GroupPrunerOptions().importance(importance).ratio(0.0));
-  scorer.step();
+  const pare::pruning::DependencyGraph graph(model.gm);
   std::vector<std::vector<double>> scores(2);
-  for (const auto& choice : scorer.choices())
-    scores[choice.group->roots.front() == "conv1" ? 0 : 1] = choice.importance;
+  for (const pare::pruning::Group& group : graph.groups())
+    if (group.prunable)
+      scores[group.roots.front() == "conv1" ? 0 : 1] = importance.reduced(model.gm, group);
   return scores;
 }
 
@@ -228,6 +229,44 @@ TEST_CASE("target_latency in milliseconds and over iterative steps") {
   CHECK(pruner.report()["latency"]["target_share"].get<double>() == doctest::Approx(0.5));
   CHECK(pruner.report()["latency"]["predicted_ms"].get<double>() <= 0.5 * dense + 1e-12);
   CHECK(pruner.report()["latency"]["predicted_ms"].get<double>() <= first);
+}
+
+TEST_CASE("target_latency re-measured between iterative steps") {
+  const auto profile = synthetic_profile();
+  const double dense = profile->predict_ms(profile->dense_widths(), 1);
+  TracedModel model = three_convs();
+  GroupPruner pruner(model.gm, GroupPrunerOptions().iterative_steps(2).target_latency(
+                                   LatencyTarget{profile, 0.5, 0.0, 1}));
+  pruner.prune();
+  const Widths first = pruned_widths(model);
+  // A profile of the pruned model: its groups at their present widths (the candidates up to
+  // them), every time 10% above the first profile's (as a re-measurement may find).
+  auto remeasured = std::make_shared<LatencyProfile>(*profile);
+  for (GroupWidths& group : remeasured->groups) {
+    group.size = group.key == "conv1" ? first.conv1 : first.conv2;
+    std::erase_if(group.candidates, [&](int64_t width) { return width > group.size; });
+  }
+  for (LayerLatency& layer : remeasured->layers) {
+    const auto in = remeasured->group(layer.in_group), out = remeasured->group(layer.out_group);
+    layer = table(layer.layer, layer.in_group, in ? in->candidates : layer.in_widths,
+                  layer.out_group, out ? out->candidates : layer.out_widths,
+                  layer.layer == "conv1"   ? 1.1
+                  : layer.layer == "conv2" ? 3.3
+                                           : 0.55);
+  }
+  pruner.set_latency_profile(remeasured);
+  pruner.prune();
+  const nlohmann::json latency = pruner.report()["latency"];
+  // The budget is still half the dense model's latency as the first profile predicted it; the
+  // prediction is the new profile's.
+  CHECK(latency["dense_predicted_ms"].get<double>() == doctest::Approx(dense));
+  CHECK(latency["predicted_ms"].get<double>() <= 0.5 * dense + 1e-12);
+  const Widths second = pruned_widths(model);
+  CHECK(latency["predicted_ms"].get<double>() ==
+        doctest::Approx(
+            remeasured->predict_ms({{"conv1", second.conv1}, {"conv2", second.conv2}}, 1)));
+  CHECK(second.conv1 <= first.conv1);
+  CHECK(second.conv2 <= first.conv2);
 }
 
 TEST_CASE("target_latency refuses what it cannot do and leaves the model as it was") {

@@ -17,6 +17,7 @@
 
 #include "group_models.h"
 #include "pare/pare.h"
+#include "pare/passes/latency/calibrate_prediction.h"
 #include "pare/passes/latency/candidate_widths.h"
 #include "pare/passes/latency/latency_profile.h"
 #include "pare/passes/latency/profile_plan.h"
@@ -123,14 +124,18 @@ struct ScratchFolder {
 
 }  // namespace
 
-TEST_CASE("predict_ms: rest plus each layer at the chosen widths, summed by hand") {
+TEST_CASE("predict_ms: the dense time scaled by the layers' time, worked by hand") {
   const LatencyProfile profile = example_profile();
   CHECK(profile.dense_widths() == std::map<std::string, int64_t>{{"conv1", 16}});
-  // rest + conv1 (3 -> 8) + conv2 (8 -> 32).
-  CHECK(profile.predict_ms({{"conv1", 8}}, 1) == doctest::Approx(0.004 + 0.010 + 0.020));
-  CHECK(profile.predict_ms({{"conv1", 12}}, 2) == doctest::Approx(0.003 + 0.007 + 0.017));
-  // A group not named keeps its dense width.
-  CHECK(profile.predict_ms({}, 1) == doctest::Approx(0.004 + 0.013 + 0.034));
+  // The layers: conv1 (3 -> 8) + conv2 (8 -> 32); dense: 0.013 + 0.034 at one thread.
+  CHECK(profile.layers_ms({{"conv1", 8}}, 1) == doctest::Approx(0.010 + 0.020));
+  CHECK(profile.layers_ms({}, 2) == doctest::Approx(0.008 + 0.019));
+  CHECK(profile.predict_ms({{"conv1", 8}}, 1) ==
+        doctest::Approx(0.051 * (0.010 + 0.020) / (0.013 + 0.034)));
+  CHECK(profile.predict_ms({{"conv1", 12}}, 2) ==
+        doctest::Approx(0.030 * (0.007 + 0.017) / (0.008 + 0.019)));
+  // A group not named keeps its dense width: the measured dense time.
+  CHECK(profile.predict_ms({}, 1) == doctest::Approx(0.051));
   CHECK(profile.group("conv1")->size == 16);
   CHECK(profile.group("conv2") == nullptr);
 
@@ -148,9 +153,10 @@ TEST_CASE("predict_ms: rest plus each layer at the chosen widths, summed by hand
 
   SUBCASE("a same-group (depthwise) layer reads the diagonal") {
     const LatencyProfile depthwise = depthwise_profile();
-    CHECK(depthwise.predict_ms({{"conv1", 8}, {"expand", 4}}, 1) ==
-          doctest::Approx(0.004 + 0.010 + 0.020 + 0.5));
-    CHECK(depthwise.predict_ms({{"expand", 8}}, 2) == doctest::Approx(0.003 + 0.008 + 0.019 + 0.6));
+    CHECK(depthwise.layers_ms({{"conv1", 8}, {"expand", 4}}, 1) ==
+          doctest::Approx(0.010 + 0.020 + 0.5));
+    CHECK(depthwise.predict_ms({{"expand", 4}}, 2) ==
+          doctest::Approx(0.030 * (0.008 + 0.019 + 0.3) / (0.008 + 0.019 + 0.6)));
     CHECK_THROWS_WITH_AS(depthwise.layers[2].time_ms(4, 8, 1), doctest::Contains("are equal"),
                          pare::Error);
   }
@@ -189,8 +195,8 @@ TEST_CASE("Latency profile JSON: what to_json writes, from_json reads back uncha
     ScratchFolder dir;
     const std::string path = dir.file("profile.json");
     pare::latency::write_latency_profile(example_profile(), path);
-    CHECK(pare::latency::read_latency_profile(path).predict_ms({{"conv1", 8}}, 1) ==
-          doctest::Approx(0.034));
+    CHECK(pare::latency::read_latency_profile(path).layers_ms({{"conv1", 8}}, 1) ==
+          doctest::Approx(0.030));
     std::ofstream(dir.file("deep.json")) << std::string(100, '[') << std::string(100, ']');
     CHECK_THROWS_WITH_AS(pare::latency::read_latency_profile(dir.file("deep.json")),
                          doctest::Contains("deep.json: the latency profile nests deeper"),
@@ -204,6 +210,46 @@ TEST_CASE("Latency profile JSON: what to_json writes, from_json reads back uncha
     CHECK_THROWS_WITH_AS(pare::latency::read_latency_profile(dir.path.string()),
                          doctest::Contains("is a directory"), pare::Error);
   }
+}
+
+TEST_CASE("fit_prediction: least squares of measured whole models against the layers' time") {
+  // The worked example of calibrate_prediction.h, by hand: constant 1.5212, scale 1.0442.
+  const LatencyProfile::Linear line =
+      pare::latency::fit_prediction({{10.0, 12.0}, {1.2, 2.9}, {3.1, 4.6}, {6.4, 8.2}});
+  CHECK(line.constant_ms == doctest::Approx(1.52115).epsilon(1e-4));
+  CHECK(line.layer_scale == doctest::Approx(1.04422).epsilon(1e-4));
+  // y = 1.5 x - 1 has a negative constant: through the origin, scale (0.5 + 4) / (1 + 4).
+  const LatencyProfile::Linear origin = pare::latency::fit_prediction({{1.0, 0.5}, {2.0, 2.0}});
+  CHECK(origin.constant_ms == 0.0);
+  CHECK(origin.layer_scale == doctest::Approx(0.9));
+  // One point: the scale alone.
+  CHECK(pare::latency::fit_prediction({{4.0, 6.0}}).layer_scale == doctest::Approx(1.5));
+  CHECK_THROWS_AS(pare::latency::fit_prediction({}), pare::Error);
+
+  // A calibrated profile predicts with its line, and keeps it through JSON.
+  LatencyProfile profile = example_profile();
+  profile.calibration = {{0.004, 1.1}, {0.002, 1.2}};
+  CHECK(profile.predict_ms({{"conv1", 8}}, 1) == doctest::Approx(0.004 + 1.1 * (0.010 + 0.020)));
+  const LatencyProfile back = LatencyProfile::from_json(profile.to_json(), "p.json");
+  REQUIRE(back.calibration.size() == 2);
+  CHECK(back.calibration[1].constant_ms == doctest::Approx(0.002));
+  CHECK(back.calibration[1].layer_scale == doctest::Approx(1.2));
+  const json calibrated = profile.to_json();
+  const auto refused = [&](const std::function<void(json&)>& change, const char* field,
+                           const char* message) {
+    json document = calibrated;
+    change(document);
+    CHECK_THROWS_WITH_AS(LatencyProfile::from_json(document, "p.json"),
+                         doctest::Contains(field), pare::Error);
+    CHECK_THROWS_WITH_AS(LatencyProfile::from_json(document, "p.json"),
+                         doctest::Contains(message), pare::Error);
+  };
+  refused([](json& d) { d["calibration"].erase(1); }, "calibration", "one per thread count");
+  refused([](json& d) { d["calibration"][0]["layer_scale"] = 0.0; }, "calibration[0].layer_scale",
+          "above 0");
+  refused([](json& d) { d["calibration"][1]["constant_ms"] = -1.0; }, "calibration[1].constant_ms",
+          "finite time");
+  refused([](json& d) { d["calibration"][1] = 3; }, "calibration[1]", "must be an object");
 }
 
 TEST_CASE("Latency profile JSON: hostile files are refused, naming the source and the field") {
@@ -395,7 +441,7 @@ TEST_CASE("measure_profile: every table is as large as its widths, every time po
   CHECK(profile.batch == 2);
   REQUIRE(profile.layers.size() == 3);
   CHECK(progress.front() == "layer 1/3: conv1");
-  CHECK(progress.back() == "the whole dense model");
+  CHECK(progress.back() == "calibration 3/3: every group at 0.75 of its width");
   for (const LayerLatency& layer : profile.layers) {
     INFO(layer.layer);
     REQUIRE(layer.ms.size() == 2);
@@ -414,15 +460,27 @@ TEST_CASE("measure_profile: every table is as large as its widths, every time po
     CHECK(profile.dense_ms[threads - 1] > 0.0);
     CHECK(profile.rest_ms[threads - 1] >= 0.0);
     // rest is what the layers leave of the dense time, unless they already exceed it.
-    const double layers_ms =
-        profile.predict_ms(profile.dense_widths(), threads) - profile.rest_ms[threads - 1];
+    const double layers_ms = profile.layers_ms(profile.dense_widths(), threads);
     CHECK(profile.rest_ms[threads - 1] ==
           doctest::Approx(std::max(0.0, profile.dense_ms[threads - 1] - layers_ms)));
+    // The prediction is the line fitted to the whole model measured dense and at three widths.
+    REQUIRE(profile.calibration.size() == 2);
+    const LatencyProfile::Linear fitted = profile.calibration[threads - 1];
+    CHECK(fitted.layer_scale > 0.0);
+    CHECK(fitted.constant_ms >= 0.0);
+    CHECK(profile.predict_ms({}, threads) ==
+          doctest::Approx(fitted.constant_ms + fitted.layer_scale * layers_ms));
   }
   // What it measured reads back.
   const LatencyProfile back = LatencyProfile::from_json(profile.to_json(), "measured");
   CHECK(back.predict_ms({{"conv1", 4}}, 2) ==
         doctest::Approx(profile.predict_ms({{"conv1", 4}}, 2)));
+
+  // Without calibration: the dense time scaled by the layers' time.
+  options.calibrate = false;
+  const LatencyProfile scaled = pare::latency::measure_profile(model.gm, options);
+  CHECK(scaled.calibration.empty());
+  CHECK(scaled.predict_ms({}, 1) == doctest::Approx(scaled.dense_ms[0]));
 
   options.repetitions = 0;
   CHECK_THROWS_WITH_AS(pare::latency::measure_profile(model.gm, options),

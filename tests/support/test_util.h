@@ -111,6 +111,13 @@ inline bool contains(const std::string& text, const std::string& part) {
   return text.find(part) != std::string::npos;
 }
 
+// How many times `part` occurs in `text` (overlapping ones too).
+inline int count(const std::string& text, const std::string& part) {
+  int found = 0;
+  for (size_t at = text.find(part); at != std::string::npos; at = text.find(part, at + 1)) ++found;
+  return found;
+}
+
 // Whether `run` throws a pare::Error whose message has every one of `parts` (the first missing one
 // is reported).
 inline bool throws_with(const std::function<void()>& run,

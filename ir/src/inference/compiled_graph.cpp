@@ -28,6 +28,7 @@
 #include "pare/error.h"
 #include "pare/inference/memory_plan.h"
 #include "pare/ir/shape_inference.h"
+#include "thread_tuner.h"
 
 namespace pare::inference {
 
@@ -64,6 +65,7 @@ ir::Symbol symbol_of(const ir::Value& value) {
 
 struct CompiledGraph::Impl : detail::CompilerState {
   int threads = 1;
+  ThreadChooser chooser;
   std::mutex mutex;
   // Every parameter and buffer of the whole model (storage identity) and which modules carry
   // hooks, when compiled: nodes the interpreter runs (a masked layer) and the shapes flowing
@@ -76,8 +78,10 @@ struct CompiledGraph::Impl : detail::CompilerState {
   std::atomic<uint64_t> confirmed_version{0};
 
   Impl(ir::GraphModule& source, const std::vector<ir::TensorMeta>& inputs,
-       const InferenceOptions& opts)
-      : CompilerState(source, inputs, opts), threads(omp_get_max_threads()) {}
+       const InferenceOptions& opts, ThreadChooser thread_chooser)
+      : CompilerState(source, inputs, opts),
+        threads(omp_get_max_threads()),
+        chooser(std::move(thread_chooser)) {}
 
   // Shapes, dtypes and tuple structure of every node, from shape inference. A node it cannot
   // type (a user's registered module type has no shape rule; or the inputs are wrong for it) runs
@@ -113,6 +117,8 @@ struct CompiledGraph::Impl : detail::CompilerState {
       }
     }
     place_buffers();
+    detail::tune_thread_counts(*this, chooser);
+    chooser = nullptr;
     symbols.clear();
   }
 
@@ -263,8 +269,8 @@ std::vector<bool> module_hooks(nn::Module& root) {
 
 CompiledGraph::CompiledGraph(ir::GraphModule& graph_module,
                              const std::vector<ir::TensorMeta>& inputs,
-                             const InferenceOptions& options)
-    : impl_(std::make_unique<Impl>(graph_module, inputs, options)) {
+                             const InferenceOptions& options, ThreadChooser chooser)
+    : impl_(std::make_unique<Impl>(graph_module, inputs, options, std::move(chooser))) {
   PARE_CHECK(!graph_module.root().is_training(),
              "CompiledGraph: the GraphModule is in training mode; call eval() first");
   NoGradGuard no_grad;
@@ -307,8 +313,11 @@ bool CompiledGraph::weights_unchanged() const {
 
 std::string CompiledGraph::describe() const {
   std::ostringstream text;
-  for (size_t s = 0; s < impl_->steps.size(); ++s)
-    text << s << ": " << impl_->steps[s].description << "\n";
+  for (size_t s = 0; s < impl_->steps.size(); ++s) {
+    const Step& step = impl_->steps[s];
+    text << s << ": " << step.description << " [" << step.threads
+         << (step.threads == 1 ? " thread]\n" : " threads]\n");
+  }
   const CompileStats& stats = impl_->stats;
   text << "arena " << stats.arena_bytes << " bytes (" << stats.unshared_bytes
        << " without reuse)\n";

@@ -68,7 +68,7 @@ int CompilerState::external_slot(const Shape& shape, DType dtype, std::vector<in
 
 void CompilerState::add_step(std::string description, std::vector<int> reads,
                              std::function<void()> run) {
-  steps.push_back({std::move(description), std::move(reads), std::move(run)});
+  steps.push_back({std::move(description), std::move(reads), std::move(run), nullptr, 0});
 }
 
 int CompilerState::plain(int index) {

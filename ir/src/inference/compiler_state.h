@@ -21,6 +21,7 @@
 #include "pare/kernels/activation.h"
 #include "pare/kernels/memory_layout.h"
 #include "pare/nn/module.h"
+#include "rebuildable_primitive.h"
 
 namespace pare::inference::detail {
 
@@ -54,6 +55,11 @@ struct Step {
   std::string description;
   std::vector<int> reads;
   std::function<void()> run;
+  // Set on a step that runs one prepared oneDNN primitive: thread tuning rebuilds it at other
+  // counts (thread_tuner.h).
+  std::shared_ptr<RebuildablePrimitive> primitive;
+  // The OpenMP thread count the step runs at (0 until thread tuning has set it).
+  int threads = 0;
 };
 
 struct Buffer {

@@ -75,9 +75,18 @@ std::optional<ResidualAdd> take_residual_add(CompilerState& state, const ir::Nod
 // direct kernel's time, 32 channels and more at 0.3-0.96x (docs/benchmarks.md, ResNet-18).
 constexpr int64_t kWinogradMinChannels = 32;
 
-bool winograd_pays(const CompilerState& state, const kernels::Conv2dParams& p) {
+// At batch 1, in a graph already in Winograd's layout (uses_winograd_layout), a conv of 16 or
+// more input channels and 32 or more output channels runs Winograd too: against the direct kernel
+// in that same nChw16c layout, which it would run otherwise, oneDNN 2.6's Winograd took 0.60-0.96x
+// the time for 16 -> 32 and 16 -> 64 channels on 7 to 56 pixel planes (the pruned demo CNN: 22.9
+// -> 20.3 us per image). Not at larger batches: 0.58-1.05x at batch 8, and the pruned demo CNN at
+// batch 64 took 1.3x as long (docs/benchmarks.md, the demo CNN's per-layer overheads).
+constexpr int64_t kWinogradLayoutMinInChannels = 16;
+
+bool winograd_pays(const CompilerState& state, const kernels::Conv2dParams& p,
+                   int64_t min_in_channels = kWinogradMinChannels) {
   return state.options.winograd && state.options.prepack_weights && state.options.blocked_layout &&
-         p.in_channels >= kWinogradMinChannels && p.out_channels >= kWinogradMinChannels &&
+         p.in_channels >= min_in_channels && p.out_channels >= kWinogradMinChannels &&
          kernels::cpu::PreparedConv2d::winograd_supported(p);
 }
 
@@ -201,13 +210,18 @@ bool lower_conv2d(CompilerState& state, const ir::Node& node) {
         prepared = in_winograd_layout;
     }
     // Not where Winograd cannot write the dst asked for (accumulating into a plain shortcut).
-    prepared.winograd =
-        winograd_pays(state, p) && kernels::cpu::PreparedConv2d::winograd_implemented(p, prepared);
+    prepared.winograd = (winograd_pays(state, p) ||
+                         (p.batch == 1 && winograd_pays(state, p, kWinogradLayoutMinInChannels) &&
+                          uses_winograd_layout(state))) &&
+                        kernels::cpu::PreparedConv2d::winograd_implemented(p, prepared);
     const bool reference = !kernels::cpu::PreparedConv2d::has_optimized_kernel(p, prepared);
     if (reference) ++state.stats.reference_convs;
-    auto primitive = std::make_shared<kernels::cpu::PreparedConv2d>(
-        p, weight.data_ptr<float>(), bias.defined() ? bias.data_ptr<float>() : nullptr, prepared);
-    const int out = state.arena_slot(out_shape, primitive->dst_layout());
+    // The recipe keeps the folded weight and bias until thread tuning has chosen a build.
+    auto primitive = std::make_shared<Rebuildable<kernels::cpu::PreparedConv2d>>([=] {
+      return std::make_unique<kernels::cpu::PreparedConv2d>(
+          p, weight.data_ptr<float>(), bias.defined() ? bias.data_ptr<float>() : nullptr, prepared);
+    });
+    const int out = state.arena_slot(out_shape, (*primitive)->dst_layout());
     description = str_cat(description, prepared.winograd ? " [winograd]" : "",
                           reference ? " [reference kernel]" : "",
                           state.slots[src].blocked() ? " [blocked in]" : "",
@@ -222,18 +236,19 @@ bool lower_conv2d(CompilerState& state, const ir::Node& node) {
         state.buffers[state.slots[out].buffer].accumulates_into = shortcut_buffer;
       else
         description += " [shortcut copied]";  // else the memory plan decides (place_buffers)
-      const size_t bytes = primitive->dst_layout().bytes();
+      const size_t bytes = (*primitive)->dst_layout().bytes();
       state.add_step(description, {src, shortcut}, [&state, primitive, src, shortcut, out, bytes] {
         const void* addend = state.address(shortcut);
         void* dst = state.address(out);
         if (addend != dst) std::memcpy(dst, addend, bytes);
-        primitive->run(state.address(src), dst);
+        (*primitive)->run(state.address(src), dst);
       });
     } else {
       state.add_step(description, {src}, [&state, primitive, src, out] {
-        primitive->run(state.address(src), state.address(out));
+        (*primitive)->run(state.address(src), state.address(out));
       });
     }
+    state.steps.back().primitive = primitive;
     ++state.stats.prepared_convs;
     if (prepared.winograd) ++state.stats.winograd_convs;
     state.tree(last) = {out, {}};

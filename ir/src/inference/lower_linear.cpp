@@ -29,11 +29,14 @@ bool lower_linear(CompilerState& state, const ir::Node& node) {
   const int src = state.plain(state.tree(input).slot);
   const int out = state.arena_slot(state.symbol(last).meta.shape);
   if (state.options.prepack_weights) {
-    auto primitive = std::make_shared<kernels::cpu::PreparedLinear>(
-        p, weight.data_ptr<float>(), has_bias ? bias.data_ptr<float>() : nullptr, activation);
-    state.add_step(description, {src}, [&state, primitive, src, out] {
-      primitive->run(state.floats(src), state.floats(out));
+    auto primitive = std::make_shared<Rebuildable<kernels::cpu::PreparedLinear>>([=] {
+      return std::make_unique<kernels::cpu::PreparedLinear>(
+          p, weight.data_ptr<float>(), has_bias ? bias.data_ptr<float>() : nullptr, activation);
     });
+    state.add_step(description, {src}, [&state, primitive, src, out] {
+      (*primitive)->run(state.floats(src), state.floats(out));
+    });
+    state.steps.back().primitive = primitive;
     ++state.stats.prepared_linears;
   } else {
     state.add_step(description, {src}, [&state, p, weight, bias, src, out] {

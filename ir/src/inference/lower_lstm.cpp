@@ -36,16 +36,18 @@ bool lower_lstm(CompilerState& state, const ir::Node& node) {
   std::vector<Tensor> weights;
   for (const Tensor& weight : lstm->flat_weights()) weights.push_back(float_contiguous(weight));
   for (const std::string& name : names) state.watch(lstm, name);
-  std::vector<const float*> pointers;
-  for (const Tensor& weight : weights) pointers.push_back(weight.data_ptr<float>());
   kernels::LstmLayerParams p;
   p.seq_len = o.batch_first() ? in[1] : in[0];
   p.batch = o.batch_first() ? in[0] : in[1];
   p.input_size = in[2];
   p.hidden_size = o.hidden_size();
   p.has_bias = o.bias();
-  auto primitive =
-      std::make_shared<kernels::cpu::PreparedLstm>(p, o.num_layers(), o.batch_first(), pointers);
+  auto primitive = std::make_shared<Rebuildable<kernels::cpu::PreparedLstm>>(
+      [p, layers = o.num_layers(), batch_first = o.batch_first(), weights] {
+        std::vector<const float*> pointers;
+        for (const Tensor& weight : weights) pointers.push_back(weight.data_ptr<float>());
+        return std::make_unique<kernels::cpu::PreparedLstm>(p, layers, batch_first, pointers);
+      });
   const int x = state.plain(state.tree(input).slot);
   const Shape state_shape{o.num_layers(), p.batch, p.hidden_size};
   const Shape out_shape = o.batch_first() ? Shape{p.batch, p.seq_len, p.hidden_size}
@@ -56,10 +58,12 @@ bool lower_lstm(CompilerState& state, const ir::Node& node) {
   std::vector<int> reads{x};
   if (h0 != kNone) reads.insert(reads.end(), {h0, c0});
   state.add_step(str_cat("lstm ", node.name()), reads, [&state, primitive, x, h0, c0, y, h_n, c_n] {
-    primitive->run(state.floats(x), h0 == kNone ? nullptr : state.floats(h0),
-                   c0 == kNone ? nullptr : state.floats(c0), state.floats(y), state.floats(h_n),
-                   state.floats(c_n));
+    (*primitive)
+        ->run(state.floats(x), h0 == kNone ? nullptr : state.floats(h0),
+              c0 == kNone ? nullptr : state.floats(c0), state.floats(y), state.floats(h_n),
+              state.floats(c_n));
   });
+  state.steps.back().primitive = primitive;
   ++state.stats.prepared_lstms;
   state.tree(&node) = {kNone, {{y, {}}, {kNone, {{h_n, {}}, {c_n, {}}}}}};
   return true;

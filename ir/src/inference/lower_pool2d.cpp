@@ -1,8 +1,8 @@
 // Lowers the 2-d pools oneDNN computes exactly (max and average windows, and adaptive pools whose
-// output divides the input, which are plain windows) to one prepared pool that reads and writes
-// the blocked layout between convolutions. The pool functions say their window through their op
-// definition (OpDefinition::pool2d); the pool modules through their options, completed by the
-// geometry rule the engine's pool ops apply (pare/pool_geometry.h).
+// windows are all one size, one stride apart, which are plain windows) to one prepared pool that
+// reads and writes the blocked layout between convolutions. The pool functions say their window
+// through their op definition (OpDefinition::pool2d); the pool modules through their options,
+// completed by the geometry rule the engine's pool ops apply (pare/pool_geometry.h).
 #include "lowerings.h"
 #include "pare/error.h"
 #include "pare/kernels/prepared_pool2d.h"
@@ -21,16 +21,16 @@ ir::Pool2dLowering window_pool(Kind kind, const ir::TensorMeta& input, kernels::
   return {kind, pool2d_geometry(input.shape, input.dtype, window, op)};
 }
 
-// An adaptive pool whose output size divides the input's is a plain pool with window and stride
-// input / output.
+// An adaptive pool whose windows are all one size, one stride apart (the output divides the input,
+// or 7 -> 3: windows of 3 every 2) is a plain pool (kernels::adaptive_pool_window).
 std::optional<ir::Pool2dLowering> adaptive_pool(Kind kind, const ir::TensorMeta& input, IntPair out,
                                                 const char* op) {
   const int64_t in_h = input.shape[2], in_w = input.shape[3];
-  if (out.first <= 0 || out.second <= 0 || in_h % out.first || in_w % out.second)
-    return std::nullopt;
-  kernels::Pool2dParams window;
-  window.set_window(in_h / out.first, in_w / out.second, in_h / out.first, in_w / out.second, 0, 0);
-  return window_pool(kind, input, window, op);
+  if (out.first <= 0 || out.second <= 0 || in_h <= 0 || in_w <= 0) return std::nullopt;
+  const std::optional<kernels::Pool2dParams> window =
+      kernels::adaptive_pool_window(in_h, in_w, out.first, out.second);
+  if (!window) return std::nullopt;
+  return window_pool(kind, input, *window, op);
 }
 
 std::optional<ir::Pool2dLowering> module_pool(const nn::Module& module,
@@ -103,15 +103,19 @@ bool lower_pool2d(CompilerState& state, const ir::Node& node) {
   const int in_slot = state.tree(state.first_input(node)).slot;
   const int src = state.options.blocked_layout ? in_slot : state.plain(in_slot);
   const PreparedPool2d::Kind kind = prepared_kind(pool->kind);
-  auto primitive = std::make_shared<PreparedPool2d>(kind, pool->params, state.slots[src].layout,
-                                                    state.all_users_read_blocked(&node));
-  const int out = state.arena_slot(state.symbol(&node).meta.shape, primitive->dst_layout());
+  auto primitive = std::make_shared<Rebuildable<PreparedPool2d>>(
+      [kind, params = pool->params, layout = state.slots[src].layout,
+       blocked_dst = state.all_users_read_blocked(&node)] {
+        return std::make_unique<PreparedPool2d>(kind, params, layout, blocked_dst);
+      });
+  const int out = state.arena_slot(state.symbol(&node).meta.shape, (*primitive)->dst_layout());
   state.add_step(str_cat(kind == PreparedPool2d::Kind::max ? "max" : "avg", " pool ", node.name(),
                          state.slots[src].blocked() ? " [blocked in]" : "",
                          state.slots[out].blocked() ? " [blocked out]" : ""),
                  {src}, [&state, primitive, src, out] {
-                   primitive->run(state.address(src), state.address(out));
+                   (*primitive)->run(state.address(src), state.address(out));
                  });
+  state.steps.back().primitive = primitive;
   ++state.stats.prepared_pools;
   state.tree(&node) = {out, {}};
   return true;

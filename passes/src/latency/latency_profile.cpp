@@ -129,8 +129,8 @@ const GroupWidths* LatencyProfile::group(const std::string& key) const {
   return nullptr;
 }
 
-double LatencyProfile::predict_ms(const std::map<std::string, int64_t>& widths,
-                                  int64_t threads) const {
+double LatencyProfile::layers_ms(const std::map<std::string, int64_t>& widths,
+                                 int64_t threads) const {
   PARE_CHECK(threads >= 1 && threads <= machine.max_threads, "latency profile of '", model,
              "': measured at 1..", machine.max_threads, " threads, not ", threads,
              "; profile again with --threads ", threads);
@@ -153,11 +153,26 @@ double LatencyProfile::predict_ms(const std::map<std::string, int64_t>& widths,
                "', which it does not hold");
     return named->size;
   };
-  double total = rest_ms.at(static_cast<size_t>(threads - 1));
+  double total = 0.0;
   for (const LayerLatency& layer : layers)
     total += layer.time_ms(width_of(layer.in_group, layer.in_widths),
                            width_of(layer.out_group, layer.out_widths), threads);
   return total;
+}
+
+LatencyProfile::Linear LatencyProfile::prediction(int64_t threads) const {
+  const double at_dense = layers_ms({}, threads);  // checks the thread count first
+  if (!calibration.empty()) return calibration.at(static_cast<size_t>(threads - 1));
+  const double dense = dense_ms.at(static_cast<size_t>(threads - 1));
+  // No layer time to scale by (no layers): the model's time is all rest and does not change.
+  if (at_dense <= 0.0) return {dense, 0.0};
+  return {0.0, dense / at_dense};
+}
+
+double LatencyProfile::predict_ms(const std::map<std::string, int64_t>& widths,
+                                  int64_t threads) const {
+  const Linear linear = prediction(threads);
+  return linear.constant_ms + linear.layer_scale * layers_ms(widths, threads);
 }
 
 }  // namespace pare::latency

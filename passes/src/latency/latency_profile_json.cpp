@@ -206,6 +206,22 @@ class Reader {
     const auto thread_count = static_cast<size_t>(profile.machine.max_threads);
     profile.rest_ms = times(member(json, "", "rest_ms"), "rest_ms", thread_count);
     profile.dense_ms = times(member(json, "", "dense_ms"), "dense_ms", thread_count);
+    if (json.contains("calibration")) {
+      const nlohmann::json& fitted = array(json["calibration"], "calibration", kMaxThreads);
+      if (fitted.size() != thread_count)
+        fail("calibration",
+             str_cat("has ", fitted.size(), " entries; it needs one per thread count (",
+                     thread_count, ")"));
+      for (size_t t = 0; t < fitted.size(); ++t) {
+        const std::string field = str_cat("calibration[", t, "]");
+        expect_object(fitted[t], field);
+        const double constant =
+            time(member(fitted[t], field, "constant_ms"), field + ".constant_ms");
+        const double scale = time(member(fitted[t], field, "layer_scale"), field + ".layer_scale");
+        if (!(scale > 0.0)) fail(field + ".layer_scale", str_cat("must be above 0, got ", scale));
+        profile.calibration.push_back({constant, scale});
+      }
+    }
     return profile;
   }
 
@@ -231,20 +247,27 @@ nlohmann::json LatencyProfile::to_json() const {
                            {"in_widths", widths_json(layer.in_widths)},
                            {"out_widths", widths_json(layer.out_widths)},
                            {"ms", layer.ms}});
-  return {{"format", kFormat},
-          {"version", kVersion},
-          {"machine",
-           {{"cpu", machine.cpu},
-            {"isa", machine.isa},
-            {"backend", machine.backend},
-            {"max_threads", machine.max_threads},
-            {"channel_block", machine.channel_block}}},
-          {"model", model},
-          {"batch", batch},
-          {"groups", groups_json},
-          {"layers", layers_json},
-          {"rest_ms", rest_ms},
-          {"dense_ms", dense_ms}};
+  nlohmann::json json = {{"format", kFormat},
+                         {"version", kVersion},
+                         {"machine",
+                          {{"cpu", machine.cpu},
+                           {"isa", machine.isa},
+                           {"backend", machine.backend},
+                           {"max_threads", machine.max_threads},
+                           {"channel_block", machine.channel_block}}},
+                         {"model", model},
+                         {"batch", batch},
+                         {"groups", groups_json},
+                         {"layers", layers_json},
+                         {"rest_ms", rest_ms},
+                         {"dense_ms", dense_ms}};
+  if (!calibration.empty()) {
+    nlohmann::json fitted = nlohmann::json::array();
+    for (const Linear& linear : calibration)
+      fitted.push_back({{"constant_ms", linear.constant_ms}, {"layer_scale", linear.layer_scale}});
+    json["calibration"] = fitted;
+  }
+  return json;
 }
 
 LatencyProfile LatencyProfile::from_json(const nlohmann::json& json, const std::string& source) {

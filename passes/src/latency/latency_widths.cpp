@@ -56,6 +56,8 @@ LatencyWidths plan_latency_widths(const LatencyWidthsInputs& inputs) {
              profile.machine.max_threads, " threads; profile with --threads ", inputs.threads);
   const size_t thread_index = static_cast<size_t>(inputs.threads - 1);
 
+  // The profile's prediction, layer by layer.
+  const LatencyProfile::Linear linear = profile.prediction(inputs.threads);
   WidthProblem problem;
   std::vector<size_t> problem_of(choices.size(), SIZE_MAX);
   std::map<std::string, int64_t> present;  // group key -> width now, for every scored group
@@ -67,10 +69,13 @@ LatencyWidths plan_latency_widths(const LatencyWidthsInputs& inputs) {
     const std::string& key = group.roots.front();
     present[key] = group.size;
     const GroupWidths* widths = profile.group(key);
-    if (widths == nullptr || choices[i].importance.empty()) continue;
+    if (widths == nullptr || inputs.scores[i].empty()) continue;
     const int64_t dense = inputs.dense_sizes[i];
-    PARE_CHECK(widths->size == dense, "target latency: the profile's group '", key, "' is ",
-               widths->size, " wide but the model's is ", dense,
+    // A profile of the dense model, or of the model as pruned so far (iterative re-measuring).
+    PARE_CHECK(widths->size == dense || widths->size == group.size,
+               "target latency: the profile's group '", key, "' is ", widths->size,
+               " wide but the model's is ", group.size,
+               group.size == dense ? std::string() : str_cat(" (", dense, " dense)"),
                "; the profile was measured for another model (profile this one)");
     const int64_t most_removed =
         std::min(dense - 1, static_cast<int64_t>(static_cast<double>(dense) * inputs.max_ratio));
@@ -86,7 +91,7 @@ LatencyWidths plan_latency_widths(const LatencyWidthsInputs& inputs) {
                "target latency: group '", key, "' is ", group.size,
                " wide now, a width the profile did not measure (it has ",
                widths_text(widths->candidates), "); profile the model as it is now");
-    option.kept_importance = kept_importance(choices[i].importance, option.widths);
+    option.kept_importance = kept_importance(inputs.scores[i], option.widths);
     problem_of[i] = problem.groups.size();
     problem.groups.push_back(std::move(option));
   }
@@ -120,18 +125,19 @@ LatencyWidths plan_latency_widths(const LatencyWidthsInputs& inputs) {
     const auto out = side(layer.out_group, layer.out_widths, layer.layer, "output");
     LatencyTerm term{in.group, out.group, {}};
     const std::vector<double>& times = layer.ms.at(thread_index);
+    const double scale = linear.layer_scale;
     for (size_t i : in.positions)
       for (size_t o : out.positions) {
         // A same-group layer (a depthwise conv) has one time per width: its table's diagonal.
         // Its other pairs never occur; +infinity keeps them out of the search's bounds.
         if (layer.same_group())
-          term.ms.push_back(i == o ? times.at(i) : std::numeric_limits<double>::infinity());
+          term.ms.push_back(i == o ? scale * times.at(i) : std::numeric_limits<double>::infinity());
         else
-          term.ms.push_back(times.at(i * layer.out_widths.size() + o));
+          term.ms.push_back(scale * times.at(i * layer.out_widths.size() + o));
       }
     problem.terms.push_back(std::move(term));
   }
-  problem.constant_ms = profile.rest_ms.at(thread_index);
+  problem.constant_ms = linear.constant_ms;
 
   const WidthChoice chosen = choose_widths(problem, inputs.budget_ms);
   if (!chosen.feasible)
@@ -159,10 +165,13 @@ LatencyWidths plan_latency_widths(const LatencyWidthsInputs& inputs) {
       const size_t outs = problem.groups[g].widths.size();
       group_ms += term.ms[in * outs + chosen.choice[g]];
     }
-    groups.push_back({{"key", option.key},
-                      {"width", width},
-                      {"candidates", option.widths},
-                      {"predicted_ms", group_ms}});
+    groups.push_back(
+        {{"key", option.key},
+         {"width", width},
+         {"candidates", option.widths},
+         // Its layers alone, as the profile timed them (comparable with the
+         // pruned layers timed alone), not scaled to the whole model's time.
+         {"predicted_ms", linear.layer_scale > 0.0 ? group_ms / linear.layer_scale : 0.0}});
   }
   planned.report = {{"threads", inputs.threads},
                     {"budget_ms", inputs.budget_ms},

@@ -9,7 +9,8 @@
 // Contract: the candidates are the profile's widths of each group that are at most the group's
 // present width, at least what max_ratio lets stay of the dense width, and multiples of round_to
 // (groups of at least round_to channels); the present width is always one. Throws, changing
-// nothing, when the profile does not describe this model (a group's dense width differs), when a
+// nothing, when the profile does not describe this model (a group's width is neither its dense nor
+// its present one), when a
 // present width was never measured, or when even the narrowest candidates miss the budget.
 #pragma once
 
@@ -25,6 +26,10 @@ namespace pare::latency {
 struct LatencyWidthsInputs {
   const std::vector<pruning::GroupChoice>* choices = nullptr;
   std::vector<int64_t> dense_sizes;  // per choice: the group's width in the dense model
+  // Per choice: the scores whose highest `width` are what a group keeps at `width` (comparable
+  // across groups: the criterion's reduced scores, not normalised per group); -infinity for a
+  // pinned channel, which keeps nothing. Empty: the group is left as it is.
+  std::vector<std::vector<double>> scores;
   const LatencyProfile* profile = nullptr;
   int64_t threads = 1;
   double budget_ms = 0.0;  // already scheduled for the current step

@@ -1,8 +1,10 @@
 // Times one layer alone on the compiled inference path, for measure_profile: the layer is rebuilt
 // at the asked widths (the model's module type and config, its channel counts replaced) as a
 // one-node GraphModule, compiled with pare::inference::CompiledGraph at the OpenMP thread count
-// set now, run `warmup` times, then timed `repetitions` times; the median is kept. Layers of the
-// same signature (type, config, input shape, threads) are timed once.
+// set now, run `warmup` times, then timed `repetitions` times; the median is kept. A Conv2d is
+// followed by a copy that reads its output in the blocked layout (as a model's next conv or pool
+// does, which lets it run oneDNN's Winograd kernel), and the copy's own time is taken off. Layers
+// of the same signature (type, config, input shape, threads) are timed once.
 //
 //   LayerTimer timer(/*warmup=*/3, /*repetitions=*/10);
 //   double ms = timer.time_ms("Conv2d", conv->config(), {{1, 64, 56, 56}, pare::kFloat32});
@@ -39,6 +41,9 @@ class LayerTimer {
   int64_t reused() const { return reused_; }
 
  private:
+  // The blocked -> plain copy that follows a timed conv, alone on a tensor of `meta`.
+  double copy_ms(const ir::TensorMeta& meta);
+
   int64_t warmup_, repetitions_;
   std::map<std::string, double> cache_;
   int64_t measured_ = 0, reused_ = 0;

@@ -3,11 +3,11 @@
 #include <omp.h>
 
 #include <algorithm>
-#include <cmath>
 
 #include "layer_timer.h"
 #include "pare/autograd.h"
 #include "pare/error.h"
+#include "pare/passes/latency/calibrate_prediction.h"
 #include "pare/passes/latency/latency_profile.h"
 #include "pare/passes/latency/profile_plan.h"
 
@@ -125,12 +125,13 @@ LatencyProfile measure_profile(ir::GraphModule& graph_module, const ProfileOptio
     const double whole =
         time_compiled_ms(graph_module, inputs, options.warmup, options.repetitions);
     profile.dense_ms.push_back(whole);
-    profile.rest_ms.push_back(0.0);
     // rest: what the layers alone do not explain (pools, reorders, interpreted nodes). Clamped
-    // at 0: timed alone, a layer may take longer than inside the model (its input reorder).
-    const double layers_ms = profile.predict_ms(dense, threads);
-    profile.rest_ms.back() = std::max(0.0, whole - layers_ms);
+    // at 0: a layer alone runs in the plain layout, without the blocked layout and Winograd
+    // kernel the model's compile may give it, and may take longer than inside the model.
+    profile.rest_ms.push_back(std::max(0.0, whole - profile.layers_ms(dense, threads)));
   }
+  if (options.calibrate && !options.present_widths_only)
+    profile.calibration = calibrate_prediction(graph_module, profile, inputs, options);
   return profile;
 }
 

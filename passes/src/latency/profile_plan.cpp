@@ -59,7 +59,8 @@ std::vector<ir::TensorMeta> inputs_at_batch(const ir::GraphModule& graph_module,
   return inputs;
 }
 
-// The fixed width of a side: the layer's own channels.
+// Sets a side's group key, widths and scale: the profiled group's candidates, or the layer's own
+// channel count alone where the side is fixed.
 void set_side(const Side& side, int64_t channels, const std::map<std::string, GroupWidths>& groups,
               std::string& key, std::vector<int64_t>& widths, int64_t& scale) {
   auto group = groups.find(side.key);

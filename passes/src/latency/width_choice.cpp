@@ -206,7 +206,8 @@ class BranchAndBound {
         problem_(search.problem()),
         best_(std::move(incumbent)),
         best_value_(search.kept(best_)),
-        choice_(problem_.groups.size(), 0) {
+        choice_(problem_.groups.size(), 0),
+        cheapest_(cheapest_terms()) {
     // The most importance the groups from g on can add.
     reachable_.assign(problem_.groups.size() + 1, 0.0);
     for (size_t g = problem_.groups.size(); g-- > 0;)
@@ -226,26 +227,53 @@ class BranchAndBound {
   }
 
   // The latency with groups [0, depth) as in choice_ and every layer touching a later group at
-  // its cheapest entry over that group's widths.
+  // its cheapest entry over that group's widths (per term: the whole table's minimum, a row's or
+  // a column's, precomputed).
   double lower_bound(size_t depth) const {
     double total = problem_.constant_ms;
     const auto open = [&](int64_t group) {
       return group >= 0 && static_cast<size_t>(group) >= depth;
     };
-    for (const LatencyTerm& term : problem_.terms) {
-      const int64_t outs = count(term.out_group);
+    for (size_t t = 0; t < problem_.terms.size(); ++t) {
+      const LatencyTerm& term = problem_.terms[t];
       const bool in_open = open(term.in_group), out_open = open(term.out_group);
-      const int64_t in_fixed = term.in_group < 0 ? 0 : static_cast<int64_t>(choice_[term.in_group]);
-      const int64_t out_fixed =
-          term.out_group < 0 ? 0 : static_cast<int64_t>(choice_[term.out_group]);
-      double cheapest = kInfinity;
-      for (int64_t i = in_open ? 0 : in_fixed; i < (in_open ? count(term.in_group) : in_fixed + 1);
-           ++i)
-        for (int64_t o = out_open ? 0 : out_fixed; o < (out_open ? outs : out_fixed + 1); ++o)
-          cheapest = std::min(cheapest, term.ms[static_cast<size_t>(i * outs + o)]);
-      total += cheapest;
+      const size_t in = term.in_group < 0 || in_open ? 0 : choice_[term.in_group];
+      const size_t out = term.out_group < 0 || out_open ? 0 : choice_[term.out_group];
+      if (in_open && out_open)
+        total += cheapest_[t].all;
+      else if (in_open)
+        total += cheapest_[t].in_column[out];
+      else if (out_open)
+        total += cheapest_[t].out_row[in];
+      else
+        total += term.ms[in * static_cast<size_t>(count(term.out_group)) + out];
     }
     return total;
+  }
+
+  // Per term: its minimum, each row's (over the outputs) and each column's (over the inputs).
+  struct Cheapest {
+    double all = kInfinity;
+    std::vector<double> out_row, in_column;
+  };
+  std::vector<Cheapest> cheapest_terms() const {
+    std::vector<Cheapest> cheapest;
+    for (const LatencyTerm& term : problem_.terms) {
+      const size_t ins = static_cast<size_t>(count(term.in_group));
+      const size_t outs = static_cast<size_t>(count(term.out_group));
+      Cheapest entry;
+      entry.out_row.assign(ins, kInfinity);
+      entry.in_column.assign(outs, kInfinity);
+      for (size_t i = 0; i < ins; ++i)
+        for (size_t o = 0; o < outs; ++o) {
+          const double ms = term.ms[i * outs + o];
+          entry.all = std::min(entry.all, ms);
+          entry.out_row[i] = std::min(entry.out_row[i], ms);
+          entry.in_column[o] = std::min(entry.in_column[o], ms);
+        }
+      cheapest.push_back(std::move(entry));
+    }
+    return cheapest;
   }
 
   void descend(size_t depth, double value) {
@@ -272,6 +300,7 @@ class BranchAndBound {
   std::vector<size_t> best_;
   double best_value_;
   std::vector<size_t> choice_;
+  std::vector<Cheapest> cheapest_;
   std::vector<double> reachable_;
   int64_t visits_ = 0;
 };

@@ -524,13 +524,24 @@ void GroupPruner::choose_global() {
   }
 }
 
+void GroupPruner::set_latency_profile(std::shared_ptr<const latency::LatencyProfile> profile) {
+  PARE_CHECK(options_.target_latency().has_value(),
+             "GroupPruner::set_latency_profile: the pruner has no target_latency");
+  PARE_CHECK(profile != nullptr, "GroupPruner::set_latency_profile: no profile");
+  LatencyTarget target = *options_.target_latency();
+  target.profile = std::move(profile);
+  options_.target_latency(std::move(target));
+}
+
 void GroupPruner::choose_latency() {
   const LatencyTarget& target = *options_.target_latency();
   const latency::LatencyProfile& profile = *target.profile;
   PARE_CHECK(target.threads >= 1 && target.threads <= profile.machine.max_threads,
              "target latency at ", target.threads, " threads: the profile has tables for 1 to ",
              profile.machine.max_threads, " threads; profile with --threads ", target.threads);
-  const double dense_ms = profile.predict_ms(profile.dense_widths(), target.threads);
+  if (!dense_latency_ms_)
+    dense_latency_ms_ = profile.predict_ms(profile.dense_widths(), target.threads);
+  const double dense_ms = *dense_latency_ms_;
   const double fraction = target.ms > 0.0 ? target.ms / dense_ms : target.fraction;
   // As target_macs: the share of the dense latency this step keeps.
   const double removed_share =
@@ -538,13 +549,27 @@ void GroupPruner::choose_latency() {
   const double share = removed_share == 1.0 - fraction ? fraction : 1.0 - removed_share;
   latency::LatencyWidthsInputs inputs{.choices = &choices_,
                                       .dense_sizes = {},
+                                      .scores = {},
                                       .profile = &profile,
                                       .threads = target.threads,
                                       .budget_ms = share * dense_ms,
                                       .round_to = options_.round_to(),
                                       .max_ratio = options_.max_ratio()};
-  for (const GroupChoice& choice : choices_)
+  for (const GroupChoice& choice : choices_) {
     inputs.dense_sizes.push_back(original_size(*choice.group));
+    // Widths trade importance between groups, so it must be in one unit across them: the
+    // criterion's reduced scores (per-group normalisation would make every group's channels
+    // worth 1 on average, and the budget would go to the groups that save the most time per
+    // channel whatever they carry). Within a group the order is the normalised one's.
+    std::vector<double> scores;
+    if (!choice.importance.empty()) {
+      scores = options_.importance().reduced(gm_, *choice.group);
+      for (size_t c = 0; c < scores.size(); ++c)
+        if (choice.importance[c] == -std::numeric_limits<double>::infinity())
+          scores[c] = -std::numeric_limits<double>::infinity();
+    }
+    inputs.scores.push_back(std::move(scores));
+  }
   const latency::LatencyWidths widths = latency::plan_latency_widths(inputs);
   for (size_t i = 0; i < choices_.size(); ++i) {
     if (choices_[i].importance.empty()) continue;

@@ -2,8 +2,9 @@
 // on prepared oneDNN primitives (kernels/prepared_*.h): Conv2d with a folded BatchNorm2d, a fused
 // residual add and a fused activation, Linear with a fused activation, pools, the LSTM, with
 // activations kept in the blocked layout between convolutions and every intermediate buffer
-// placed in one arena by a static memory plan (memory_plan.h). Any other node runs through the
-// interpreter's own code (GraphModule::run_node), so every graph compiles. InferenceSession
+// placed in one arena by a static memory plan (memory_plan.h), each primitive on the OpenMP thread
+// count that was fastest for it (thread_tuning.h). Any other node runs through the interpreter's
+// own code (GraphModule::run_node), so every graph compiles. InferenceSession
 // (inference_session.h) keeps one per input shape and is what GraphModule::forward uses.
 //
 //   pare::NoGradGuard no_grad;
@@ -29,6 +30,7 @@
 #include <vector>
 
 #include "pare/inference/inference_options.h"
+#include "pare/inference/thread_tuning.h"
 #include "pare/ir/graph_module.h"
 
 namespace pare::inference {
@@ -50,14 +52,18 @@ struct CompileStats {
   int layout_reorders = 0;    // blocked -> plain conversions the plan runs per call
   int blocked_values = 0;     // intermediate values kept in a blocked layout
   int interpreted_nodes = 0;  // nodes run through GraphModule::run_node
+  // Prepared primitives that run on fewer OpenMP threads than the session's (thread_tuning).
+  int fewer_thread_primitives = 0;
   size_t arena_bytes = 0;
   size_t unshared_bytes = 0;  // the arena without buffer reuse
 };
 
 class CompiledGraph {
  public:
+  // `chooser` picks each prepared primitive's thread count from its timings (thread_tuning.h);
+  // empty: the fastest.
   CompiledGraph(ir::GraphModule& graph_module, const std::vector<ir::TensorMeta>& inputs,
-                const InferenceOptions& options = {});
+                const InferenceOptions& options = {}, ThreadChooser chooser = {});
   ~CompiledGraph();
   CompiledGraph(const CompiledGraph&) = delete;
   CompiledGraph& operator=(const CompiledGraph&) = delete;
@@ -74,7 +80,7 @@ class CompiledGraph {
   // True while every parameter and buffer the compiled steps copied is still the tensor it was
   // (not replaced by another one, e.g. by load_state_dict or a pruning pass).
   bool weights_unchanged() const;
-  // One line per step: what runs, on which nodes, in which layout.
+  // One line per step: what runs, on which nodes, in which layout, on how many threads.
   std::string describe() const;
 
  private:

@@ -10,3 +10,4 @@
 #include "pare/inference/inference_options.h"
 #include "pare/inference/inference_session.h"
 #include "pare/inference/memory_plan.h"
+#include "pare/inference/thread_tuning.h"

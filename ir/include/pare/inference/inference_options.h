@@ -33,12 +33,20 @@ struct InferenceOptions {
   bool memory_plan = true;
   // The LSTM runs on a prepared oneDNN RNN primitive (weights reordered, biases summed once).
   bool rnn_primitive = true;
-  // 3x3 stride-1 convolutions of 32 or more input and output channels run oneDNN's Winograd
-  // algorithm where it has one (AVX-512): about half the multiplications, rounded differently
-  // from the direct kernel (both within a few 1e-6 of the largest output). Every conv of such a
-  // graph then reads and writes Winograd's blocked layout (needs prepack_weights and
-  // blocked_layout). Off: the direct kernels only, in the layouts oneDNN prefers for them.
+  // 3x3 stride-1 convolutions of 32 or more input and output channels (at batch 1, 16 or more
+  // input channels once the graph is in Winograd's layout) run oneDNN's Winograd algorithm where it
+  // has one (AVX-512): about half the multiplications, rounded differently from the direct kernel
+  // (both within a few 1e-6 of the largest output). Every conv of such a graph then reads and
+  // writes Winograd's blocked layout (needs prepack_weights and blocked_layout). Off: the direct
+  // kernels only, in the layouts oneDNN prefers for them.
   bool winograd = true;
+  // Each prepared primitive (conv, linear, pool, LSTM) runs at the OpenMP thread count that was
+  // fastest for it when compiled (1, 2, 4, ... up to the session's count, each timed on the
+  // compiled arena; thread_tuning.h): more threads are not always faster (oneDNN 2.6's LSTM at
+  // batch 1 takes almost twice as long on 2 threads as on 1), so a model is then never slower with
+  // more threads than with fewer. Costs a few builds and timed runs per primitive at compile time
+  // when the session has more than one thread. Off: every primitive at the session's count.
+  bool thread_tuning = true;
 
   bool operator==(const InferenceOptions&) const = default;
 };

@@ -194,7 +194,7 @@ struct OpDefinition {
   bool (*alias_when)(const OpCall& call) = nullptr;
   // Lowering::pool2d: the pool one call computes on an input of shape `input`, or std::nullopt
   // where a plain window pool cannot reproduce it (indices returned, divisor_override, an
-  // adaptive pool whose output size does not divide the input's).
+  // adaptive pool whose windows differ in size or spacing: kernels::adaptive_pool_window).
   std::optional<Pool2dLowering> (*pool2d)(const OpCall& call, const TensorMeta& input) = nullptr;
   // Set on every elementwise activation (family "activation"): the function one call computes,
   // its numbers read as `bind` reads them (the same defaults), or std::nullopt where the call is

@@ -13,6 +13,7 @@
 #pragma once
 
 #include <cstdint>
+#include <optional>
 
 namespace pare::kernels {
 
@@ -47,6 +48,17 @@ struct AdaptivePool2dParams {
   int64_t batch = 0, channels = 0, in_h = 0, in_w = 0, out_h = 0, out_w = 0;
   void validate() const;
 };
+
+// The plain window (kernel and stride; no padding, dilation 1) whose pool covers exactly the cells
+// of an adaptive pool from in_h x in_w to out_h x out_w, when there is one: along each axis every
+// adaptive window has one size and consecutive windows start one fixed stride apart. That holds
+// when the output divides the input (kernel = stride = in / out) and for overlapping windows such
+// as 7 -> 3 (kernel 3, stride 2); not for 7 -> 4 (windows of 2 and 3 rows). Sizes must be
+// positive. Only the window fields of the result are set (Pool2dParams::set_window).
+//
+//   auto window = pare::kernels::adaptive_pool_window(7, 7, 3, 3);  // kernel 3x3, stride 2x2
+std::optional<Pool2dParams> adaptive_pool_window(int64_t in_h, int64_t in_w, int64_t out_h,
+                                                 int64_t out_w);
 
 // Both namespaces declare the same kernels. src/diff_src are [batch, channels, in_h, in_w];
 // dst/diff_dst/indices are [batch, channels, out_h, out_w]. Backward kernels overwrite all of

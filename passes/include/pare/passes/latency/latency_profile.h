@@ -20,15 +20,23 @@
 // fixed), its output width from the group holding its output channels (or is fixed), and it is
 // timed alone, compiled as the model would compile it, at every pair of candidate widths (its
 // spatial size and batch as in the model), with warm-up and repetitions, at 1 .. max_threads
-// threads. Everything else the model runs (pools, reorders, the interpreter's nodes) is `rest`:
-// the whole dense model's measured time minus its layers' times at dense widths.
+// threads (a conv followed by a blocked-layout copy whose time is taken off, so that it writes
+// the layout and runs the kernel it gets inside a model). Everything else the model runs (pools,
+// reorders, the interpreter's nodes) is `rest`: the whole dense model's measured time minus its
+// layers' times at dense widths (at least 0).
+//
+// Prediction. predict_ms(widths) = dense_ms * layers(widths) / layers(dense), layers() being the
+// sum of the layers' times: what is not the layers (pools, reorders, activations copied) shrinks
+// with the channels, so it is scaled with the layers' time rather than kept constant; at dense
+// widths the prediction is the measured dense time. (docs/benchmarks.md, "Latency profile
+// prediction": with rest kept constant, the pruned CNN was predicted 30-60% too slow.)
 //
 // Example of a result (a 3 -> 16 -> 32 CNN, one group, batch 1, one thread):
 //   groups: [{key: "conv1", roots: ["conv1"], size: 16, candidates: [8, 12, 16]}]
 //   layers: [{layer: "conv1", in: fixed 3, out: group "conv1", ms[0] = [0.010, 0.012, 0.013]},
 //            {layer: "conv2", in: group "conv1", out: fixed 32, ms[0] = [0.020, 0.031, 0.034]}]
 //   rest_ms: [0.004], dense_ms: [0.051]
-//   predict_ms({{"conv1", 8}}, 1) = 0.004 + 0.010 + 0.020 = 0.034
+//   predict_ms({{"conv1", 8}}, 1) = 0.051 * (0.010 + 0.020) / (0.013 + 0.034) = 0.0326
 #pragma once
 
 #include <cstdint>
@@ -100,9 +108,22 @@ struct LatencyProfile {
 
   // Group key -> width, every group at its dense width.
   std::map<std::string, int64_t> dense_widths() const;
-  // rest + the sum of every layer's time at these widths (a group not named keeps its dense
-  // width). Throws for an unknown group key or a width that is not a candidate.
+  // The sum of every layer's time at these widths (a group not named keeps its dense width).
+  double layers_ms(const std::map<std::string, int64_t>& widths, int64_t threads) const;
+  // The dense time scaled by the layers' summed time at these widths over their dense sum (a
+  // group not named keeps its dense width; see "Prediction" above). Throws for an unknown group
+  // key or a width that is not a candidate.
   double predict_ms(const std::map<std::string, int64_t>& widths, int64_t threads) const;
+  // predict_ms as constant_ms + layer_scale * layers_ms, for a solver that prices each layer
+  // apart (pare/passes/latency/width_choice.h).
+  struct Linear {
+    double constant_ms = 0.0;
+    double layer_scale = 1.0;
+  };
+  Linear prediction(int64_t threads) const;
+  // Per thread count (index threads - 1): the prediction fitted to the whole model measured at
+  // a few widths (measure_profile's calibration); empty: the dense time scaled by the layers'.
+  std::vector<Linear> calibration;
   const GroupWidths* group(const std::string& key) const;
 
   // The JSON `pare profile` writes, and back. from_json checks everything it reads (types,
@@ -120,6 +141,10 @@ struct ProfileOptions {
   std::vector<std::string> ignored_layers;
   int64_t warmup = 3;
   int64_t repetitions = 10;  // timed runs per point; the median is kept
+  // Fit the prediction to the whole model pruned to a few uniform widths and measured (three
+  // more compiles and timings of the model per thread count); off: the dense time scaled by the
+  // layers' time.
+  bool calibrate = true;
   // Each group at its present width only: what the model's layers take as it is (a pruned
   // model's measured times beside the prediction that chose its widths).
   bool present_widths_only = false;

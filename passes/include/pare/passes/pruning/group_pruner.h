@@ -211,6 +211,11 @@ class GroupPruner {
   // count towards the ratio): a masked flow's earlier choices, whose masked weights no longer say
   // what the channels were worth.
   void pin_removed(const Group& group, std::vector<int64_t> channels);
+  // target_latency's iterative mode (prune a step, fine-tune, re-measure): the profile the next
+  // step() predicts with, such as one measured on the model as pruned so far (its groups at
+  // their present widths). Budgets stay shares of the dense model's latency as the first
+  // profile predicted it. Throws without target_latency.
+  void set_latency_profile(std::shared_ptr<const latency::LatencyProfile> profile);
   // Slices every member by the kept indices (step() first when no step has chosen since the last
   // prune()); returns the graph module given to the constructor, pruned.
   ir::GraphModule& prune();
@@ -257,6 +262,8 @@ class GroupPruner {
   };
   std::map<std::string, TensorChange> tensors_;
   nlohmann::json latency_report_;  // the current step's latency-aware choice, or null
+  // The dense model's predicted latency, from the profile of the first latency-aware step.
+  std::optional<double> dense_latency_ms_;
 };
 
 }  // namespace pare::pruning
