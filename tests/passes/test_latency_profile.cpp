@@ -387,6 +387,9 @@ TEST_CASE("Profile plan: each layer's sides follow its dependency groups") {
     CHECK(planned(plan, "conv1").input.shape == pare::Shape{3, 3, 8, 8});
     CHECK(planned(plan, "layer2_conv2").input.shape == pare::Shape{3, 12, 4, 4});
     CHECK(planned(plan, "fc").input.shape == pare::Shape{3, 12});
+    // Only the stem reads the graph's input (timed in the plain layout it arrives in).
+    CHECK(planned(plan, "conv1").reads_graph_input);
+    CHECK_FALSE(planned(plan, "layer1_conv1").reads_graph_input);
   }
 
   SUBCASE("a Linear chain after a flatten: the conv's channel is 25 of fc1's features") {

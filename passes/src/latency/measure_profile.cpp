@@ -74,7 +74,7 @@ std::vector<double> time_table(LayerTimer& timer, const nn::Module& module,
   std::vector<double> times;
   auto time_at = [&](int64_t in_width, int64_t out_width) {
     return timer.time_ms(table.type, config_at(module, layer, in_width, out_width),
-                         input_at(layer, in_width));
+                         input_at(layer, in_width), layer.reads_graph_input);
   };
   if (table.same_group()) {
     for (int64_t width : table.in_widths) times.push_back(time_at(width, width));

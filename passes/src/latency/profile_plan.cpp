@@ -122,6 +122,7 @@ ProfilePlan plan_profile(const ir::GraphModule& graph_module, const ProfileOptio
     PlannedLayer layer;
     layer.node = node->name();
     layer.input = input.meta;
+    layer.reads_graph_input = node->args().front().to_node()->op() == ir::OpKind::placeholder;
     LayerLatency& table = layer.table;
     table.layer = node->target();
     const std::string& name = node->target();

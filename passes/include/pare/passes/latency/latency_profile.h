@@ -20,8 +20,8 @@
 // fixed), its output width from the group holding its output channels (or is fixed), and it is
 // timed alone, compiled as the model would compile it, at every pair of candidate widths (its
 // spatial size and batch as in the model), with warm-up and repetitions, at 1 .. max_threads
-// threads (a conv followed by a blocked-layout copy whose time is taken off, so that it writes
-// the layout and runs the kernel it gets inside a model). Everything else the model runs (pools,
+// threads (a conv between a producer and a consumer of the blocked layout, whose times are taken
+// off, so that it reads and writes the layout and runs the kernel it gets inside a model). Everything else the model runs (pools,
 // reorders, the interpreter's nodes) is `rest`: the whole dense model's measured time minus its
 // layers' times at dense widths (at least 0).
 //

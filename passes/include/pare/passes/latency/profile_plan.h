@@ -28,9 +28,10 @@
 namespace pare::latency {
 
 struct PlannedLayer {
-  LayerLatency table;    // its layer, type, groups and widths; `ms` empty
-  std::string node;      // the call_module node
-  ir::TensorMeta input;  // its input (the first argument) at the profile's batch
+  LayerLatency table;              // its layer, type, groups and widths; `ms` empty
+  std::string node;                // the call_module node
+  ir::TensorMeta input;            // its input (the first argument) at the profile's batch
+  bool reads_graph_input = false;  // that input is a graph input (the plain layout)
   // The layer's channels per group channel on each side: a Linear after a flatten reads H * W
   // features per channel of the conv before it; a depthwise conv with a channel multiplier m
   // writes m per channel. 1 on a fixed side.
