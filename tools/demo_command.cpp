@@ -41,6 +41,10 @@ Subcommand demo_command() {
               str_cat("fraction of channels removed per layer (resnet: per dependency group; "
                       "default ",
                       defaults.sparsity, ")"))
+      .option("target-latency", "F",
+              "resnet: instead of --sparsity, the widths that keep the most importance within F "
+              "of the dense model's batch-1 latency, by a latency profile measured after dense "
+              "training (at --latency-threads); F in (0, 1]")
       .option("pruner", "NAME",
               str_cat("how channels are chosen: cnn ", joined(demo::cnn_pruners()), " (default ",
                       cnn.pruner, "); resnet ", joined(demo::resnet_pruners()), " (default ",
@@ -70,6 +74,7 @@ Subcommand demo_command() {
             options.epochs = args.get_int("epochs");
             options.finetune_epochs = args.get_int("finetune-epochs");
             options.sparsity = args.get_double("sparsity").value_or(options.sparsity);
+            options.target_latency = args.get_double("target-latency");
             options.pruner = args.get("pruner").value_or(options.pruner);
             options.resnet_width = args.get_int("width").value_or(options.resnet_width);
             options.optimizer = args.get("optimizer").value_or(options.optimizer);

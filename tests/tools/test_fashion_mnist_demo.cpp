@@ -164,6 +164,7 @@ TEST_CASE("demo: --model resnet prunes by dependency groups and fine-tunes the G
   const nlohmann::json json = nlohmann::json::parse(file);
   CHECK(json["model"] == "resnet");
   CHECK(json["pruned"]["macs"].get<int64_t>() == summary.pruned.macs);
+  CHECK(json["target_latency"].is_null());  // pruned by --sparsity
 
   CHECK(file_bytes(root / "plain" / "dense.pare") == file_bytes(root / "out" / "dense.pare"));
   pare::ir::GraphModule before = pare::ir::load((root / "plain" / "pruned.pare").string());
@@ -184,6 +185,89 @@ TEST_CASE("demo: --model resnet prunes by dependency groups and fine-tunes the G
   after.eval();
   CHECK(after.forward({pare::randn({3, 1, 28, 28})}).tensor().sizes() == pare::Shape{3, 10});
   fs::remove_all(root);
+}
+
+TEST_CASE("demo: --model resnet --target-latency prunes to widths a latency profile chose") {
+  const fs::path root =
+      fs::temp_directory_path() / ("pare_test_demo_latency_" + std::to_string(getpid()));
+  fs::remove_all(root);
+  pare::data::write_synthetic_fashion_mnist((root / "data").string(),
+                                            {.train_size = 128, .test_size = 32, .seed = 7});
+  pare::demo::DemoOptions options;
+  options.model = "resnet";
+  options.data_dir = (root / "data").string();
+  options.out_dir = (root / "out").string();
+  options.epochs = 1;
+  options.finetune_epochs = 1;
+  options.batch_size = 32;
+  options.latency_iters = 2;
+  options.threads = 1;
+  // Well above the narrowest widths' prediction (about 0.58 of the dense at width 4: each layer
+  // timed alone carries its call overhead), which a loaded machine's noise could cross.
+  options.target_latency = 0.8;
+  options.progress = false;
+  std::ostringstream log;
+  const pare::demo::DemoSummary summary = pare::demo::run_demo(options, log);
+
+  std::ifstream file(root / "out" / "summary.json");
+  const nlohmann::json json = nlohmann::json::parse(file);
+  REQUIRE(json["target_latency"].is_object());
+  const nlohmann::json& target = json["target_latency"];
+  for (const char* key :
+       {"fraction", "batch", "threads", "dense_predicted_ms", "budget_ms", "predicted_ms",
+        "measured_ms", "dense_measured_ms", "profile_seconds", "widths"})
+    CHECK_MESSAGE(target.contains(key), key);
+  CHECK(target["fraction"].get<double>() == 0.8);
+  CHECK(target["batch"].get<int64_t>() == 1);
+  CHECK(target["threads"].get<int64_t>() == 1);  // --latency-threads' default
+  // The budget is the share of the profile's dense prediction, and the widths fit it.
+  const double dense_predicted = target["dense_predicted_ms"].get<double>();
+  CHECK(dense_predicted > 0);
+  CHECK(target["budget_ms"].get<double>() == doctest::Approx(0.8 * dense_predicted));
+  CHECK(target["predicted_ms"].get<double>() <= target["budget_ms"].get<double>() * (1 + 1e-9));
+  // "measured" is the latency rows' batch-1 medians, the same numbers as the table's.
+  CHECK(target["measured_ms"].get<double>() == summary.pruned.latency_ms.at(1));
+  CHECK(target["dense_measured_ms"].get<double>() == summary.dense.latency_ms.at(1));
+
+  // Every reported width is what the saved model has: a group's key is its first root, a conv
+  // whose output channels are the group's.
+  pare::ir::GraphModule dense = pare::ir::load((root / "out" / "dense.pare").string());
+  pare::ir::GraphModule pruned = pare::ir::load((root / "out" / "pruned.pare").string());
+  REQUIRE(target["widths"].size() == 12);  // stem + layer1, and 3 groups in each later stage
+  int64_t narrowed = 0;
+  for (const auto& [key, width] : target["widths"].items()) {
+    CAPTURE(key);
+    const int64_t dense_width = dense.attribute(key + ".weight").size(0);
+    CHECK(pruned.attribute(key + ".weight").size(0) == width.get<int64_t>());
+    CHECK(width.get<int64_t>() >= 1);
+    CHECK(width.get<int64_t>() <= dense_width);
+    if (width.get<int64_t>() < dense_width) ++narrowed;
+  }
+  CHECK(narrowed > 0);  // 0.8 of the dense latency is not the dense model
+  CHECK(summary.pruned.params < summary.dense.params);
+  CHECK(json["pruned"]["params"].get<int64_t>() == summary.pruned.params);
+  for (const char* text :
+       {"latency profile of the dense model (batch 1, 1 thread(s))",
+        "predicted batch 1, 1 thread (ms)", "target latency 0.8 of the predicted dense"})
+    CHECK_MESSAGE(log.str().find(text) != std::string::npos, text);
+  fs::remove_all(root);
+}
+
+TEST_CASE("demo: --target-latency is a share in (0, 1] and needs --model resnet") {
+  pare::demo::DemoOptions options;
+  options.model = "resnet";
+  options.target_latency = 1.0;
+  CHECK_NOTHROW(pare::demo::validate_options(options));
+  for (double bad : {0.0, -0.5, 1.5}) {
+    options.target_latency = bad;
+    CHECK_THROWS_WITH_AS(pare::demo::validate_options(options),
+                         doctest::Contains("--target-latency must be in (0, 1]"), pare::Error);
+  }
+  options.model = "cnn";
+  options.target_latency = 0.5;
+  CHECK_THROWS_WITH_AS(pare::demo::validate_options(options),
+                       doctest::Contains("--target-latency chooses dependency-group widths"),
+                       pare::Error);
 }
 
 TEST_CASE("demo: --pruner names the criteria the model takes") {

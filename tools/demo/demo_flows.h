@@ -1,11 +1,14 @@
 // The demo's two models, each with its pruning flow: train dense, save dense.pare, prune,
 // fine-tune, save pruned.pare. run_demo (fashion_mnist_demo.cpp) then compares the two files.
 //
-//   pare::demo::FlowContext context{options, train_loader, test_set, dense_path, pruned_path,
-//                                   log};
+//   std::optional<pare::demo::LatencyTargetReport> target_latency;
+//   pare::demo::FlowContext context{options,     train_loader, test_set, dense_path,
+//                                   pruned_path, log,          target_latency};
 //   const double dense_accuracy = pare::demo::run_resnet_group_flow(context);
 #pragma once
 
+#include <cstdint>
+#include <optional>
 #include <ostream>
 #include <string>
 
@@ -21,7 +24,13 @@ struct FlowContext {
   std::string dense_path;
   std::string pruned_path;
   std::ostream& log;
+  // The resnet flow fills it when options.target_latency is set.
+  std::optional<LatencyTargetReport>& target_latency;
 };
+
+// The thread count of the latency rows (and of a latency target's profile): --latency-threads,
+// or the training threads where it is 0.
+int64_t latency_thread_count(const DemoOptions& options);
 
 // Each returns the dense network's test accuracy (percent) and logs it, and the pruned network's
 // accuracy before fine-tuning.
@@ -32,7 +41,9 @@ double run_cnn_chain_flow(const FlowContext& context);
 
 // A small ResNet-18 (1 input channel, 10 classes, the small-input stem), pruned by the group flow
 // (GroupPruner, local ratio options.sparsity, fc ignored) on its trace; the pruned GraphModule
-// itself fine-tunes (its root's parameters, forward in training mode) and is saved.
+// itself fine-tunes (its root's parameters, forward in training mode) and is saved. With
+// options.target_latency, a latency profile of the trace (batch 1) is measured first and the
+// widths are chosen by it instead of the ratio.
 double run_resnet_group_flow(const FlowContext& context);
 
 }  // namespace pare::demo

@@ -97,6 +97,10 @@ const std::vector<std::string>& resnet_pruners() {
   return names;
 }
 
+int64_t latency_thread_count(const DemoOptions& options) {
+  return options.latency_threads > 0 ? options.latency_threads : omp_get_max_threads();
+}
+
 DemoOptions resolved(const DemoOptions& options) {
   DemoOptions filled = options;
   const bool resnet = options.model == "resnet";
@@ -151,6 +155,16 @@ void validate_options(const DemoOptions& given) {
     PARE_CHECK(options.resnet_width >= 1 && options.resnet_width <= 1024,
                "demo: --width must be from 1 to 1024, got ", options.resnet_width);
   }
+  if (options.target_latency) {
+    PARE_CHECK(options.model == "resnet",
+               "demo: --target-latency chooses dependency-group widths; it needs --model resnet "
+               "(the cnn prunes by --sparsity)");
+    PARE_CHECK(std::isfinite(*options.target_latency) && *options.target_latency > 0 &&
+                   *options.target_latency <= 1,
+               "demo: --target-latency must be in (0, 1] (a share of the dense model's predicted "
+               "latency), got ",
+               *options.target_latency);
+  }
   PARE_CHECK(options.optimizer == "adamw" || options.optimizer == "sgd",
              "demo: --optimizer must be adamw or sgd, got '", options.optimizer, "'");
   PARE_CHECK(std::isfinite(options.lr) && options.lr > 0, "demo: --lr must be positive, got ",
@@ -199,9 +213,12 @@ DemoSummary run_demo(const DemoOptions& given, std::ostream& log) {
   summary.pruner = options.pruner;
   summary.epochs = *options.epochs;
   summary.finetune_epochs = *options.finetune_epochs;
-  const FlowContext context{options, train_loader, test_set, dense_path, pruned_path, log};
+  std::optional<LatencyTargetReport> target_latency;
+  const FlowContext context{options,     train_loader, test_set,      dense_path,
+                            pruned_path, log,          target_latency};
   summary.dense.accuracy =
       options.model == "resnet" ? run_resnet_group_flow(context) : run_cnn_chain_flow(context);
+  summary.target_latency = target_latency;
 
   // Compare the two saved files, loaded with no model class.
   ir::GraphModule dense_loaded = ir::load(dense_path);
@@ -243,13 +260,30 @@ nlohmann::json summary_json(const DemoSummary& summary) {
                           {"macs", model.macs},         {"bytes", model.bytes},
                           {"latency_ms", latency},      {"latency_threads", model.latency_threads}};
   };
-  return {{"dense", report(summary.dense)},
-          {"pruned", report(summary.pruned)},
-          {"model", summary.model},
-          {"sparsity", summary.sparsity},
-          {"pruner", summary.pruner},
-          {"epochs", summary.epochs},
-          {"finetune_epochs", summary.finetune_epochs},
+  nlohmann::json target = nullptr;
+  if (summary.target_latency) {
+    const LatencyTargetReport& latency = *summary.target_latency;
+    const int64_t batch = latency.batch;
+    auto measured = [&](const ModelReport& model) {
+      const auto found = model.latency_ms.find(batch);
+      return found == model.latency_ms.end() ? nlohmann::json(nullptr)
+                                             : nlohmann::json(found->second);
+    };
+    target = {{"fraction", latency.fraction},
+              {"batch", batch},
+              {"threads", latency.threads},
+              {"dense_predicted_ms", latency.dense_predicted_ms},
+              {"budget_ms", latency.budget_ms},
+              {"predicted_ms", latency.predicted_ms},
+              {"measured_ms", measured(summary.pruned)},
+              {"dense_measured_ms", measured(summary.dense)},
+              {"profile_seconds", latency.profile_seconds},
+              {"widths", latency.widths}};
+  }
+  return {{"dense", report(summary.dense)}, {"pruned", report(summary.pruned)},
+          {"model", summary.model},         {"sparsity", summary.sparsity},
+          {"target_latency", target},       {"pruner", summary.pruner},
+          {"epochs", summary.epochs},       {"finetune_epochs", summary.finetune_epochs},
           {"seconds", summary.seconds}};
 }
 
@@ -286,6 +320,14 @@ void print_summary_table(const DemoSummary& summary, std::ostream& out) {
          fixed(dense_ms, 3), fixed(pruned_ms, 3),
          str_cat(ratio(pruned_ms, dense_ms), " (", fixed(dense_ms / pruned_ms, 2), "x)")});
   }
+  if (summary.target_latency) {
+    // The profile's prediction beside the measured rows above: it sums layers timed alone.
+    const LatencyTargetReport& latency = *summary.target_latency;
+    rows.push_back({str_cat("predicted batch ", latency.batch, ", ", latency.threads,
+                            latency.threads == 1 ? " thread" : " threads", " (ms)"),
+                    fixed(latency.dense_predicted_ms, 3), fixed(latency.predicted_ms, 3),
+                    ratio(latency.predicted_ms, latency.dense_predicted_ms)});
+  }
   size_t widths[4] = {6, 5, 6, 6};
   for (const Row& row : rows) {
     widths[0] = std::max(widths[0], row.name.size());
@@ -304,9 +346,14 @@ void print_summary_table(const DemoSummary& summary, std::ostream& out) {
   for (const Row& row : rows) print(row.name, row.dense, row.pruned, row.change);
   // The cnn line is the demo's original one; other models say which they are.
   if (summary.model != "cnn") out << "model " << summary.model << ", ";
-  out << "pruner " << summary.pruner << ", sparsity " << summary.sparsity << ", " << summary.epochs
-      << " + " << summary.finetune_epochs << " fine-tune epoch(s), " << fixed(summary.seconds, 0)
-      << " s in all\n";
+  out << "pruner " << summary.pruner << ", ";
+  if (summary.target_latency)
+    out << "target latency " << str_cat(summary.target_latency->fraction)
+        << " of the predicted dense";
+  else
+    out << "sparsity " << summary.sparsity;
+  out << ", " << summary.epochs << " + " << summary.finetune_epochs << " fine-tune epoch(s), "
+      << fixed(summary.seconds, 0) << " s in all\n";
 }
 
 }  // namespace pare::demo

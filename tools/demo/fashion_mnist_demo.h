@@ -34,6 +34,11 @@ struct DemoOptions {
   // Empty: the model's default. cnn (chain pruners): "saliency" (default) or "fpgm"; resnet
   // (group importance criteria): "l2" (default), "l1", "fpgm", "bn_scale", "lamp" or "random".
   std::string pruner;
+  // resnet: instead of `sparsity`, widths chosen by measured latency (GroupPrunerOptions::
+  // target_latency): the share, in (0, 1], of the dense model's batch-1 latency that the pruned
+  // one may take, as the latency profile measured after dense training predicts it (at
+  // latency_threads). Unset: prune by `sparsity`.
+  std::optional<double> target_latency;
   int64_t resnet_width = 4;         // the ResNet's base width (layer k has width * 2^(k-1))
   std::string optimizer = "adamw";  // or "sgd" (momentum 0.9)
   double lr = 2e-3;                 // AdamW's rate (SGD: 0.05 is a good start)
@@ -68,11 +73,26 @@ struct ModelReport {
   int64_t latency_threads = 0;
 };
 
+// What --target-latency chose and predicted: the profile's prediction beside the batch-1 latency
+// the demo then measures (ModelReport::latency_ms[1]). The profile times each layer alone, so its
+// sum carries every layer's call overhead and may exceed the whole model's measured time.
+struct LatencyTargetReport {
+  double fraction = 0;  // the target, a share of dense_predicted_ms
+  int64_t batch = 1;
+  int64_t threads = 1;
+  double dense_predicted_ms = 0;
+  double budget_ms = 0;     // fraction * dense_predicted_ms
+  double predicted_ms = 0;  // the chosen widths, by the profile
+  double profile_seconds = 0;
+  std::map<std::string, int64_t> widths;  // group key (its first root) -> kept channels
+};
+
 struct DemoSummary {
   ModelReport dense;
   ModelReport pruned;
   std::string model;
   double sparsity = 0;
+  std::optional<LatencyTargetReport> target_latency;  // set when pruned to a latency target
   std::string pruner;
   int64_t epochs = 0;
   int64_t finetune_epochs = 0;
@@ -89,7 +109,10 @@ void validate_options(const DemoOptions& options);
 DemoSummary run_demo(const DemoOptions& options, std::ostream& log);
 
 // {"dense": {"accuracy", "params", "macs", "bytes", "latency_ms": {"1", "64"}}, "pruned": {...},
-//  "model", "sparsity", "pruner", "epochs", "finetune_epochs", "seconds"}.
+//  "model", "sparsity", "target_latency", "pruner", "epochs", "finetune_epochs", "seconds"};
+// "target_latency" is null, or {"fraction", "batch", "threads", "dense_predicted_ms",
+// "budget_ms", "predicted_ms", "measured_ms", "dense_measured_ms", "profile_seconds", "widths"}
+// (measured: the latency rows' batch-1 medians).
 nlohmann::json summary_json(const DemoSummary& summary);
 
 // The dense vs pruned table (accuracy, params, MACs, file size, latencies, speedups).
