@@ -108,36 +108,70 @@ TEST_CASE("prune --groups --target-latency with a saved profile and with one mea
   const Result profiled = profile(model, profile_path);
   INFO("profile: ", profiled.err);
   REQUIRE(profiled.status == 0);
+  {
+    // What `pare profile` measured on a tiny model is mostly per-call overhead and, timed once per
+    // point here, noise: whether a target is reachable would be timing. The tables are replaced
+    // by times proportional to each layer's in x out widths and the prediction by their sum, so
+    // that the choice is deterministic; what is tested is the command around it (the choice
+    // itself: tests/passes/test_group_pruner_latency.cpp, the fit: test_latency_profile.cpp).
+    nlohmann::json document = nlohmann::json::parse(read_text(profile_path));
+    for (nlohmann::json& layer : document["layers"]) {
+      const bool same_group = layer["in_group"] != "" && layer["in_group"] == layer["out_group"];
+      for (nlohmann::json& table : layer["ms"]) {
+        table = nlohmann::json::array();
+        for (const nlohmann::json& in : layer["in_widths"])
+          for (const nlohmann::json& out : layer["out_widths"])
+            if (!same_group || in == out)
+              table.push_back(1e-4 * in.get<double>() * out.get<double>());
+      }
+    }
+    REQUIRE(document.contains("calibration"));
+    for (nlohmann::json& line : document["calibration"]) {
+      line["constant_ms"] = 0.0;
+      line["layer_scale"] = 1.0;
+    }
+    std::ofstream(profile_path) << document.dump();
+  }
   const pare::latency::LatencyProfile saved = pare::latency::read_latency_profile(profile_path);
 
   const std::string output = dir.file("fast.pare"), report = dir.file("report.json");
   const Result result = run_pare(prune(
       model, output,
-      {"--target-latency", "0.6", "--profile", profile_path, "--report", report, "--no-verify"}));
+      {"--target-latency", "0.75", "--profile", profile_path, "--report", report, "--no-verify"}));
   INFO("stdout: ", result.out, "\nstderr: ", result.err);
   REQUIRE(result.status == 0);
-  CHECK(has_line(result.out, {"target", "latency", "0.6"}));
+  CHECK(has_line(result.out, {"target", "latency", "0.75"}));
   CHECK(has_line(result.out, {"whole", "model:", "budget", "predicted", "measured"}));
-  check_latency_report(report, output, saved, 0.6);
+  check_latency_report(report, output, saved, 0.75);
 
   // In milliseconds, and with the check against the dense file.
-  const double half_ms = 0.5 * saved.predict_ms(saved.dense_widths(), 1);
+  const double most_ms = 0.85 * saved.predict_ms(saved.dense_widths(), 1);
   const Result by_ms = run_pare(prune(model, dir.file("ms.pare"),
-                                      {"--target-latency", std::to_string(half_ms) + "ms",
+                                      {"--target-latency", std::to_string(most_ms) + "ms",
                                        "--profile", profile_path, "--report", report}));
   INFO("stdout: ", by_ms.out, "\nstderr: ", by_ms.err);
   CHECK(by_ms.status == 0);
   CHECK(has_line(by_ms.out, {"check:"}));
 
   // Without --profile: one is measured for this model now (batch 2).
+  // Whether 0.9 is reachable depends on this machine's timing (above), so either outcome is
+  // accepted, each complete: a model and a report within the target, or the refusal naming the
+  // model with nothing written.
+  const std::string now_path = dir.file("now.pare"), now_report = dir.file("now.json");
   const Result measured = run_pare(
-      prune(model, dir.file("now.pare"),
-            {"--target-latency", "0.7", "--batch", "2", "--report", report, "--no-verify"}));
+      prune(model, now_path,
+            {"--target-latency", "0.9", "--batch", "2", "--report", now_report, "--no-verify"}));
   INFO("stdout: ", measured.out, "\nstderr: ", measured.err);
-  REQUIRE(measured.status == 0);
-  const nlohmann::json now = nlohmann::json::parse(read_text(report));
-  CHECK(now.at("latency").at("predicted_ms").get<double>() <=
-        0.7 * now.at("latency").at("dense_predicted_ms").get<double>() * (1 + 1e-9));
+  if (measured.status == 0) {
+    const nlohmann::json now = nlohmann::json::parse(read_text(now_report));
+    CHECK(now.at("latency").at("predicted_ms").get<double>() <=
+          0.9 * now.at("latency").at("dense_predicted_ms").get<double>() * (1 + 1e-9));
+    CHECK(fs::exists(now_path));
+  } else {
+    check_file_error_ignoring_stdout(measured, model, "cannot be met");
+    CHECK_FALSE(fs::exists(now_path));
+    CHECK_FALSE(fs::exists(now_report));
+  }
 }
 
 TEST_CASE("prune --groups --target-latency refuses a profile of another model, batch or machine") {
