@@ -239,10 +239,10 @@ TEST_CASE("fit_prediction: least squares of measured whole models against the la
                            const char* message) {
     json document = calibrated;
     change(document);
-    CHECK_THROWS_WITH_AS(LatencyProfile::from_json(document, "p.json"),
-                         doctest::Contains(field), pare::Error);
-    CHECK_THROWS_WITH_AS(LatencyProfile::from_json(document, "p.json"),
-                         doctest::Contains(message), pare::Error);
+    CHECK_THROWS_WITH_AS(LatencyProfile::from_json(document, "p.json"), doctest::Contains(field),
+                         pare::Error);
+    CHECK_THROWS_WITH_AS(LatencyProfile::from_json(document, "p.json"), doctest::Contains(message),
+                         pare::Error);
   };
   refused([](json& d) { d["calibration"].erase(1); }, "calibration", "one per thread count");
   refused([](json& d) { d["calibration"][0]["layer_scale"] = 0.0; }, "calibration[0].layer_scale",

@@ -21,21 +21,22 @@
 // timed alone, compiled as the model would compile it, at every pair of candidate widths (its
 // spatial size and batch as in the model), with warm-up and repetitions, at 1 .. max_threads
 // threads (a conv between a producer and a consumer of the blocked layout, whose times are taken
-// off, so that it reads and writes the layout and runs the kernel it gets inside a model). Everything else the model runs (pools,
-// reorders, the interpreter's nodes) is `rest`: the whole dense model's measured time minus its
-// layers' times at dense widths (at least 0).
+// off, so that it reads and writes the layout and runs the kernel it gets inside a model).
+// Everything else the model runs (pools, reorders, the interpreter's nodes) is `rest`: the whole
+// dense model's measured time minus its layers' times at dense widths (at least 0).
 //
-// Prediction. predict_ms(widths) = dense_ms * layers(widths) / layers(dense), layers() being the
-// sum of the layers' times: what is not the layers (pools, reorders, activations copied) shrinks
-// with the channels, so it is scaled with the layers' time rather than kept constant; at dense
-// widths the prediction is the measured dense time. (docs/benchmarks.md, "Latency profile
-// prediction": with rest kept constant, the pruned CNN was predicted 30-60% too slow.)
+// Prediction. predict_ms(widths) = constant + scale * layers(widths), layers() being the sum of
+// the layers' times: the line fitted by least squares to the whole model measured dense and
+// pruned to 0.25, 0.5 and 0.75 of every group's width (`calibration`, per thread count;
+// pare/passes/latency/calibrate_prediction.h), since a layer alone is not the layer in the model
+// and what is not the layers shrinks with the channels. Without calibration (ProfileOptions::
+// calibrate off), the dense time scaled by the layers' time: dense_ms * layers(w) / layers(dense).
 //
 // Example of a result (a 3 -> 16 -> 32 CNN, one group, batch 1, one thread):
 //   groups: [{key: "conv1", roots: ["conv1"], size: 16, candidates: [8, 12, 16]}]
 //   layers: [{layer: "conv1", in: fixed 3, out: group "conv1", ms[0] = [0.010, 0.012, 0.013]},
 //            {layer: "conv2", in: group "conv1", out: fixed 32, ms[0] = [0.020, 0.031, 0.034]}]
-//   rest_ms: [0.004], dense_ms: [0.051]
+//   rest_ms: [0.004], dense_ms: [0.051], calibration: [] (scaled)
 //   predict_ms({{"conv1", 8}}, 1) = 0.051 * (0.010 + 0.020) / (0.013 + 0.034) = 0.0326
 #pragma once
 
