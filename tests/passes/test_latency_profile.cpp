@@ -197,6 +197,10 @@ TEST_CASE("Latency profile JSON: what to_json writes, from_json reads back uncha
     pare::latency::write_latency_profile(example_profile(), path);
     CHECK(pare::latency::read_latency_profile(path).layers_ms({{"conv1", 8}}, 1) ==
           doctest::Approx(0.030));
+    // A device that never ends is refused at the bound, not read until memory runs out.
+    CHECK_THROWS_WITH_AS(pare::latency::read_latency_profile("/dev/zero"),
+                         doctest::Contains("/dev/zero: the latency profile is larger than 256 MiB"),
+                         pare::Error);
     std::ofstream(dir.file("deep.json")) << std::string(100, '[') << std::string(100, ']');
     CHECK_THROWS_WITH_AS(pare::latency::read_latency_profile(dir.file("deep.json")),
                          doctest::Contains("deep.json: the latency profile nests deeper"),
