@@ -1,8 +1,6 @@
 // `pare prune --groups --target-latency`'s measurements (prune_groups_latency.h).
 #include "prune_groups_latency.h"
 
-#include <omp.h>
-
 #include <map>
 #include <ostream>
 

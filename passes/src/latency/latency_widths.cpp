@@ -147,12 +147,9 @@ LatencyWidths plan_latency_widths(const LatencyWidthsInputs& inputs) {
                         " ms; raise the target, or max_ratio, or lower round_to"));
 
   nlohmann::json groups = nlohmann::json::array();
-  std::map<std::string, int64_t> widths;
   for (size_t i = 0; i < choices.size(); ++i) {
     if (problem_of[i] == SIZE_MAX) continue;
-    const WidthOption& option = problem.groups[problem_of[i]];
-    planned.kept[i] = option.widths[chosen.choice[problem_of[i]]];
-    widths[option.key] = planned.kept[i];
+    planned.kept[i] = problem.groups[problem_of[i]].widths[chosen.choice[problem_of[i]]];
   }
   for (size_t g = 0; g < problem.groups.size(); ++g) {
     const WidthOption& option = problem.groups[g];
